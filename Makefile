@@ -1,0 +1,31 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test bench setup migrate clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+migrate: setup
+	$(BIN)/python manage.py migrate --noinput
+
+# Web on http://127.0.0.1:8000, a Celery worker and beat; one Ctrl-C stops all three.
+run: migrate
+	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/honcho start --procfile Procfile
+
+test: setup
+	$(BIN)/pytest
+
+# Speed figures; PostgreSQL when DATABASE_URL is set (see README "Benchmarks").
+bench: setup
+	$(BIN)/pytest -m bench -s tests/benchmarks
+
+clean:
+	rm -rf $(VENV) var

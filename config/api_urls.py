@@ -1,0 +1,7 @@
+"""REST API v1: each app's api/ package contributes its routes."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("customers.api.urls")),
+]

@@ -1,0 +1,27 @@
+"""Enqueueing background work so that a web request never fails because the broker is down."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
+    """Publishes `task` once the current transaction commits (nothing if it rolls back).
+
+    A publish failure is logged, never raised: the row the task would act on is
+    already committed, and a periodic sweep picks it up when the broker is back.
+    """
+
+    def publish() -> None:
+        try:
+            task.apply_async(args=args, kwargs=kwargs)
+        except Exception:
+            logger.exception("Could not enqueue %s args=%r; the periodic sweep will retry", task.name, args)
+
+    transaction.on_commit(publish)

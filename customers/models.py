@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+# The staff group that receives alerts of customers without an account manager, and escalations.
+CX_LEADS_GROUP = "CX leads"
+
+
+class Band(models.TextChoices):
+    """Satisfaction bands. Defined here because the customer keeps its latest one;
+    `surveys` classifies answers into them."""
+
+    PROMOTER = "promoter", "Promoter"
+    SATISFIED = "satisfied", "Satisfied"
+    AT_RISK = "at_risk", "At risk"
+
+
+class Tier(models.IntegerChoices):
+    ONE = 1, "Tier 1"
+    TWO = 2, "Tier 2"
+    THREE = 3, "Tier 3"
+    FOUR = 4, "Tier 4"
+
+
+class Customer(models.Model):
+    external_id = models.CharField("external ID", max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_customers",
+    )
+    cost_to_serve = models.DecimalField(
+        "annual cost to serve",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Value metrics, derived from invoices by customers.services.recompute_value_metrics.
+    revenue_12m = models.DecimalField(
+        "revenue (12 months)", max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    on_time_rate = models.FloatField(
+        "on-time payment rate", null=True, blank=True, help_text="Share 0–1; empty with no due invoices."
+    )
+    avg_days_late = models.FloatField("average days late", null=True, blank=True)
+    net_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    tier = models.PositiveSmallIntegerField(
+        choices=Tier.choices, null=True, blank=True, help_text="Empty for inactive customers."
+    )
+    metrics_updated_at = models.DateTimeField(null=True, blank=True)
+
+    # Latest answer, kept current by `surveys` so nothing here imports it.
+    latest_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    latest_band = models.CharField(max_length=10, choices=Band.choices, blank=True)
+    latest_answer_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["-revenue_12m"], name="customer_revenue_idx"),
+            models.Index(fields=["tier", "-revenue_12m"], name="customer_tier_revenue_idx"),
+            models.Index(fields=["latest_score"], name="customer_latest_score_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(cost_to_serve__isnull=True) | models.Q(cost_to_serve__gte=0),
+                name="customer_cost_to_serve_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_high_value(self) -> bool:
+        return self.tier in (Tier.ONE, Tier.TWO)
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+
+
+class Contact(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    email = models.EmailField()
+    name = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    opted_out = models.BooleanField("opted out", default=False)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                "customer", Lower("email"), name="contact_email_unique_per_customer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class Invoice(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invoices")
+    number = models.CharField(max_length=64)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    issued_on = models.DateField()
+    due_on = models.DateField()
+    paid_on = models.DateField(null=True, blank=True, help_text="Empty while unpaid.")
+
+    class Meta:
+        ordering = ["-issued_on", "number"]
+        indexes = [
+            models.Index(fields=["customer", "issued_on"], name="invoice_customer_issued_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "number"], name="invoice_number_unique_per_customer"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="invoice_amount_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(due_on__gte=models.F("issued_on")), name="invoice_due_after_issue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_on is not None
+
+    def days_late(self, as_of: date) -> int:
+        """Days past due: at payment when paid, as of `as_of` while unpaid; never negative."""
+        settled = self.paid_on or as_of
+        return max(0, (settled - self.due_on).days)

@@ -1,0 +1,128 @@
+"""Reads for the customer pages: filtering and sorting the list, invoice status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F, Q, QuerySet
+from django.http import QueryDict
+
+from .models import Customer, Invoice, Tier
+
+# Public sort names (what the query string says) mapped to model fields.
+SORT_FIELDS = {
+    "name": "name",
+    "revenue": "revenue_12m",
+    "tier": "tier",
+    "score": "latest_score",
+    "net_value": "net_value",
+}
+DEFAULT_SORT = "-revenue"
+# The direction a column sorts in when first clicked: biggest first, except for
+# names (A–Z) and tiers (tier 1, the most valuable, first).
+FIRST_CLICK_ASCENDING = {"name", "tier"}
+MAX_SEARCH_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class SortLink:
+    param: str  # the ?sort= value a click on the column header asks for
+    aria_sort: str  # "ascending", "descending" or "none"
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    """The list's search, filters and sort, read leniently from the query string:
+    anything unrecognised is ignored rather than answered with an error."""
+
+    search: str = ""
+    tier: int | None = None
+    manager: str = ""  # "", "mine", "none" or a user id
+    sort: str = DEFAULT_SORT
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> CustomerFilters:
+        tier = query.get("tier", "")
+        manager = query.get("manager", "")
+        sort = query.get("sort", "")
+        return cls(
+            search=query.get("q", "").strip()[:MAX_SEARCH_LENGTH],
+            tier=int(tier) if tier in {str(value) for value in Tier.values} else None,
+            manager=manager if manager in {"mine", "none"} or _is_id(manager) else "",
+            sort=sort if sort.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT,
+        )
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.search or self.tier or self.manager)
+
+    def sort_links(self) -> dict[str, SortLink]:
+        current = self.sort.removeprefix("-")
+        descending = self.sort.startswith("-")
+        links = {}
+        for name in SORT_FIELDS:
+            if name == current:
+                links[name] = SortLink(
+                    param=name if descending else f"-{name}",
+                    aria_sort="descending" if descending else "ascending",
+                )
+            else:
+                links[name] = SortLink(
+                    param=name if name in FIRST_CLICK_ASCENDING else f"-{name}", aria_sort="none"
+                )
+        return links
+
+
+def _is_id(value: str) -> bool:
+    # Bounded so that no database is handed an integer wider than its columns.
+    return value.isascii() and value.isdigit() and int(value) < 2**63
+
+
+def customers(*, filters: CustomerFilters, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
+    queryset = Customer.objects.select_related("account_manager")
+    if filters.search:
+        queryset = queryset.filter(
+            Q(name__icontains=filters.search) | Q(external_id__icontains=filters.search)
+        )
+    if filters.tier:
+        queryset = queryset.filter(tier=filters.tier)
+    if filters.manager == "mine":
+        queryset = queryset.filter(account_manager_id=user.pk)
+    elif filters.manager == "none":
+        queryset = queryset.filter(account_manager__isnull=True)
+    elif filters.manager:
+        queryset = queryset.filter(account_manager_id=int(filters.manager))
+    field = F(SORT_FIELDS[filters.sort.removeprefix("-")])
+    # Customers without a tier or an answer sort last either way; name and id make
+    # the order total, so no customer shows up on two pages.
+    order = field.desc(nulls_last=True) if filters.sort.startswith("-") else field.asc(nulls_last=True)
+    return queryset.order_by(order, "name", "pk")
+
+
+def account_managers() -> QuerySet:
+    """Users who manage at least one customer, for the list's filter."""
+    managing = Customer.objects.filter(account_manager__isnull=False).values("account_manager")
+    return get_user_model().objects.filter(pk__in=managing).order_by("first_name", "last_name", "username")
+
+
+def invoice_status(invoice: Invoice, today: date) -> str:
+    if invoice.is_paid:
+        return "paid"
+    return "overdue" if invoice.due_on < today else "unpaid"
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    invoice: Invoice
+    status: str  # "paid", "unpaid" or "overdue"
+    days_late: int
+
+
+def recent_invoices(*, customer: Customer, today: date, limit: int) -> list[InvoiceRow]:
+    return [
+        InvoiceRow(invoice=invoice, status=invoice_status(invoice, today), days_late=invoice.days_late(today))
+        for invoice in customer.invoices.all()[:limit]
+    ]

@@ -1,0 +1,285 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Greatest, Lower
+from django.utils import timezone
+
+from config.queue import enqueue_on_commit
+
+from . import tasks
+from .models import Contact, Customer, Invoice, Language
+from .value import DaysBetween, trailing_year_start
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InvoiceData:
+    customer_id: int
+    number: str
+    amount: Decimal
+    issued_on: date
+    due_on: date
+    paid_on: date | None = None
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    external_id: str
+    name: str
+    account_manager: AbstractBaseUser | None = None
+    cost_to_serve: Decimal | None = None
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    created: int
+    updated: int
+
+
+def recompute_value_metrics(*, as_of: date | None = None, thresholds: Sequence[int] | None = None) -> int:
+    """Recomputes every customer's value metrics and tier in a few SQL statements.
+
+    Revenue is what was invoiced in the trailing 12 months, paid or not. Punctuality
+    looks at the invoices of that window whose outcome is known: paid ones, and unpaid
+    ones already past due (late until paid). Returns the number of customers updated.
+    """
+    as_of = as_of or timezone.localdate()
+    thresholds = tuple(thresholds or settings.VALUEPULSE_TIER_THRESHOLDS)
+    with transaction.atomic():
+        updated = _update_metrics(as_of)
+        _update_tiers(thresholds)
+    logger.info("Recomputed value metrics for %d customers as of %s", updated, as_of)
+    return updated
+
+
+def _update_metrics(as_of: date) -> int:
+    in_window = Invoice.objects.filter(
+        customer=OuterRef("pk"), issued_on__gt=trailing_year_start(as_of), issued_on__lte=as_of
+    )
+    decided = in_window.filter(Q(paid_on__isnull=False) | Q(due_on__lt=as_of))
+
+    def per_customer(queryset, **aggregate):
+        (name,) = aggregate
+        return Subquery(queryset.values("customer").annotate(**aggregate).values(name))
+
+    days_late = Greatest(DaysBetween(Coalesce("paid_on", Value(as_of)), F("due_on")), Value(0))
+    revenue = Coalesce(per_customer(in_window, total=Sum("amount")), Value(Decimal("0")))
+    return Customer.objects.update(
+        revenue_12m=revenue,
+        net_value=revenue - Coalesce(F("cost_to_serve"), Value(Decimal("0"))),
+        on_time_rate=per_customer(
+            decided,
+            rate=Cast(Count("pk", filter=Q(paid_on__lte=F("due_on"))), FloatField())
+            / Cast(Count("pk"), FloatField()),
+        ),
+        avg_days_late=per_customer(decided, average=Cast(Sum(days_late), FloatField()) / Count("pk")),
+        metrics_updated_at=timezone.now(),
+    )
+
+
+def _update_tiers(thresholds: Sequence[int]) -> None:
+    """Pareto tiers over active customers, same rule as value.assign_tiers.
+
+    `before` is the revenue of every customer ranked strictly above (ties share a rank).
+    """
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    first, second, third = thresholds
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET tier = NULL WHERE is_active = %s", [False])
+        cursor.execute(
+            f"""
+            UPDATE {table} SET tier = ranked.tier
+            FROM (
+                SELECT id, CASE
+                    WHEN total <= 0 OR revenue_12m <= 0 THEN 4
+                    WHEN before * 100 < %s * total THEN 1
+                    WHEN before * 100 < %s * total THEN 2
+                    WHEN before * 100 < %s * total THEN 3
+                    ELSE 4 END AS tier
+                FROM (
+                    SELECT id, revenue_12m,
+                        SUM(revenue_12m) OVER (ORDER BY revenue_12m DESC)
+                            - SUM(revenue_12m) OVER (PARTITION BY revenue_12m) AS before,
+                        SUM(revenue_12m) OVER () AS total
+                    FROM {table}
+                    WHERE is_active = %s
+                ) AS shares
+            ) AS ranked
+            WHERE {table}.id = ranked.id
+            """,
+            [first, second, third, True],
+        )
+
+
+def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
+    """Creates or updates invoices by customer + number in a few queries, then
+    recomputes value metrics and tiers in the background once the import commits."""
+    keys = {(invoice.customer_id, invoice.number) for invoice in invoices}
+    with transaction.atomic():
+        existing = set(
+            Invoice.objects.filter(
+                customer_id__in={customer_id for customer_id, _ in keys},
+                number__in={number for _, number in keys},
+            ).values_list("customer_id", "number")
+        )
+        Invoice.objects.bulk_create(
+            [
+                Invoice(
+                    customer_id=invoice.customer_id,
+                    number=invoice.number,
+                    amount=invoice.amount,
+                    issued_on=invoice.issued_on,
+                    due_on=invoice.due_on,
+                    paid_on=invoice.paid_on,
+                )
+                for invoice in invoices
+            ],
+            update_conflicts=True,
+            unique_fields=["customer", "number"],
+            update_fields=["amount", "issued_on", "due_on", "paid_on"],
+            batch_size=1000,
+        )
+        enqueue_on_commit(tasks.recompute_value_metrics)
+    updated = len(keys & existing)
+    return UpsertResult(created=len(keys) - updated, updated=updated)
+
+
+# Customer fields whose change moves value metrics (net value) or tiers (only active
+# customers are ranked).
+_METRIC_INPUTS = {"cost_to_serve", "is_active"}
+
+
+def upsert_customer(
+    *,
+    external_id: str,
+    name: str,
+    account_manager: AbstractBaseUser | None = None,
+    cost_to_serve: Decimal | None = None,
+    is_active: bool = True,
+) -> tuple[Customer, bool]:
+    """Creates the customer with this external ID, or replaces what an integrator may
+    write about it. Returns the customer and whether it was created.
+
+    Metrics and tiers are recomputed in the background after a commit that can move
+    them; an unchanged customer is not written at all, so a repeated sync is cheap.
+    """
+    fields = {
+        "name": name,
+        "account_manager_id": account_manager.pk if account_manager else None,
+        "cost_to_serve": cost_to_serve,
+        "is_active": is_active,
+    }
+    with transaction.atomic():
+        customer, created = Customer.objects.select_for_update().get_or_create(
+            external_id=external_id, defaults=fields
+        )
+        changed = set() if created else {field for field, value in fields.items() if getattr(customer, field) != value}
+        if changed:
+            for field in changed:
+                setattr(customer, field, fields[field])
+            customer.save(update_fields=[*changed, "updated_at"])
+        if created or changed & _METRIC_INPUTS:
+            enqueue_on_commit(tasks.recompute_value_metrics)
+    # Callers show the manager's username; this spares them a query.
+    customer.account_manager = account_manager
+    return customer, created
+
+
+def upsert_customers(*, customers: Sequence[CustomerData]) -> UpsertResult:
+    """Creates or replaces customers by external ID in a few queries whatever their
+    number, then recomputes value metrics and tiers in the background once committed.
+
+    Each external ID may appear once: PostgreSQL refuses to update one row twice in a
+    statement, so callers reject repeats first.
+    """
+    external_ids = {customer.external_id for customer in customers}
+    with transaction.atomic():
+        existing = Customer.objects.filter(external_id__in=external_ids).count()
+        Customer.objects.bulk_create(
+            [
+                Customer(
+                    external_id=customer.external_id,
+                    name=customer.name,
+                    account_manager=customer.account_manager,
+                    cost_to_serve=customer.cost_to_serve,
+                    is_active=customer.is_active,
+                )
+                for customer in customers
+            ],
+            update_conflicts=True,
+            unique_fields=["external_id"],
+            update_fields=["name", "account_manager", "cost_to_serve", "is_active", "updated_at"],
+            batch_size=1000,
+        )
+        enqueue_on_commit(tasks.recompute_value_metrics)
+    return UpsertResult(created=len(external_ids) - existing, updated=existing)
+
+
+def upsert_contact(
+    *, customer: Customer, email: str, name: str | None = None, language: str | None = None
+) -> tuple[Contact, bool]:
+    """Creates the customer's contact with this email, or updates it. Returns the
+    contact and whether it was created.
+
+    Emails match case-insensitively (as the unique constraint does) and the address is
+    kept as last given. `name` or `language` left as None keep an existing contact's
+    value; a new contact gets a blank name and English. Opting out is the contact's own
+    choice and never changes here.
+    """
+    with transaction.atomic():
+        # Locking the customer serialises two requests adding the same new address,
+        # so the second updates instead of hitting the unique constraint.
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        contact = (
+            Contact.objects.filter(customer=customer)
+            .alias(email_lower=Lower("email"))
+            .filter(email_lower=Lower(Value(email)))
+            .first()
+        )
+        if contact is None:
+            contact = Contact.objects.create(
+                customer=customer, email=email, name=name or "", language=language or Language.ENGLISH
+            )
+            return contact, True
+        contact.email = email
+        if name is not None:
+            contact.name = name
+        if language is not None:
+            contact.language = language
+        contact.save(update_fields=["email", "name", "language"])
+    return contact, False
+
+
+def upsert_invoice(
+    *,
+    customer: Customer,
+    number: str,
+    amount: Decimal,
+    issued_on: date,
+    due_on: date,
+    paid_on: date | None = None,
+) -> tuple[Invoice, bool]:
+    """Creates or updates one invoice by customer + number, as upsert_invoices does for
+    many. Returns the invoice and whether it was created."""
+    data = InvoiceData(
+        customer_id=customer.pk, number=number, amount=amount, issued_on=issued_on, due_on=due_on, paid_on=paid_on
+    )
+    with transaction.atomic():
+        result = upsert_invoices(invoices=[data])
+        invoice = Invoice.objects.get(customer=customer, number=number)
+    invoice.customer = customer
+    return invoice, result.created == 1

@@ -1,0 +1,1 @@
+# Alert arrives with the churn-risk alerts issue.

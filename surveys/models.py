@@ -1,0 +1,1 @@
+# Survey, Delivery, Invitation and Response arrive with the survey pipeline issue.

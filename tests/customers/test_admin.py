@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import Customer
+from tests.factories import ContactFactory, CustomerFactory, InvoiceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MODELS = ["customer", "contact", "invoice"]
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(username="lead", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def invoice():
+    customer = CustomerFactory(name="Acme", external_id="CRM-ACME", account_manager=UserFactory())
+    ContactFactory(customer=customer, email="buyer@acme.test")
+    return InvoiceFactory(customer=customer, number="INV-7")
+
+
+def changelist(model: str) -> str:
+    return reverse(f"admin:customers_{model}_changelist")
+
+
+class TestAdminPages:
+    @pytest.mark.parametrize("model", MODELS)
+    def test_the_changelist_loads(self, admin_client, invoice, model):
+        assert admin_client.get(changelist(model)).status_code == 200
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_the_add_form_loads(self, admin_client, model):
+        assert admin_client.get(reverse(f"admin:customers_{model}_add")).status_code == 200
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_the_change_form_loads(self, admin_client, invoice, model):
+        obj = {"customer": invoice.customer, "contact": invoice.customer.contacts.get(), "invoice": invoice}[model]
+        url = reverse(f"admin:customers_{model}_change", args=[obj.pk])
+        assert admin_client.get(url).status_code == 200
+
+    def test_account_managers_cannot_open_the_admin(self, client):
+        client.force_login(UserFactory())
+        assert client.get(changelist("customer")).status_code == 302
+
+
+class TestCustomerAdmin:
+    def test_search_finds_a_customer_by_contact_email(self, admin_client, invoice):
+        CustomerFactory(name="Globex")
+        response = admin_client.get(changelist("customer"), {"q": "buyer@acme"})
+        assert [customer.name for customer in response.context["cl"].result_list] == ["Acme"]
+
+    def test_the_change_form_links_to_the_customers_invoices(self, admin_client, invoice):
+        url = reverse("admin:customers_customer_change", args=[invoice.customer.pk])
+        html = admin_client.get(url).content.decode()
+        assert f'{changelist("invoice")}?customer__id__exact={invoice.customer.pk}' in html
+        assert "buyer@acme.test" in html
+
+    def test_the_invoice_link_lists_only_that_customers_invoices(self, admin_client, invoice):
+        InvoiceFactory(number="OTHER")
+        response = admin_client.get(changelist("invoice"), {"customer__id__exact": invoice.customer.pk})
+        assert response.status_code == 200
+        assert [row.number for row in response.context["cl"].result_list] == ["INV-7"]
+
+    def test_derived_fields_are_read_only(self, admin_client, invoice):
+        response = admin_client.get(reverse("admin:customers_customer_change", args=[invoice.customer.pk]))
+        form_fields = response.context["adminform"].form.fields
+        for name in ("revenue_12m", "net_value", "tier", "on_time_rate", "latest_score", "latest_band"):
+            assert name not in form_fields, name
+
+    def test_the_action_recomputes_value_metrics_and_tiers(self, admin_client):
+        big = CustomerFactory(name="Big")
+        small = CustomerFactory(name="Small")
+        InvoiceFactory(customer=big, amount=Decimal("9000.00"))
+        InvoiceFactory(customer=small, amount=Decimal("1000.00"))
+        response = admin_client.post(
+            changelist("customer"),
+            {"action": "recompute_value_metrics", "_selected_action": [big.pk]},
+            follow=True,
+        )
+        assert "Recomputed value metrics and tiers for all 2 customers." in response.content.decode()
+        big.refresh_from_db()
+        small.refresh_from_db()
+        assert (big.revenue_12m, big.tier) == (Decimal("9000.00"), 1)
+        assert small.tier == 3
+        assert small.metrics_updated_at is not None
+
+    @pytest.mark.parametrize("count", [3, 30])
+    def test_the_changelist_makes_a_constant_number_of_queries(
+        self, admin_client, django_assert_num_queries, count
+    ):
+        managers = UserFactory.create_batch(2)
+        for index in range(count):
+            CustomerFactory(account_manager=managers[index % 2])
+        # session, user, two counts, the page with managers joined, the managers for the filter
+        with django_assert_num_queries(6):
+            admin_client.get(changelist("customer"))
+
+
+class TestInvoiceAdmin:
+    @pytest.fixture
+    def invoices(self):
+        today = timezone.localdate()
+        days = timedelta(days=1)
+        InvoiceFactory(number="PAID", issued_on=today - 50 * days, due_on=today - 20 * days, paid_on=today)
+        InvoiceFactory(number="OPEN", issued_on=today - 5 * days, due_on=today + 25 * days, paid_on=None)
+        InvoiceFactory(number="LATE", issued_on=today - 40 * days, due_on=today - 10 * days, paid_on=None)
+
+    @pytest.mark.parametrize(
+        ("status", "number"), [("paid", "PAID"), ("unpaid", "OPEN"), ("overdue", "LATE")]
+    )
+    def test_the_payment_status_filter(self, admin_client, invoices, status, number):
+        response = admin_client.get(changelist("invoice"), {"status": status})
+        assert [row.number for row in response.context["cl"].result_list] == [number]
+
+    def test_the_status_column_counts_the_days_overdue(self, admin_client, invoices):
+        html = admin_client.get(changelist("invoice")).content.decode()
+        assert "Overdue 10 days" in html
+        assert "<td class=\"field-status\">Paid</td>" in html
+        assert "<td class=\"field-status\">Unpaid</td>" in html
+
+    def test_search_by_customer_external_id(self, admin_client, invoice):
+        InvoiceFactory(number="OTHER")
+        response = admin_client.get(changelist("invoice"), {"q": "crm-acme"})
+        assert [row.number for row in response.context["cl"].result_list] == ["INV-7"]
+
+    def test_the_customer_is_picked_by_autocomplete(self, admin_client, invoice):
+        response = admin_client.get(
+            reverse("admin:autocomplete"),
+            {"app_label": "customers", "model_name": "invoice", "field_name": "customer", "term": "acme"},
+        )
+        assert response.status_code == 200
+        assert [result["text"] for result in response.json()["results"]] == ["Acme"]
+
+
+class TestContactAdmin:
+    def test_search_by_customer_name(self, admin_client, invoice):
+        ContactFactory(email="someone@globex.test", customer=CustomerFactory(name="Globex"))
+        response = admin_client.get(changelist("contact"), {"q": "acme"})
+        assert [row.email for row in response.context["cl"].result_list] == ["buyer@acme.test"]
+
+    def test_a_contact_can_be_added_through_the_admin(self, admin_client, invoice):
+        response = admin_client.post(
+            reverse("admin:customers_contact_add"),
+            {"customer": invoice.customer.pk, "email": "new@acme.test", "name": "New", "language": "en"},
+        )
+        assert response.status_code == 302
+        assert Customer.objects.get(pk=invoice.customer.pk).contacts.filter(email="new@acme.test").exists()

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from customers.models import Customer
+from customers.services import recompute_value_metrics
+from customers.value import trailing_year_start
+from tests.factories import CustomerFactory, InvoiceFactory
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = date(2026, 6, 15)
+
+
+def recomputed(customer: Customer) -> Customer:
+    recompute_value_metrics(as_of=AS_OF)
+    return Customer.objects.get(pk=customer.pk)
+
+
+def invoice(customer, *, amount="100.00", issued_on=AS_OF - timedelta(days=60), due_in=30, paid_after=None):
+    due_on = issued_on + timedelta(days=due_in)
+    paid_on = None if paid_after is None else due_on + timedelta(days=paid_after)
+    return InvoiceFactory(
+        customer=customer, amount=Decimal(amount), issued_on=issued_on, due_on=due_on, paid_on=paid_on
+    )
+
+
+class TestTrailingWindow:
+    def test_window_starts_one_year_before(self):
+        assert trailing_year_start(date(2026, 6, 15)) == date(2025, 6, 15)
+
+    def test_leap_day_maps_to_last_day_of_february(self):
+        assert trailing_year_start(date(2028, 2, 29)) == date(2027, 2, 28)
+
+
+class TestRevenue:
+    def test_it_sums_invoices_of_the_trailing_twelve_months(self):
+        customer = CustomerFactory()
+        invoice(customer, amount="100.00", issued_on=date(2026, 1, 10), paid_after=0)
+        invoice(customer, amount="250.50", issued_on=date(2025, 9, 1), paid_after=0)
+        assert recomputed(customer).revenue_12m == Decimal("350.50")
+
+    def test_an_invoice_issued_exactly_a_year_ago_is_outside_the_window(self):
+        customer = CustomerFactory()
+        invoice(customer, amount="100.00", issued_on=date(2025, 6, 15), paid_after=0)
+        invoice(customer, amount="7.00", issued_on=date(2025, 6, 16), paid_after=0)
+        assert recomputed(customer).revenue_12m == Decimal("7.00")
+
+    def test_an_invoice_issued_on_the_day_counts_and_a_future_one_does_not(self):
+        customer = CustomerFactory()
+        invoice(customer, amount="10.00", issued_on=AS_OF)
+        invoice(customer, amount="99.00", issued_on=AS_OF + timedelta(days=1))
+        assert recomputed(customer).revenue_12m == Decimal("10.00")
+
+    def test_unpaid_invoices_count_as_revenue(self):
+        customer = CustomerFactory()
+        invoice(customer, amount="400.00", paid_after=None)
+        assert recomputed(customer).revenue_12m == Decimal("400.00")
+
+    def test_a_customer_without_invoices_has_zero_revenue_and_no_punctuality(self):
+        customer = recomputed(CustomerFactory(cost_to_serve=Decimal("50.00")))
+        assert customer.revenue_12m == Decimal("0")
+        assert customer.net_value == Decimal("-50.00")
+        assert customer.on_time_rate is None
+        assert customer.avg_days_late is None
+        assert customer.metrics_updated_at is not None
+
+    def test_old_invoices_no_longer_count_after_they_leave_the_window(self):
+        customer = CustomerFactory()
+        invoice(customer, amount="100.00", issued_on=date(2024, 1, 1), paid_after=0)
+        customer = recomputed(customer)
+        assert customer.revenue_12m == Decimal("0")
+        assert customer.on_time_rate is None
+
+
+class TestNetValue:
+    def test_net_value_is_revenue_minus_cost_to_serve(self):
+        customer = CustomerFactory(cost_to_serve=Decimal("120.25"))
+        invoice(customer, amount="1000.00", paid_after=0)
+        assert recomputed(customer).net_value == Decimal("879.75")
+
+    def test_no_cost_to_serve_means_net_value_equals_revenue(self):
+        customer = CustomerFactory(cost_to_serve=None)
+        invoice(customer, amount="1000.00", paid_after=0)
+        assert recomputed(customer).net_value == Decimal("1000.00")
+
+
+class TestPunctuality:
+    def test_paid_on_the_due_date_is_on_time(self):
+        customer = CustomerFactory()
+        invoice(customer, paid_after=0)
+        customer = recomputed(customer)
+        assert customer.on_time_rate == 1.0
+        assert customer.avg_days_late == 0.0
+
+    def test_paid_early_is_on_time_and_not_negative_lateness(self):
+        customer = CustomerFactory()
+        invoice(customer, paid_after=-10)
+        customer = recomputed(customer)
+        assert customer.on_time_rate == 1.0
+        assert customer.avg_days_late == 0.0
+
+    def test_late_payments_lower_the_rate_and_raise_the_average(self):
+        customer = CustomerFactory()
+        invoice(customer, paid_after=0)
+        invoice(customer, paid_after=10)
+        invoice(customer, paid_after=20)
+        invoice(customer, paid_after=-3)
+        customer = recomputed(customer)
+        assert customer.on_time_rate == pytest.approx(0.5)
+        assert customer.avg_days_late == pytest.approx(7.5)
+
+    def test_an_unpaid_invoice_past_due_is_late_by_the_days_so_far(self):
+        customer = CustomerFactory()
+        invoice(customer, issued_on=AS_OF - timedelta(days=40), due_in=30)  # due 10 days ago
+        customer = recomputed(customer)
+        assert customer.on_time_rate == 0.0
+        assert customer.avg_days_late == 10.0
+
+    def test_an_unpaid_invoice_not_yet_due_does_not_count_either_way(self):
+        customer = CustomerFactory()
+        invoice(customer, issued_on=AS_OF - timedelta(days=5), due_in=30)
+        invoice(customer, paid_after=4)
+        customer = recomputed(customer)
+        assert customer.on_time_rate == 0.0
+        assert customer.avg_days_late == 4.0
+
+    def test_an_unpaid_invoice_due_today_is_not_late_yet(self):
+        customer = CustomerFactory()
+        invoice(customer, issued_on=AS_OF - timedelta(days=30), due_in=30)
+        customer = recomputed(customer)
+        assert customer.on_time_rate is None
+
+    def test_invoice_days_late_matches_the_database(self):
+        customer = CustomerFactory()
+        unpaid = invoice(customer, issued_on=AS_OF - timedelta(days=45), due_in=30)
+        assert unpaid.days_late(AS_OF) == 15
+        assert recomputed(customer).avg_days_late == 15.0
+
+
+class TestRecompute:
+    def test_it_updates_every_customer_in_a_handful_of_queries(self, django_assert_max_num_queries):
+        customers = CustomerFactory.create_batch(20)
+        for customer in customers:
+            invoice(customer, paid_after=1)
+        with django_assert_max_num_queries(6):
+            assert recompute_value_metrics(as_of=AS_OF) == 20

@@ -1,0 +1,38 @@
+"""A broker that is down delays background work; it never fails or hangs the caller."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from tests.test_settings import UNSET
+from tests.support.processes import PROJECT_DIR
+
+PUBLISH_WITH_THE_BROKER_DOWN = """
+import django; django.setup()
+from django.db import transaction
+from config.queue import enqueue_on_commit
+from customers.tasks import recompute_value_metrics
+with transaction.atomic():
+    enqueue_on_commit(recompute_value_metrics)
+print("request finished")
+"""
+
+
+def test_publishing_with_the_broker_down_logs_and_returns_quickly(tmp_path):
+    import os
+
+    env = {key: value for key, value in os.environ.items() if key not in UNSET}
+    # Port 1 on loopback: nothing listens, the connection is refused.
+    env.update(VALUEPULSE_VAR_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:1/0")
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", PUBLISH_WITH_THE_BROKER_DOWN],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert "request finished" in result.stdout
+    assert "Could not enqueue customers.tasks.recompute_value_metrics" in result.stderr
+    assert elapsed < 30, f"publishing with the broker down took {elapsed:.1f}s"

@@ -1,0 +1,102 @@
+"""Settings come from the environment, with defaults that run on a bare machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.support.processes import PROJECT_DIR
+
+SETTINGS_AS_JSON = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "engine": s.DATABASES["default"]["ENGINE"],
+    "database": str(s.DATABASES["default"]["NAME"]),
+    "conn_max_age": s.DATABASES["default"]["CONN_MAX_AGE"],
+    "broker": s.CELERY_BROKER_URL,
+    "cache": s.CACHES["default"]["BACKEND"],
+    "email_backend": s.EMAIL_BACKEND,
+    "debug": s.DEBUG,
+    "tier_thresholds": list(s.VALUEPULSE_TIER_THRESHOLDS),
+}))
+"""
+
+UNSET = ("DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "DEBUG", "SECRET_KEY", "TIER_THRESHOLDS", "SITE_URL")
+
+
+def run_with(tmp_path, args: list[str], **env: str) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if key not in UNSET}
+    environment.update(VALUEPULSE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings", **env)
+    return subprocess.run(
+        [sys.executable, *args], cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def settings_with(tmp_path, **env: str) -> dict:
+    result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class TestDefaults:
+    def test_nothing_set_means_sqlite_under_var_and_an_embedded_broker(self, tmp_path):
+        settings = settings_with(tmp_path)
+        assert settings["engine"] == "django.db.backends.sqlite3"
+        assert settings["database"] == str(tmp_path / "valuepulse.sqlite3")
+        assert settings["broker"].startswith("filesystem://")
+        assert settings["cache"].endswith("LocMemCache")
+        assert settings["email_backend"] == "config.mailbox.MailboxBackend"
+        assert settings["debug"] is False
+        assert settings["tier_thresholds"] == [70, 90, 97]
+
+    def test_the_embedded_broker_keeps_its_queue_under_var(self, tmp_path):
+        settings_with(tmp_path)
+        assert (tmp_path / "broker" / "queue").is_dir()
+
+
+class TestFromTheEnvironment:
+    def test_database_url_switches_to_postgresql_with_persistent_connections(self, tmp_path):
+        settings = settings_with(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/valuepulse")
+        assert settings["engine"] == "django.db.backends.postgresql"
+        assert settings["database"] == "valuepulse"
+        assert settings["conn_max_age"] > 0
+
+    def test_redis_url_switches_broker_and_cache_to_redis(self, tmp_path):
+        settings = settings_with(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3")
+        assert settings["broker"] == "redis://127.0.0.1:6379/3"
+        assert settings["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+    def test_email_host_switches_to_smtp(self, tmp_path):
+        settings = settings_with(tmp_path, EMAIL_HOST="smtp.example.com")
+        assert settings["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
+
+    def test_tier_thresholds_can_be_changed(self, tmp_path):
+        assert settings_with(tmp_path, TIER_THRESHOLDS="60,85,95")["tier_thresholds"] == [60, 85, 95]
+
+    def test_bad_tier_thresholds_stop_start_up_with_a_clear_message(self, tmp_path):
+        result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], TIER_THRESHOLDS="90,70,97")
+        assert result.returncode != 0
+        assert "TIER_THRESHOLDS must be three increasing percentages" in result.stderr
+
+
+class TestDeployCheck:
+    def test_production_values_pass_the_deploy_check(self, tmp_path):
+        result = run_with(
+            tmp_path,
+            ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            SECRET_KEY="p" * 20 + "-production-secret-with-enough-variety-0123456789",
+            DEBUG="false",
+            SITE_URL="https://valuepulse.example.com",
+            ALLOWED_HOSTS="valuepulse.example.com",
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "no issues" in result.stdout
+
+    def test_the_development_key_is_flagged_by_the_deploy_check(self, tmp_path):
+        result = run_with(tmp_path, ["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
+        assert result.returncode != 0
+        assert "SECRET_KEY" in result.stdout + result.stderr
