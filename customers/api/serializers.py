@@ -1,0 +1,294 @@
+"""Serializers validate and translate; writes happen in customers.services."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.validators import UniqueValidator
+
+from customers import validators
+from customers.models import Band, Contact, Customer, Invoice
+
+MAX_BULK_ROWS = 1000
+
+Row = dict[str, Any]
+RowErrors = dict[int, dict[str, list[str]]]
+
+
+def _check(validator: Callable[[str], None], value: str) -> None:
+    try:
+        validator(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages, code=exc.code) from None
+
+
+class _SingleLine:
+    """Looks for control characters before DRF trims surrounding whitespace, so a
+    trailing line break is rejected like any other rather than quietly dropped."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if isinstance(data, str):
+            _check(validators.reject_control_characters, data)
+        return super().run_validation(data)
+
+
+class SingleLineCharField(_SingleLine, serializers.CharField):
+    pass
+
+
+class EmailAddressField(_SingleLine, serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        return validators.normalize_email(super().to_internal_value(data))
+
+
+class ApiModelSerializer(serializers.ModelSerializer):
+    # Every text column written through the API (names, IDs, invoice numbers, emails)
+    # holds a single line.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: SingleLineCharField,
+        models.EmailField: EmailAddressField,
+    }
+
+
+def customer_reference_field() -> serializers.SlugRelatedField:
+    """A customer named by its external ID; an unknown one is a 400 naming `customer`."""
+    return serializers.SlugRelatedField(
+        slug_field="external_id",
+        queryset=Customer.objects.all(),
+        help_text="External ID of the customer.",
+        error_messages={"does_not_exist": 'No customer with external ID "{value}".'},
+    )
+
+
+class UpsertCountsSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="Rows that did not exist before.")
+    updated = serializers.IntegerField(help_text="Rows that existed and were replaced.")
+
+
+def _repeats(rows: Sequence[Row], key: Callable[[Row], Hashable]) -> dict[int, int]:
+    """Maps the index of each row repeating an earlier row's key to that earlier index."""
+    first_seen: dict[Hashable, int] = {}
+    return {
+        index: first
+        for index, row in enumerate(rows)
+        if (first := first_seen.setdefault(key(row), index)) != index
+    }
+
+
+class BulkListSerializer(serializers.ListSerializer):
+    """A list of at most 1,000 rows, accepted all or nothing.
+
+    A 400 answer names each bad row by its index in the list (from 0; a string in JSON)
+    and then the field: `{"3": {"name": ["This field may not be blank."]}}`; only bad
+    rows appear. That is DRF's own dict form of list errors (its default,
+    LIST_SERIALIZER_ERRORS_AS_DICT), so every bulk endpoint answers alike. A problem with the body as a whole (not a list, too many rows) is
+    `{"non_field_errors": ["..."]}`. Rows are validated one by one first; the checks
+    across rows (repeats, references to other records, one query for the whole list)
+    run once every row is valid on its own.
+    """
+
+    default_error_messages = {
+        "max_length": "At most {max_length} rows per request; split the list into several requests.",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_BULK_ROWS)
+        super().__init__(*args, **kwargs)
+
+    def validate(self, rows: list[Row]) -> list[Row]:
+        errors = self.check_rows(rows)
+        if errors:
+            raise serializers.ValidationError(dict(sorted(errors.items())))
+        return rows
+
+    def check_rows(self, rows: list[Row]) -> RowErrors:
+        """Cross-row checks; may replace references in `rows` with the records they name."""
+        raise NotImplementedError
+
+
+# --- Customers
+
+_WRITABLE_CUSTOMER_FIELDS = ["external_id", "name", "account_manager", "cost_to_serve", "is_active"]
+
+
+class CustomerSerializer(ApiModelSerializer):
+    """A customer: what integrators write, plus the value metrics and latest answer
+    that ValuePulse derives (read-only)."""
+
+    account_manager = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        allow_null=True,
+        required=False,
+        help_text="Username of the account manager, or null for none.",
+        error_messages={"does_not_exist": 'No active user with username "{value}".'},
+    )
+    latest_band = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = [
+            *_WRITABLE_CUSTOMER_FIELDS,
+            "revenue_12m",
+            "on_time_rate",
+            "avg_days_late",
+            "net_value",
+            "tier",
+            "latest_score",
+            "latest_band",
+        ]
+        read_only_fields = ["revenue_12m", "on_time_rate", "avg_days_late", "net_value", "tier", "latest_score"]
+        extra_kwargs = {
+            "external_id": {
+                "validators": [
+                    validators.validate_external_id,
+                    UniqueValidator(
+                        queryset=Customer.objects.all(), message="A customer with this external ID already exists."
+                    ),
+                ],
+                "help_text": "The customer's ID in your CRM; any characters but a slash or control characters.",
+            },
+            "cost_to_serve": {"help_text": "Annual cost to serve, a decimal string, at least 0; null when unknown."},
+        }
+
+    @extend_schema_field(serializers.ChoiceField(choices=Band.choices, allow_null=True))
+    def get_latest_band(self, customer: Customer) -> str | None:
+        return customer.latest_band or None
+
+    def validate_external_id(self, value: str) -> str:
+        # PUT and PATCH name the customer in the URL (the view puts it in the context).
+        in_url = self.context.get("external_id")
+        if in_url is not None and value != in_url:
+            raise serializers.ValidationError(f'Must match the external ID in the URL ("{in_url}").')
+        return value
+
+    def customer_values(self) -> Row:
+        """Everything upsert_customer needs: on PATCH, fields the body leaves out keep
+        their current values; on POST and PUT they take their defaults."""
+        current = {field: getattr(self.instance, field) for field in _WRITABLE_CUSTOMER_FIELDS} if self.partial else {}
+        return {**current, **self.validated_data}
+
+
+class CustomerBulkSerializer(BulkListSerializer):
+    def check_rows(self, rows: list[Row]) -> RowErrors:
+        errors: RowErrors = defaultdict(dict)
+        for index, first in _repeats(rows, lambda row: row["external_id"]).items():
+            errors[index]["external_id"] = [f"Repeats row {first}: each customer may appear once per request."]
+        usernames = {row["account_manager"] for row in rows if row.get("account_manager") is not None}
+        users = {user.username: user for user in get_user_model().objects.filter(username__in=usernames, is_active=True)}
+        for index, row in enumerate(rows):
+            username = row.get("account_manager")
+            if username is None:
+                continue
+            if username in users:
+                row["account_manager"] = users[username]
+            else:
+                errors[index]["account_manager"] = [f'No active user with username "{username}".']
+        return errors
+
+
+class CustomerRowSerializer(CustomerSerializer):
+    """One row of customers/bulk/. Usernames are looked up for all rows in one query
+    by the list, so here account_manager is only checked as text."""
+
+    account_manager = SingleLineCharField(
+        allow_null=True, required=False, max_length=150, help_text="Username of the account manager, or null for none."
+    )
+    latest_band = None
+
+    class Meta(CustomerSerializer.Meta):
+        fields = _WRITABLE_CUSTOMER_FIELDS
+        extra_kwargs = {
+            **CustomerSerializer.Meta.extra_kwargs,
+            # An existing external ID updates that customer, so no uniqueness check.
+            "external_id": {
+                **CustomerSerializer.Meta.extra_kwargs["external_id"],
+                "validators": [validators.validate_external_id],
+            },
+        }
+        list_serializer_class = CustomerBulkSerializer
+
+
+# --- Contacts
+
+
+class ContactSerializer(ApiModelSerializer):
+    """A contact at a customer. Posting an email the customer already has (in any
+    letter case) updates that contact; `name` and `language` left out then keep their
+    values. `opted_out` is the contact's own choice and cannot be set here."""
+
+    customer = customer_reference_field()
+
+    class Meta:
+        model = Contact
+        fields = ["customer", "email", "name", "language", "opted_out"]
+        read_only_fields = ["opted_out"]
+        # The same customer + email is an update, not a conflict.
+        validators: list = []
+        extra_kwargs = {
+            "email": {"help_text": "Stored as given with the domain lower-cased; matched case-insensitively."},
+        }
+
+
+# --- Invoices
+
+
+class InvoiceSerializer(ApiModelSerializer):
+    """An invoice, created or updated by customer + number. `paid_on` null or left out
+    means unpaid."""
+
+    customer = customer_reference_field()
+
+    class Meta:
+        model = Invoice
+        fields = ["customer", "number", "amount", "issued_on", "due_on", "paid_on"]
+        # The same customer + number is an update, not a conflict.
+        validators: list = []
+        extra_kwargs = {"amount": {"help_text": "A decimal string, at least 0."}}
+
+    def validate(self, attrs: Row) -> Row:
+        if attrs["due_on"] < attrs["issued_on"]:
+            raise serializers.ValidationError(
+                {"due_on": [f"Must be on or after issued_on ({attrs['issued_on'].isoformat()})."]}
+            )
+        return attrs
+
+
+class InvoiceBulkSerializer(BulkListSerializer):
+    def check_rows(self, rows: list[Row]) -> RowErrors:
+        errors: RowErrors = defaultdict(dict)
+        for index, first in _repeats(rows, lambda row: (row["customer"], row["number"])).items():
+            errors[index]["number"] = [
+                f"Repeats row {first}: each invoice number may appear once per customer and request."
+            ]
+        customers = {
+            customer.external_id: customer
+            for customer in Customer.objects.filter(external_id__in={row["customer"] for row in rows}).only(
+                "pk", "external_id"
+            )
+        }
+        for index, row in enumerate(rows):
+            if row["customer"] in customers:
+                row["customer"] = customers[row["customer"]]
+            else:
+                errors[index]["customer"] = [f'No customer with external ID "{row["customer"]}".']
+        return errors
+
+
+class InvoiceRowSerializer(InvoiceSerializer):
+    """One row of invoices/bulk/. Customers are looked up for all rows in one query by
+    the list, so here customer is only checked as text."""
+
+    customer = SingleLineCharField(max_length=100, help_text="External ID of the customer.")
+
+    class Meta(InvoiceSerializer.Meta):
+        list_serializer_class = InvoiceBulkSerializer
