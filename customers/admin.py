@@ -9,7 +9,6 @@ from django.utils.html import format_html
 
 from . import services
 from .models import Contact, Customer, Invoice
-from .queries import invoice_status
 
 
 class ContactInline(admin.TabularInline):
@@ -132,7 +131,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.display(description="Status")
     def status(self, invoice: Invoice) -> str:
         today = timezone.localdate()
-        status = invoice_status(invoice, today)
+        status = invoice.payment_status(today)
         if status == "overdue":
             return f"Overdue {invoice.days_late(today)} days"
         return status.capitalize()

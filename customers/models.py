@@ -148,6 +148,12 @@ class Invoice(models.Model):
     def is_paid(self) -> bool:
         return self.paid_on is not None
 
+    def payment_status(self, as_of: date) -> str:
+        """"paid", "unpaid" (not yet due) or "overdue" on `as_of`."""
+        if self.is_paid:
+            return "paid"
+        return "overdue" if self.due_on < as_of else "unpaid"
+
     def days_late(self, as_of: date) -> int:
         """Days past due: at payment when paid, as of `as_of` while unpaid; never negative."""
         settled = self.paid_on or as_of

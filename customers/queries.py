@@ -108,12 +108,6 @@ def account_managers() -> QuerySet:
     return get_user_model().objects.filter(pk__in=managing).order_by("first_name", "last_name", "username")
 
 
-def invoice_status(invoice: Invoice, today: date) -> str:
-    if invoice.is_paid:
-        return "paid"
-    return "overdue" if invoice.due_on < today else "unpaid"
-
-
 @dataclass(frozen=True)
 class InvoiceRow:
     invoice: Invoice
@@ -123,6 +117,6 @@ class InvoiceRow:
 
 def recent_invoices(*, customer: Customer, today: date, limit: int) -> list[InvoiceRow]:
     return [
-        InvoiceRow(invoice=invoice, status=invoice_status(invoice, today), days_late=invoice.days_late(today))
+        InvoiceRow(invoice=invoice, status=invoice.payment_status(today), days_late=invoice.days_late(today))
         for invoice in customer.invoices.all()[:limit]
     ]
