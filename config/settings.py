@@ -151,11 +151,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Sweeps: a sweep that waited longer than its period is dropped, the next one does its work.
+_EVERY_MINUTE = {"schedule": 60.0, "options": {"expires": 55}}
 CELERY_BEAT_SCHEDULE = {
     "recompute-value-metrics-nightly": {
         "task": "customers.tasks.recompute_value_metrics",
         "schedule": crontab(hour=2, minute=30),
     },
+    "send-due-invitations": {"task": "surveys.tasks.send_due_invitations", **_EVERY_MINUTE},
+    "send-due-reminders": {"task": "surveys.tasks.send_due_reminders", **_EVERY_MINUTE},
+    "expire-invitations": {"task": "surveys.tasks.expire_invitations", **_EVERY_MINUTE},
 }
 
 # --- Cache: Redis when REDIS_URL is set (shared across processes), memory otherwise.

@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
+    path("", include("surveys.urls")),
     path("mailbox/", views.mailbox, name="mailbox"),
     path("mailbox/<str:name>/", views.mailbox_message, name="mailbox-message"),
     path("api/v1/", include("config.api_urls")),

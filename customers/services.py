@@ -45,6 +45,13 @@ class CustomerData:
 
 
 @dataclass(frozen=True)
+class ContactData:
+    customer_id: int
+    email: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class UpsertResult:
     created: int
     updated: int
@@ -262,6 +269,49 @@ def upsert_contact(
             contact.language = language
         contact.save(update_fields=["email", "name", "language"])
     return contact, False
+
+
+def ensure_contacts(*, contacts: Sequence[ContactData]) -> dict[tuple[int, str], Contact]:
+    """Finds or creates contacts by customer + email (case-insensitive) in a few
+    queries whatever their number; a name given replaces the stored one. Returns them
+    keyed by (customer_id, lower-cased email).
+
+    Callers lock the customers first (select_for_update), as upsert_contact does, so no
+    one adds the same address in between.
+    """
+    wanted = {(contact.customer_id, contact.email.lower()): contact for contact in contacts}
+    candidates = (
+        Contact.objects.filter(customer_id__in={customer_id for customer_id, _ in wanted})
+        .annotate(email_lower=Lower("email"))
+        .filter(email_lower__in={email for _, email in wanted})
+    )
+    found = {}
+    renamed = []
+    for contact in candidates:
+        key = (contact.customer_id, contact.email_lower)
+        if key not in wanted:  # another customer's address among the emails asked for
+            continue
+        found[key] = contact
+        name = wanted[key].name
+        if name is not None and contact.name != name:
+            contact.name = name
+            renamed.append(contact)
+    Contact.objects.bulk_update(renamed, ["name"], batch_size=1000)
+    created = Contact.objects.bulk_create(
+        [
+            Contact(customer_id=data.customer_id, email=data.email, name=data.name or "")
+            for key, data in wanted.items()
+            if key not in found
+        ],
+        batch_size=1000,
+    )
+    return found | {(contact.customer_id, contact.email.lower()): contact for contact in created}
+
+
+def opt_out_contact(*, contact: Contact) -> None:
+    """Records that the contact wants no more surveys; the first opt-out time is kept."""
+    Contact.objects.filter(pk=contact.pk, opted_out=False).update(opted_out=True, opted_out_at=timezone.now())
+    contact.refresh_from_db(fields=["opted_out", "opted_out_at"])
 
 
 def upsert_invoice(

@@ -1,1 +1,271 @@
-# Survey, Delivery, Invitation and Response arrive with the survey pipeline issue.
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from customers.models import Band, Contact, Customer
+
+from . import bands, texts
+
+
+def hash_token(token: str) -> str:
+    """Survey links carry a random token; only this digest of it is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Survey(models.Model):
+    """A survey definition. Texts may use {contact_name}, {customer} and {delivery}."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    is_default = models.BooleanField(
+        "default survey", default=False, help_text="Used for deliveries that name no survey. Exactly one."
+    )
+    is_active = models.BooleanField("active", default=True)
+
+    question = models.CharField(max_length=300, default="How satisfied are you with {delivery}?")
+    scale_min = models.PositiveSmallIntegerField(
+        "lowest score",
+        choices=[(1, "1 (scale 1–10)"), (0, "0 (NPS scale 0–10)")],
+        default=1,
+    )
+    scale_max = models.PositiveSmallIntegerField("highest score", default=10, editable=False)
+    promoter_min = models.PositiveSmallIntegerField(
+        "lowest promoter score", default=9, validators=[MaxValueValidator(10)]
+    )
+    satisfied_min = models.PositiveSmallIntegerField(
+        "lowest satisfied score",
+        default=6,
+        validators=[MaxValueValidator(10)],
+        help_text="Scores below this are at risk (6 on 1–10; 7 on an NPS 0–10 survey).",
+    )
+
+    send_delay = models.DurationField(default=timedelta(hours=1), help_text="After delivered_at.")
+    throttle = models.DurationField(
+        "throttle window", default=timedelta(days=30), help_text="A contact is surveyed at most once in this window."
+    )
+    reminder_delay = models.DurationField(
+        default=timedelta(days=3), help_text="One reminder this long after sending, if unanswered."
+    )
+    expiry = models.DurationField(default=timedelta(days=14), help_text="The link closes this long after sending is due.")
+
+    email_subject = models.CharField(max_length=200, default="How did we do with {delivery}?")
+    reminder_subject = models.CharField(max_length=200, default="Reminder: how did we do with {delivery}?")
+    email_intro = models.TextField(
+        default="Hi {contact_name},\n\nThank you for choosing us for {delivery}. "
+        "One click tells us how we did; it takes a few seconds."
+    )
+    email_signature = models.TextField(default="Thank you,\nThe customer care team")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="survey_one_default"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(satisfied_min__lte=models.F("promoter_min"))
+                & models.Q(satisfied_min__gt=models.F("scale_min")),
+                name="survey_band_thresholds_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.scale_min < self.satisfied_min <= self.promoter_min <= self.scale_max:
+            raise ValidationError(
+                {"satisfied_min": "Needs lowest score < lowest satisfied ≤ lowest promoter ≤ 10."}
+            )
+        for field in ("question", "email_subject", "reminder_subject", "email_intro", "email_signature"):
+            try:
+                texts.fill_in(getattr(self, field), contact_name="", customer="", delivery="")
+            except KeyError as exc:
+                raise ValidationError(
+                    {field: f"Unknown placeholder {exc}; use {{contact_name}}, {{customer}} or {{delivery}}."}
+                ) from None
+            except ValueError as exc:
+                raise ValidationError({field: f"{exc}. Write {{{{ or }}}} for a literal brace."}) from None
+
+    @property
+    def scores(self) -> range:
+        return range(self.scale_min, self.scale_max + 1)
+
+    def classify(self, score: int) -> str:
+        return bands.classify(score, self)
+
+    @classmethod
+    def default(cls) -> Survey:
+        return cls.objects.get(is_default=True)
+
+
+class Delivery(models.Model):
+    """A service delivered to a customer; it triggers one survey invitation."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="deliveries")
+    reference = models.CharField(max_length=100, help_text="Unique per customer, e.g. the order number.")
+    delivered_at = models.DateTimeField()
+    description = models.CharField(max_length=200, blank=True)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deliveries")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="deliveries")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-delivered_at"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "reference"], name="delivery_reference_unique_per_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def label(self) -> str:
+        """How the survey names this delivery to the respondent."""
+        return self.description or self.reference
+
+
+class InvitationStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENT = "sent", "Sent"
+    RESPONDED = "responded", "Responded"
+    EXPIRED = "expired", "Expired"
+    SUPPRESSED = "suppressed", "Suppressed"
+    FAILED = "failed", "Failed to send"
+
+
+class SuppressedReason(models.TextChoices):
+    OPTED_OUT = "opted_out", "Contact opted out"
+    THROTTLED = "throttled", "Contact surveyed within the throttle window"
+    INACTIVE_CUSTOMER = "inactive_customer", "Customer is inactive"
+
+
+# Invitations that count as "surveyed" for the throttle window.
+SURVEYED_STATUSES = [
+    InvitationStatus.SCHEDULED,
+    InvitationStatus.SENT,
+    InvitationStatus.RESPONDED,
+    InvitationStatus.EXPIRED,
+]
+
+
+class Invitation(models.Model):
+    """One survey for one delivery, sent to the delivery's contact.
+
+    The sweep acts on the times stored here: `next_attempt_at` for sending (it moves on
+    with each retry), `remind_at` for the one reminder, `expires_at` for closing.
+    Each email carries its own random token, of which only the hash is kept.
+    """
+
+    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="invitation")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
+    status = models.CharField(max_length=12, choices=InvitationStatus.choices)
+    suppressed_reason = models.CharField(max_length=20, choices=SuppressedReason.choices, blank=True)
+    scheduled_for = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        indexes = [
+            # The sweeps: partial indexes stay as small as the work waiting.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="scheduled"),
+                name="invitation_due_idx",
+            ),
+            models.Index(fields=["remind_at"], condition=models.Q(status="sent"), name="invitation_reminder_due_idx"),
+            models.Index(fields=["expires_at"], name="invitation_expires_idx"),
+            # The throttle check: this contact's recent invitations.
+            models.Index(fields=["contact", "scheduled_for"], name="invitation_contact_sched_idx"),
+            models.Index(fields=["status"], name="invitation_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="suppressed", suppressed_reason__gt="")
+                | (~models.Q(status="suppressed") & models.Q(suppressed_reason="")),
+                name="invitation_suppressed_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery} → {self.contact}"
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.status == InvitationStatus.EXPIRED or (now or timezone.now()) >= self.expires_at
+
+    @property
+    def survey(self) -> Survey:
+        return self.delivery.survey
+
+    def fill_in(self, text: str) -> str:
+        """One of the survey's texts with this invitation's names put in."""
+        return texts.fill_in(
+            text,
+            contact_name=self.contact.name or "there",
+            customer=self.delivery.customer.name,
+            delivery=self.delivery.label,
+        )
+
+
+class Response(models.Model):
+    """The answer to an invitation: the latest score and comment stand; every earlier
+    version is kept as a ResponseRevision. Customer and survey are copied here so
+    reports aggregate without joining through deliveries."""
+
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="responses")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(0), MaxValueValidator(10)])
+    band = models.CharField(max_length=10, choices=Band.choices)
+    comment = models.TextField(blank=True, max_length=2000)
+    is_suspect = models.BooleanField(
+        "suspect", default=False, help_text="Looks like a machine clicking; raises no alert until a stable answer."
+    )
+    first_submitted_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(help_text="When the standing answer was given.")
+    revisions = models.PositiveSmallIntegerField(default=0, help_text="How many times the answer was changed.")
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        indexes = [
+            models.Index(fields=["submitted_at"], name="response_submitted_idx"),
+            models.Index(fields=["customer", "-submitted_at"], name="response_customer_latest_idx"),
+            models.Index(fields=["band", "submitted_at"], name="response_band_submitted_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score} ({self.get_band_display()})"
+
+
+class ResponseRevision(models.Model):
+    """An answer as it stood before the respondent changed it."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="history")
+    score = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=10, choices=Band.choices)
+    comment = models.TextField(blank=True)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-submitted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.score} at {self.submitted_at:%Y-%m-%d %H:%M}"

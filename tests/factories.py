@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from customers.models import Contact, Customer, Invoice
+from surveys.models import Delivery, Invitation, InvitationStatus, Survey, hash_token
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -61,3 +63,54 @@ class ApiUserFactory(UserFactory):
 
 class ApiStaffFactory(ApiUserFactory):
     is_staff = True
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    """A survey with the default settings (the data migration's default survey is
+    `Survey.default()`)."""
+
+    class Meta:
+        model = Survey
+
+    slug = factory.Sequence(lambda n: f"survey-{n}")
+    name = factory.Sequence(lambda n: f"Survey {n}")
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    customer = factory.SubFactory(CustomerFactory)
+    contact = factory.SubFactory(ContactFactory, customer=factory.SelfAttribute("..customer"))
+    reference = factory.Sequence(lambda n: f"ORDER-{n:06d}")
+    delivered_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=2))
+    description = "your delivery"
+    survey = factory.LazyFunction(Survey.default)
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A scheduled invitation, due now. Build sent ones with `sent_invitation()`."""
+
+    class Meta:
+        model = Invitation
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    contact = factory.SelfAttribute("delivery.contact")
+    status = InvitationStatus.SCHEDULED
+    scheduled_for = factory.LazyFunction(timezone.now)
+    next_attempt_at = factory.SelfAttribute("scheduled_for")
+    expires_at = factory.LazyAttribute(lambda invitation: invitation.scheduled_for + timedelta(days=14))
+
+
+def sent_invitation(*, token: str = "a-test-token-of-enough-length", sent_at=None, **fields) -> Invitation:
+    """An invitation whose email went out with `token` in its links."""
+    sent_at = sent_at or timezone.now() - timedelta(hours=1)
+    fields.setdefault("scheduled_for", sent_at)
+    return InvitationFactory(
+        status=InvitationStatus.SENT,
+        sent_at=sent_at,
+        next_attempt_at=None,
+        remind_at=sent_at + timedelta(days=3),
+        token_hash=hash_token(token),
+        **fields,
+    )

@@ -69,12 +69,28 @@ def customer_reference_field() -> serializers.SlugRelatedField:
     )
 
 
+def resolve_customers(rows: list[Row], errors: RowErrors) -> None:
+    """Replaces each row's customer external ID with that customer, looked up for all
+    rows in one query; an unknown one is an error on the row's `customer`."""
+    customers = {
+        customer.external_id: customer
+        for customer in Customer.objects.filter(external_id__in={row["customer"] for row in rows}).only(
+            "pk", "external_id", "is_active"
+        )
+    }
+    for index, row in enumerate(rows):
+        if row["customer"] in customers:
+            row["customer"] = customers[row["customer"]]
+        else:
+            errors[index]["customer"] = [f'No customer with external ID "{row["customer"]}".']
+
+
 class UpsertCountsSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="Rows that did not exist before.")
     updated = serializers.IntegerField(help_text="Rows that existed and were replaced.")
 
 
-def _repeats(rows: Sequence[Row], key: Callable[[Row], Hashable]) -> dict[int, int]:
+def find_repeats(rows: Sequence[Row], key: Callable[[Row], Hashable]) -> dict[int, int]:
     """Maps the index of each row repeating an earlier row's key to that earlier index."""
     first_seen: dict[Hashable, int] = {}
     return {
@@ -181,7 +197,7 @@ class CustomerSerializer(ApiModelSerializer):
 class CustomerBulkSerializer(BulkListSerializer):
     def check_rows(self, rows: list[Row]) -> RowErrors:
         errors: RowErrors = defaultdict(dict)
-        for index, first in _repeats(rows, lambda row: row["external_id"]).items():
+        for index, first in find_repeats(rows, lambda row: row["external_id"]).items():
             errors[index]["external_id"] = [f"Repeats row {first}: each customer may appear once per request."]
         usernames = {row["account_manager"] for row in rows if row.get("account_manager") is not None}
         users = {user.username: user for user in get_user_model().objects.filter(username__in=usernames, is_active=True)}
@@ -266,21 +282,11 @@ class InvoiceSerializer(ApiModelSerializer):
 class InvoiceBulkSerializer(BulkListSerializer):
     def check_rows(self, rows: list[Row]) -> RowErrors:
         errors: RowErrors = defaultdict(dict)
-        for index, first in _repeats(rows, lambda row: (row["customer"], row["number"])).items():
+        for index, first in find_repeats(rows, lambda row: (row["customer"], row["number"])).items():
             errors[index]["number"] = [
                 f"Repeats row {first}: each invoice number may appear once per customer and request."
             ]
-        customers = {
-            customer.external_id: customer
-            for customer in Customer.objects.filter(external_id__in={row["customer"] for row in rows}).only(
-                "pk", "external_id"
-            )
-        }
-        for index, row in enumerate(rows):
-            if row["customer"] in customers:
-                row["customer"] = customers[row["customer"]]
-            else:
-                errors[index]["customer"] = [f'No customer with external ID "{row["customer"]}".']
+        resolve_customers(rows, errors)
         return errors
 
 

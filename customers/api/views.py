@@ -28,7 +28,7 @@ from .serializers import (
     UpsertCountsSerializer,
 )
 
-_BULK_ERRORS = OpenApiResponse(
+BULK_ERRORS = OpenApiResponse(
     response={
         "type": "object",
         "description": (
@@ -55,7 +55,7 @@ _BULK_ERRORS = OpenApiResponse(
         ),
     ],
 )
-_BULK_DESCRIPTION = (
+BULK_DESCRIPTION = (
     f"At most {MAX_BULK_ROWS} rows. All or nothing: one bad row and nothing is written. "
     "Rows are matched to existing records by their key and replace them."
 )
@@ -127,9 +127,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ApiView
 
     @extend_schema(
         summary="Create or replace many customers",
-        description=_BULK_DESCRIPTION + " The key is external_id.",
+        description=BULK_DESCRIPTION + " The key is external_id.",
         request=CustomerRowSerializer(many=True),
-        responses={200: UpsertCountsSerializer, 400: _BULK_ERRORS},
+        responses={200: UpsertCountsSerializer, 400: BULK_ERRORS},
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
@@ -182,10 +182,10 @@ class InvoiceViewSet(mixins.ListModelMixin, _ApiViewSet):
 
     @extend_schema(
         summary="Create or update many invoices",
-        description=_BULK_DESCRIPTION
+        description=BULK_DESCRIPTION
         + " The key is customer + number. Value metrics and tiers are recomputed in the background.",
         request=InvoiceRowSerializer(many=True),
-        responses={200: UpsertCountsSerializer, 400: _BULK_ERRORS},
+        responses={200: UpsertCountsSerializer, 400: BULK_ERRORS},
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:

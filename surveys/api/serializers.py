@@ -1,0 +1,133 @@
+"""Deliveries in API v1: serializers validate and translate; surveys.services writes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from customers.api.serializers import (
+    BulkListSerializer,
+    EmailAddressField,
+    Row,
+    RowErrors,
+    SingleLineCharField,
+    find_repeats,
+    customer_reference_field,
+    resolve_customers,
+)
+from surveys.models import Invitation, Survey
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 datetime that must carry its offset: a naive one is ambiguous."""
+
+    default_error_messages = {
+        "naive": "Include a UTC offset, e.g. 2026-11-22T14:30:00+01:00 or 2026-11-22T13:30:00Z.",
+    }
+
+    def to_internal_value(self, value: Any):
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        return super().to_internal_value(value)
+
+
+def survey_reference_field() -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Survey.objects.filter(is_active=True),
+        required=False,
+        help_text="Slug of an active survey; the default survey when left out.",
+        error_messages={"does_not_exist": 'No active survey with slug "{value}".'},
+    )
+
+
+class InvitationSummarySerializer(serializers.ModelSerializer):
+    suppressed_reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = ["status", "scheduled_for", "suppressed_reason"]
+
+    def get_suppressed_reason(self, invitation: Invitation) -> str | None:
+        return invitation.suppressed_reason or None
+
+
+class DeliverySerializer(serializers.Serializer):
+    """A delivery to survey. Its customer + reference identify it: posting the same pair
+    again answers with the delivery already recorded and schedules nothing."""
+
+    customer = customer_reference_field()
+    reference = SingleLineCharField(max_length=100, help_text="Unique per customer, e.g. the order number.")
+    delivered_at = AwareDateTimeField(help_text="ISO 8601 with an offset; the survey goes out after the send delay.")
+    contact_email = EmailAddressField(
+        max_length=254, source="contact.email", help_text="Who is asked; added to the customer's contacts if new."
+    )
+    contact_name = SingleLineCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        source="contact.name",
+        help_text="Replaces the contact's stored name when given.",
+    )
+    survey = survey_reference_field()
+    description = SingleLineCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='What was delivered, shown to the respondent ("How satisfied are you with …?").',
+    )
+    invitation = InvitationSummarySerializer(read_only=True)
+
+    def delivery_values(self) -> Row:
+        return self.delivery_values_of(self.validated_data)
+
+    @staticmethod
+    def delivery_values_of(validated: Row) -> Row:
+        """Validated data flattened into what surveys.services.DeliveryData holds."""
+        values = dict(validated)
+        contact = values.pop("contact")
+        return {**values, "contact_email": contact["email"], "contact_name": contact.get("name")}
+
+
+class DeliveryBulkSerializer(BulkListSerializer):
+    def check_rows(self, rows: list[Row]) -> RowErrors:
+        errors: RowErrors = defaultdict(dict)
+        for index, first in find_repeats(rows, lambda row: (row["customer"], row["reference"])).items():
+            errors[index]["reference"] = [
+                f"Repeats row {first}: each reference may appear once per customer and request."
+            ]
+        resolve_customers(rows, errors)
+        slugs = {row["survey"] for row in rows if "survey" in row}
+        surveys = {survey.slug: survey for survey in Survey.objects.filter(slug__in=slugs, is_active=True)}
+        for index, row in enumerate(rows):
+            if "survey" not in row:
+                continue
+            if row["survey"] in surveys:
+                row["survey"] = surveys[row["survey"]]
+            else:
+                errors[index]["survey"] = [f'No active survey with slug "{row["survey"]}".']
+        return errors
+
+
+class DeliveryRowSerializer(DeliverySerializer):
+    """One row of deliveries/bulk/. Customers and surveys are looked up for all rows in
+    one query each by the list, so here they are only checked as text."""
+
+    customer = SingleLineCharField(max_length=100, help_text="External ID of the customer.")
+    survey = SingleLineCharField(max_length=50, required=False, help_text="Slug of an active survey; default if left out.")
+    invitation = None
+
+    class Meta:
+        list_serializer_class = DeliveryBulkSerializer
+
+
+class DeliveryCountsSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="New deliveries, each with its invitation scheduled or suppressed.")
+    existing = serializers.IntegerField(help_text="Deliveries recorded before (same customer + reference): unchanged.")
+

@@ -1,0 +1,56 @@
+"""Deliveries in API v1: serializers validate, surveys.services records and schedules."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from customers.api.permissions import StaffWritesManagersRead
+from customers.api.serializers import MAX_BULK_ROWS
+from customers.api.views import BULK_ERRORS
+from surveys import services
+
+from .serializers import DeliveryCountsSerializer, DeliveryRowSerializer, DeliverySerializer
+
+
+@extend_schema(tags=["deliveries"])
+class DeliveryViewSet(viewsets.GenericViewSet):
+    permission_classes = [StaffWritesManagersRead]
+    parser_classes = [JSONParser]
+    serializer_class = DeliverySerializer
+
+    @extend_schema(
+        summary="Record a delivery and schedule its survey",
+        description="Creates the delivery (201) with its invitation: scheduled for delivered_at plus the "
+        "survey's send delay, or suppressed with the reason (opted_out, throttled, inactive_customer). "
+        "A repeat of customer + reference answers 200 with the delivery already recorded and schedules nothing.",
+        responses={200: DeliverySerializer, 201: DeliverySerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = DeliverySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        delivery, created = services.record_delivery(**serializer.delivery_values())
+        return Response(
+            DeliverySerializer(delivery).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        summary="Record many deliveries",
+        description=f"At most {MAX_BULK_ROWS} rows. All or nothing: one bad row and nothing is written. "
+        "The key is customer + reference: a delivery recorded before counts as existing, stays unchanged "
+        "and schedules nothing.",
+        request=DeliveryRowSerializer(many=True),
+        responses={200: DeliveryCountsSerializer, 400: BULK_ERRORS},
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        serializer = DeliveryRowSerializer(data=request.data, many=True)
+        serializer.is_valid(raise_exception=True)
+        rows = [DeliveryRowSerializer.delivery_values_of(row) for row in serializer.validated_data]
+        results = services.record_deliveries(deliveries=[services.DeliveryData(**row) for row in rows])
+        created = sum(result.created for result in results)
+        return Response(DeliveryCountsSerializer({"created": created, "existing": len(results) - created}).data)

@@ -1,0 +1,61 @@
+"""Survey emails: one builder, one short function per email. Sent only from tasks."""
+
+from __future__ import annotations
+
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.formats import date_format
+
+from .models import Invitation
+
+
+def _build(name: str, *, context: dict, to: str, headers: dict[str, str] | None = None) -> EmailMultiAlternatives:
+    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"emails/{name}_body.txt", context),
+        to=[to],
+        headers=headers or {},
+    )
+    message.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")
+    return message
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def survey_invitation(invitation: Invitation, *, token: str, reminder: bool = False) -> EmailMultiAlternatives:
+    delivery = invitation.delivery
+    survey = delivery.survey
+    contact = invitation.contact
+
+    survey_url = absolute_url(reverse("surveys:respond", args=[token]))
+    unsubscribe_url = absolute_url(reverse("surveys:unsubscribe", args=[token]))
+    context = {
+        "subject": invitation.fill_in(survey.reminder_subject if reminder else survey.email_subject),
+        "question": invitation.fill_in(survey.question),
+        "intro": invitation.fill_in(survey.email_intro),
+        "signature": invitation.fill_in(survey.email_signature),
+        "delivery": delivery,
+        "reminder": reminder,
+        "score_links": [(score, f"{survey_url}?score={score}") for score in survey.scores],
+        "lowest": survey.scale_min,
+        "highest": survey.scale_max,
+        "survey_url": survey_url,
+        "unsubscribe_url": unsubscribe_url,
+        "closes_on": date_format(invitation.expires_at, "j F Y"),
+    }
+    return _build(
+        "survey_invitation",
+        context=context,
+        to=formataddr((contact.name, contact.email)),
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )

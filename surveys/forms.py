@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django import forms
+
+from .models import Survey
+
+MAX_COMMENT_LENGTH = 2000
+
+
+class ResponseForm(forms.Form):
+    score = forms.IntegerField(error_messages={"required": "Choose a score.", "invalid": "Choose a whole-number score."})
+    comment = forms.CharField(
+        required=False,
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea,
+        error_messages={
+            "max_length": "Keep the comment to %(limit_value)d characters (it has %(show_value)d).",
+        },
+    )
+
+    def __init__(self, *args, survey: Survey, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.survey = survey
+
+    def clean_score(self) -> int:
+        score = self.cleaned_data["score"]
+        if score not in self.survey.scores:
+            raise forms.ValidationError(
+                f"Choose a score from {self.survey.scale_min} to {self.survey.scale_max}.", code="out_of_scale"
+            )
+        return score
+
+
+def preselected_score(value: str | None, survey: Survey) -> int | None:
+    """The score an email link carried (`?score=N`), when it is one of the survey's."""
+    try:
+        score = int(value or "")
+    except ValueError:
+        return None
+    return score if score in survey.scores else None

@@ -1,0 +1,425 @@
+"""Writes in the survey pipeline: deliveries in, invitations out, answers back."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import smtplib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core import mail
+from django.db import transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.services import ContactData, ensure_contacts, opt_out_contact
+
+from . import emails, scheduling
+from .models import (
+    SURVEYED_STATUSES,
+    Delivery,
+    Invitation,
+    InvitationStatus,
+    Response,
+    ResponseRevision,
+    Survey,
+    SuppressedReason,
+    hash_token,
+)
+
+logger = logging.getLogger(__name__)
+
+# Invitations claimed and sent per transaction, over one SMTP connection.
+SEND_BATCH_SIZE = 100
+# 32 random bytes: 256 bits, well above the 128 asked of a link token.
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True)
+class DeliveryData:
+    customer: Customer
+    reference: str
+    delivered_at: datetime
+    contact_email: str
+    contact_name: str | None = None
+    survey: Survey | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RecordedDelivery:
+    delivery: Delivery
+    created: bool
+
+
+def record_delivery(**fields) -> tuple[Delivery, bool]:
+    """Records one delivery as record_deliveries does. Returns it and whether it is new."""
+    (result,) = record_deliveries(deliveries=[DeliveryData(**fields)])
+    return result.delivery, result.created
+
+
+def record_deliveries(*, deliveries: Sequence[DeliveryData]) -> list[RecordedDelivery]:
+    """Records deliveries and schedules (or suppresses) one invitation for each, in a
+    few queries whatever their number. Results come in the order given.
+
+    A delivery whose customer + reference exists already is answered with the existing
+    one and changes nothing. Locking the customers first makes two identical requests
+    arriving together queue up: the second finds what the first wrote.
+    """
+    with transaction.atomic():
+        customers = {
+            customer.pk: customer
+            for customer in Customer.objects.select_for_update()
+            .filter(pk__in={data.customer.pk for data in deliveries})
+            .order_by("pk")
+            .only("pk", "is_active")
+        }
+        existing = _existing_deliveries(deliveries)
+        new: dict[tuple[int, str], DeliveryData] = {}
+        for data in deliveries:
+            key = (data.customer.pk, data.reference)
+            if key not in existing:
+                new.setdefault(key, data)
+        created = _create_deliveries(list(new.values()), customers=customers)
+    results = []
+    for data in deliveries:
+        key = (data.customer.pk, data.reference)
+        if key in created:
+            results.append(RecordedDelivery(delivery=created.pop(key), created=True))
+        else:
+            results.append(RecordedDelivery(delivery=existing.get(key) or _recorded(key), created=False))
+    return results
+
+
+def _recorded(key: tuple[int, str]) -> Delivery:
+    customer_id, reference = key
+    return _with_invitation(Delivery.objects.filter(customer_id=customer_id)).get(reference=reference)
+
+
+def _with_invitation(queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    return queryset.select_related("customer", "contact", "survey", "invitation")
+
+
+def _existing_deliveries(deliveries: Sequence[DeliveryData]) -> dict[tuple[int, str], Delivery]:
+    keys = {(data.customer.pk, data.reference) for data in deliveries}
+    candidates = _with_invitation(
+        Delivery.objects.filter(
+            customer_id__in={customer_id for customer_id, _ in keys},
+            reference__in={reference for _, reference in keys},
+        )
+    )
+    return {
+        (delivery.customer_id, delivery.reference): delivery
+        for delivery in candidates
+        if (delivery.customer_id, delivery.reference) in keys
+    }
+
+
+def _create_deliveries(rows: list[DeliveryData], *, customers: dict[int, Customer]) -> dict[tuple[int, str], Delivery]:
+    if not rows:
+        return {}
+    contacts = ensure_contacts(
+        contacts=[
+            ContactData(customer_id=data.customer.pk, email=data.contact_email, name=data.contact_name)
+            for data in rows
+        ]
+    )
+    default_survey = Survey.default() if any(data.survey is None for data in rows) else None
+    deliveries = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                customer=data.customer,
+                reference=data.reference,
+                delivered_at=data.delivered_at,
+                description=data.description,
+                contact=contacts[(data.customer.pk, data.contact_email.lower())],
+                survey=data.survey or default_survey,
+            )
+            for data in rows
+        ],
+        batch_size=1000,
+    )
+    for delivery, data in zip(deliveries, rows):
+        delivery.customer = customers[data.customer.pk]
+    _schedule_invitations(deliveries)
+    return {(delivery.customer_id, delivery.reference): delivery for delivery in deliveries}
+
+
+def _schedule_invitations(deliveries: list[Delivery]) -> None:
+    """Plans one invitation per delivery, earliest first, so that of two deliveries to
+    one contact inside the throttle window the later one is the one suppressed."""
+    deliveries = sorted(deliveries, key=lambda delivery: delivery.delivered_at + delivery.survey.send_delay)
+    widest = max(delivery.survey.throttle for delivery in deliveries)
+    due_times = [delivery.delivered_at + delivery.survey.send_delay for delivery in deliveries]
+    surveyed_at: dict[int, list[datetime]] = defaultdict(list)
+    for contact_id, scheduled_for in Invitation.objects.filter(
+        contact_id__in={delivery.contact_id for delivery in deliveries},
+        status__in=SURVEYED_STATUSES,
+        scheduled_for__gt=min(due_times) - widest,
+        scheduled_for__lt=max(due_times) + widest,
+    ).values_list("contact_id", "scheduled_for"):
+        surveyed_at[contact_id].append(scheduled_for)
+
+    invitations = []
+    for delivery in deliveries:
+        plan = scheduling.plan_invitation(
+            delivered_at=delivery.delivered_at,
+            survey=delivery.survey,
+            customer_is_active=delivery.customer.is_active,
+            contact_opted_out=delivery.contact.opted_out,
+            contact_surveyed_at=surveyed_at[delivery.contact_id],
+        )
+        if plan.status == InvitationStatus.SCHEDULED:
+            surveyed_at[delivery.contact_id].append(plan.scheduled_for)
+        delivery.invitation = Invitation(
+            delivery=delivery,
+            contact=delivery.contact,
+            status=plan.status,
+            suppressed_reason=plan.suppressed_reason,
+            scheduled_for=plan.scheduled_for,
+            next_attempt_at=plan.scheduled_for if plan.status == InvitationStatus.SCHEDULED else None,
+            expires_at=plan.expires_at,
+        )
+        invitations.append(delivery.invitation)
+    Invitation.objects.bulk_create(invitations, batch_size=1000)
+
+
+# --- Sending
+
+
+def send_due_invitations(*, now: datetime | None = None, batch_size: int = SEND_BATCH_SIZE) -> int:
+    """Sends every invitation due by `now` (default: the current time). Returns how many went out.
+
+    Safe to run in any number of workers at once: each batch is claimed with row locks
+    that other workers skip, so no invitation is sent twice.
+    """
+    now = now or timezone.now()
+    due = Invitation.objects.filter(status=InvitationStatus.SCHEDULED, next_attempt_at__lte=now, expires_at__gt=now)
+    return _send_batches(due.order_by("next_attempt_at"), now=now, batch_size=batch_size, reminder=False)
+
+
+def send_due_reminders(*, now: datetime | None = None, batch_size: int = SEND_BATCH_SIZE) -> int:
+    """Sends the one reminder of every unanswered invitation whose reminder is due."""
+    now = now or timezone.now()
+    due = Invitation.objects.filter(status=InvitationStatus.SENT, remind_at__lte=now, expires_at__gt=now)
+    return _send_batches(due.order_by("remind_at"), now=now, batch_size=batch_size, reminder=True)
+
+
+def expire_invitations(*, now: datetime | None = None) -> int:
+    """Closes every invitation past its expiry, sent or not. Returns how many."""
+    now = now or timezone.now()
+    return Invitation.objects.filter(
+        status__in=[InvitationStatus.SCHEDULED, InvitationStatus.SENT], expires_at__lte=now
+    ).update(status=InvitationStatus.EXPIRED, next_attempt_at=None, remind_at=None)
+
+
+class _SmtpUnavailable(Exception):
+    """The mail server cannot be reached: stop, the next sweep tries again."""
+
+
+def _send_batches(due: QuerySet[Invitation], *, now: datetime, batch_size: int, reminder: bool) -> int:
+    sent = 0
+    claim = due.select_for_update(skip_locked=True, of=("self",)).select_related(
+        "delivery__survey", "delivery__customer", "contact"
+    )
+    while True:
+        with transaction.atomic():
+            batch = list(claim[:batch_size])
+            if not batch:
+                return sent
+            try:
+                sent += _send_batch(batch, reminder=reminder)
+            except _SmtpUnavailable:
+                return sent
+
+
+def _send_batch(batch: list[Invitation], *, reminder: bool) -> int:
+    """Sends `batch` over one SMTP connection and records each outcome on its invitation."""
+    connection = mail.get_connection()
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError) as exc:
+        logger.error("Cannot reach the mail server (%s); %d invitations wait for the next sweep", exc, len(batch))
+        raise _SmtpUnavailable from exc
+    sent = 0
+    changed: list[Invitation] = []
+    try:
+        for invitation in batch:
+            token = secrets.token_urlsafe(TOKEN_BYTES)
+            try:
+                connection.send_messages([emails.survey_invitation(invitation, token=token, reminder=reminder)])
+            except (smtplib.SMTPException, OSError) as exc:
+                _record_failure(invitation, exc, reminder=reminder)
+                changed.append(invitation)
+                if not _is_permanent(exc):
+                    # The connection is likely gone; the rest of the batch waits for the next sweep.
+                    raise _SmtpUnavailable from exc
+                continue
+            _record_sent(invitation, token=token, reminder=reminder)
+            changed.append(invitation)
+            sent += 1
+    finally:
+        Invitation.objects.bulk_update(changed, _SEND_FIELDS)
+        connection.close()
+    return sent
+
+
+_SEND_FIELDS = [
+    "status",
+    "sent_at",
+    "next_attempt_at",
+    "remind_at",
+    "reminded_at",
+    "send_attempts",
+    "last_error",
+    "token_hash",
+    "reminder_token_hash",
+]
+
+
+def _record_sent(invitation: Invitation, *, token: str, reminder: bool) -> None:
+    now = timezone.now()
+    invitation.send_attempts = 0
+    invitation.last_error = ""
+    if reminder:
+        invitation.reminded_at = now
+        invitation.remind_at = None
+        invitation.reminder_token_hash = hash_token(token)
+        return
+    invitation.status = InvitationStatus.SENT
+    invitation.sent_at = now
+    invitation.next_attempt_at = None
+    invitation.token_hash = hash_token(token)
+    invitation.remind_at = scheduling.reminder_due_at(
+        sent_at=now, reminder_delay=invitation.survey.reminder_delay, expires_at=invitation.expires_at
+    )
+
+
+def _record_failure(invitation: Invitation, exc: Exception, *, reminder: bool) -> None:
+    """A permanent failure (a 5xx answer) ends the attempt at once; a transient one is
+    retried with growing delays until MAX_SEND_ATTEMPTS. Either way the reason is kept
+    on the invitation for staff to see."""
+    now = timezone.now()
+    invitation.send_attempts += 1
+    invitation.last_error = f"{now:%Y-%m-%d %H:%M:%S} UTC, {'reminder' if reminder else 'invitation'}: {exc!r}"[:2000]
+    give_up = _is_permanent(exc) or invitation.send_attempts >= scheduling.MAX_SEND_ATTEMPTS
+    logger.warning(
+        "Sending %s for invitation %s to contact %s failed (attempt %d%s): %r",
+        "reminder" if reminder else "invitation",
+        invitation.pk,
+        invitation.contact_id,
+        invitation.send_attempts,
+        ", giving up" if give_up else "",
+        exc,
+    )
+    if reminder:
+        invitation.remind_at = None if give_up else now + scheduling.retry_delay(invitation.send_attempts)
+    elif give_up:
+        invitation.status = InvitationStatus.FAILED
+        invitation.next_attempt_at = None
+    else:
+        invitation.next_attempt_at = now + scheduling.retry_delay(invitation.send_attempts)
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """SMTP 5xx answers are permanent; 4xx answers and network trouble are transient."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False
+
+
+# --- Answers
+
+
+class InvitationClosed(Exception):
+    """The invitation has expired (or never went out): it accepts no answer."""
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The invitation a link token opens, from either of its emails, or None."""
+    if not token or len(token) > 100:
+        return None
+    digest = hash_token(token)
+    return (
+        Invitation.objects.select_related("delivery__survey", "delivery__customer", "contact", "response")
+        .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest))
+        .first()
+    )
+
+
+def record_response(
+    *, invitation: Invitation, score: int, comment: str = "", now: datetime | None = None
+) -> Response:
+    """Records the respondent's answer, or replaces it (the earlier one is kept as a
+    revision), and makes it the customer's latest answer. One response per invitation
+    whatever the concurrency: the invitation row is locked first."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",)).select_related("delivery__survey").get(pk=invitation.pk)
+        )
+        if invitation.sent_at is None or invitation.is_expired(now):
+            raise InvitationClosed
+        survey = invitation.survey
+        band = survey.classify(score)
+        response = Response.objects.filter(invitation=invitation).first()
+        if response is None:
+            response = Response.objects.create(
+                invitation=invitation,
+                customer_id=invitation.delivery.customer_id,
+                survey=survey,
+                score=score,
+                band=band,
+                comment=comment,
+                first_submitted_at=now,
+                submitted_at=now,
+            )
+            invitation.status = InvitationStatus.RESPONDED
+            invitation.remind_at = None
+            invitation.save(update_fields=["status", "remind_at"])
+        else:
+            ResponseRevision.objects.create(
+                response=response,
+                score=response.score,
+                band=response.band,
+                comment=response.comment,
+                submitted_at=response.submitted_at,
+            )
+            response.score, response.band, response.comment, response.submitted_at = score, band, comment, now
+            response.revisions += 1
+            response.save(update_fields=["score", "band", "comment", "submitted_at", "revisions"])
+        refresh_latest_answers(customer_ids=[invitation.delivery.customer_id])
+    return response
+
+
+def unsubscribe(*, invitation: Invitation) -> None:
+    """Opts the invitation's contact out of surveys for good, and suppresses whatever
+    is still scheduled for them. Doing it twice changes nothing."""
+    with transaction.atomic():
+        opt_out_contact(contact=invitation.contact)
+        Invitation.objects.filter(contact=invitation.contact, status=InvitationStatus.SCHEDULED).update(
+            status=InvitationStatus.SUPPRESSED, suppressed_reason=SuppressedReason.OPTED_OUT, next_attempt_at=None
+        )
+
+
+def refresh_latest_answers(*, customer_ids: Sequence[int] | None = None) -> int:
+    """Copies each customer's most recent answer onto the customer (latest_score,
+    latest_band, latest_answer_at), all customers when `customer_ids` is None."""
+    latest = Response.objects.filter(customer=OuterRef("pk")).order_by("-submitted_at", "-pk")
+
+    def newest(field: str) -> Subquery:
+        return Subquery(latest.values(field)[:1])
+
+    customers = Customer.objects.all() if customer_ids is None else Customer.objects.filter(pk__in=customer_ids)
+    return customers.update(
+        latest_score=newest("score"),
+        latest_band=Coalesce(newest("band"), Value("")),
+        latest_answer_at=newest("submitted_at"),
+    )
