@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import redis
 from django.utils import timezone
 
 from customers.models import Customer
-from tests.conftest import require_service
 from tests.factories import CustomerFactory, InvoiceFactory
 from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
-
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def redis_reachable(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping())
-    except redis.RedisError:
-        return False
+from tests.support.services import require_redis
 
 
 def customers_waiting_for_tiers() -> list[Customer]:
@@ -42,14 +31,7 @@ def tiers_of(customers: list[Customer]) -> list[int | None]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("broker", ["embedded", "redis"])
 def test_a_real_worker_recomputes_tiers_sent_through_the_broker(broker, tmp_path):
-    redis_url = None
-    if broker == "redis":
-        redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-        require_service(
-            redis_reachable(redis_url),
-            f"Redis at {redis_url}",
-            "Start it with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379` or set REDIS_URL.",
-        )
+    redis_url = require_redis() if broker == "redis" else None
     customers = customers_waiting_for_tiers()
     env = child_environment(var_dir=tmp_path, redis_url=redis_url)
     queue = f"test-{uuid.uuid4().hex}"

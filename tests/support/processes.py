@@ -30,20 +30,24 @@ def test_database_url() -> str:
     return f"postgres://{credentials}@{host}:{port}/{settings['NAME']}"
 
 
-def child_environment(*, var_dir: Path, redis_url: str | None) -> dict[str, str]:
+def child_environment(*, var_dir: Path, redis_url: str | None, **extra: str) -> dict[str, str]:
+    """The environment of a child process on this test's database and `redis_url`'s
+    broker (the embedded one when None); `extra` adds settings such as EMAIL_HOST."""
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    env.update(DATABASE_URL=test_database_url(), VALUEPULSE_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1")
+    env.update(DATABASE_URL=test_database_url(), VALUEPULSE_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **extra)
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], *, queue: str, log: Path, timeout: float = 60) -> Iterator[subprocess.Popen]:
+def celery_worker(
+    env: dict[str, str], *, queue: str, log: Path, name: str = "test", timeout: float = 60
+) -> Iterator[subprocess.Popen]:
     """A real Celery worker consuming `queue`, stopped (by its own PID) afterwards."""
     with log.open("w") as output:
         worker = subprocess.Popen(
-            [CELERY, "-A", "config", "worker", "-Q", queue, "--pool", "solo",
+            [CELERY, "-A", "config", "worker", "-Q", queue, "-n", f"{name}@%h", "--pool", "solo",
              "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
             cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
@@ -63,12 +67,12 @@ def celery_worker(env: dict[str, str], *, queue: str, log: Path, timeout: float 
             worker.wait()
 
 
-def enqueue_from_another_process(env: dict[str, str], *, task: str, queue: str) -> None:
-    """Publishes `task` as a separate web process would, through the broker `env` names."""
+def enqueue_from_another_process(env: dict[str, str], *, task: str, queue: str, times: int = 1) -> None:
+    """Publishes `task` (`times` messages) as a separate web process would, through the broker `env` names."""
     code = (
         "import django; django.setup();"
         "from config.celery import app;"
-        f"app.send_task({task!r}, queue={queue!r})"
+        f"[app.send_task({task!r}, queue={queue!r}) for _ in range({times})]"
     )
     subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, check=True, timeout=60)
 

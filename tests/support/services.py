@@ -1,0 +1,38 @@
+"""The real services some tests need, and a clear message when one is missing."""
+
+from __future__ import annotations
+
+import os
+
+import redis
+from django.db import connection
+
+from tests.conftest import require_service
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_reachable(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def require_redis() -> str:
+    """The Redis URL to use; fails under CI and skips elsewhere when Redis is down."""
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    require_service(
+        redis_reachable(url),
+        f"Redis at {url}",
+        "Start it with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379` or set REDIS_URL.",
+    )
+    return url
+
+
+def require_postgresql() -> None:
+    require_service(
+        connection.vendor == "postgresql",
+        "PostgreSQL (this run uses SQLite)",
+        "Set DATABASE_URL=postgres://postgres@127.0.0.1:5432/valuepulse, as `.ci/run` does.",
+    )

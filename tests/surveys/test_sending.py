@@ -1,0 +1,186 @@
+"""The sweeps that send invitations and reminders and close expired links."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from surveys import services
+from surveys.models import Invitation, InvitationStatus, hash_token
+from tests.factories import ContactFactory, DeliveryFactory, InvitationFactory, sent_invitation
+from tests.support.smtp import TRANSIENT_RECIPIENT
+
+pytestmark = pytest.mark.django_db
+
+LINK = re.compile(r"http://testserver/s/([A-Za-z0-9_-]+)/\?score=(\d+)")
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.SITE_URL = "http://testserver"
+
+
+def token_in(message) -> str:
+    tokens = {token for token, _ in LINK.findall(message.body)}
+    assert len(tokens) == 1
+    return tokens.pop()
+
+
+def invitation_to(email: str, **fields) -> Invitation:
+    delivery = DeliveryFactory(contact=ContactFactory(email=email))
+    return InvitationFactory(delivery=delivery, **fields)
+
+
+class TestSendDueInvitations:
+    def test_a_due_invitation_is_sent_and_only_the_token_hash_is_kept(self):
+        invitation = InvitationFactory()
+
+        assert services.send_due_invitations() == 1
+
+        invitation.refresh_from_db()
+        (message,) = mail.outbox
+        token = token_in(message)
+        assert invitation.status == InvitationStatus.SENT
+        assert invitation.sent_at is not None
+        assert invitation.token_hash == hash_token(token) != token
+        assert len(token) >= 22  # at least 128 bits in URL-safe base64
+        assert invitation.remind_at == invitation.sent_at + timedelta(days=3)
+
+    def test_running_the_sweep_again_sends_nothing_more(self):
+        InvitationFactory()
+        services.send_due_invitations()
+        assert services.send_due_invitations() == 0
+        assert len(mail.outbox) == 1
+
+    def test_an_invitation_not_yet_due_waits(self):
+        InvitationFactory(scheduled_for=timezone.now() + timedelta(minutes=5))
+        assert services.send_due_invitations() == 0
+        assert mail.outbox == []
+
+    @pytest.mark.parametrize("status", ["suppressed", "responded", "expired", "failed"])
+    def test_only_scheduled_invitations_are_sent(self, status):
+        InvitationFactory(status=status, suppressed_reason="throttled" if status == "suppressed" else "")
+        assert services.send_due_invitations() == 0
+
+    def test_an_invitation_past_its_expiry_is_never_sent(self):
+        now = timezone.now()
+        InvitationFactory(scheduled_for=now - timedelta(days=15), expires_at=now - timedelta(days=1))
+        assert services.send_due_invitations() == 0
+
+    def test_many_invitations_go_out_in_batches(self):
+        InvitationFactory.create_batch(7)
+        assert services.send_due_invitations(batch_size=3) == 7
+        assert Invitation.objects.filter(status=InvitationStatus.SENT).count() == 7
+        assert len({message.to[0] for message in mail.outbox}) == 7
+
+    def test_the_token_never_reaches_the_logs(self, caplog):
+        caplog.set_level("DEBUG")
+        InvitationFactory()
+        services.send_due_invitations()
+        assert token_in(mail.outbox[0]) not in caplog.text
+
+
+class TestSmtpOutcomes:
+    """Against a real SMTP server that refuses some recipients."""
+
+    def test_a_batch_shares_one_smtp_connection(self, smtp_server):
+        InvitationFactory.create_batch(5)
+        assert services.send_due_invitations() == 5
+        assert len(smtp_server.received()) == 5
+        assert smtp_server.connections == 1
+
+    def test_a_permanent_refusal_is_recorded_and_the_rest_still_go_out(self, smtp_server):
+        refused = invitation_to("nobody@refuse.test")
+        InvitationFactory.create_batch(2)
+
+        assert services.send_due_invitations() == 2
+
+        refused.refresh_from_db()
+        assert refused.status == InvitationStatus.FAILED
+        assert "550" in refused.last_error
+        assert refused.next_attempt_at is None
+        assert len(smtp_server.received()) == 2
+
+    def test_a_transient_refusal_is_retried_later_with_backoff(self, smtp_server):
+        deferred = invitation_to(TRANSIENT_RECIPIENT)
+        before = timezone.now()
+
+        assert services.send_due_invitations() == 0
+
+        deferred.refresh_from_db()
+        assert deferred.status == InvitationStatus.SCHEDULED
+        assert deferred.send_attempts == 1
+        assert "451" in deferred.last_error
+        assert before + timedelta(minutes=1) <= deferred.next_attempt_at <= timezone.now() + timedelta(minutes=1)
+
+    def test_a_transient_refusal_gives_up_after_five_attempts(self, smtp_server):
+        deferred = invitation_to(TRANSIENT_RECIPIENT)
+        for attempt in range(5):
+            services.send_due_invitations(now=timezone.now() + timedelta(hours=attempt + 1))
+        deferred.refresh_from_db()
+        assert (deferred.status, deferred.send_attempts) == (InvitationStatus.FAILED, 5)
+
+    def test_an_unreachable_mail_server_leaves_invitations_waiting(self, settings, caplog):
+        from tests.support.smtp import free_port
+
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+        invitation = InvitationFactory()
+
+        assert services.send_due_invitations() == 0
+
+        invitation.refresh_from_db()
+        assert (invitation.status, invitation.send_attempts) == (InvitationStatus.SCHEDULED, 0)
+        assert "Cannot reach the mail server" in caplog.text
+
+
+class TestReminders:
+    def test_one_reminder_goes_out_when_due_with_a_link_of_its_own(self):
+        invitation = sent_invitation(token="first-token-abcdefghijklmnop", sent_at=timezone.now() - timedelta(days=3, minutes=1))
+
+        assert services.send_due_reminders() == 1
+        assert services.send_due_reminders() == 0
+
+        invitation.refresh_from_db()
+        (message,) = mail.outbox
+        assert message.subject.startswith("Reminder")
+        assert invitation.reminded_at is not None and invitation.remind_at is None
+        assert services.invitation_for_token(token_in(message)) == invitation
+        assert services.invitation_for_token("first-token-abcdefghijklmnop") == invitation
+
+    def test_no_reminder_before_it_is_due(self):
+        sent_invitation(sent_at=timezone.now() - timedelta(days=2))
+        assert services.send_due_reminders() == 0
+
+    def test_an_answered_invitation_gets_no_reminder(self):
+        invitation = sent_invitation(sent_at=timezone.now() - timedelta(days=4))
+        services.record_response(invitation=invitation, score=8)
+        assert services.send_due_reminders() == 0
+
+
+class TestExpiry:
+    def test_an_invitation_expires_exactly_at_its_expiry(self):
+        now = timezone.now()
+        closing = sent_invitation(expires_at=now)
+        open_ = sent_invitation(token="another-token-of-enough-length", expires_at=now + timedelta(seconds=1))
+
+        assert services.expire_invitations(now=now) == 1
+
+        closing.refresh_from_db()
+        open_.refresh_from_db()
+        assert closing.status == InvitationStatus.EXPIRED
+        assert open_.status == InvitationStatus.SENT
+
+    def test_an_answered_invitation_never_expires(self):
+        invitation = sent_invitation()
+        services.record_response(invitation=invitation, score=9)
+        assert services.expire_invitations(now=timezone.now() + timedelta(days=30)) == 0
+
+    def test_an_invitation_never_sent_expires_too(self):
+        now = timezone.now()
+        InvitationFactory(scheduled_for=now - timedelta(days=14), expires_at=now)
+        assert services.expire_invitations(now=now) == 1
