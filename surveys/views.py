@@ -3,8 +3,9 @@ is the only key, and an unknown token looks the same whatever the reason."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
@@ -17,6 +18,13 @@ def _invitation_or_404(token: str) -> Invitation:
     if invitation is None:
         raise Http404("Unknown survey link")
     return invitation
+
+
+def _see_other(url: str) -> HttpResponse:
+    """303: after a POST the browser GETs the next step, and a reload posts nothing."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 def _closed(request: HttpRequest, invitation: Invitation) -> HttpResponse:
@@ -37,7 +45,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
                 services.record_response(invitation=invitation, **form.cleaned_data)
             except services.InvitationClosed:
                 return _closed(request, invitation)
-            return redirect("surveys:thanks", token=token, permanent=False)
+            return _see_other(reverse("surveys:thanks", args=[token]))
         status = 400
     else:
         chosen = preselected_score(request.GET.get("score"), survey)
