@@ -20,6 +20,7 @@ from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
 from . import emails, scheduling
+from .suspicion import looks_automated
 from .models import (
     SURVEYED_STATUSES,
     Delivery,
@@ -77,7 +78,8 @@ def record_deliveries(*, deliveries: Sequence[DeliveryData]) -> list[RecordedDel
             for customer in Customer.objects.select_for_update()
             .filter(pk__in={data.customer.pk for data in deliveries})
             .order_by("pk")
-            .only("pk", "is_active")
+            # is_active as it stands under the lock; external_id names the customer in API answers.
+            .only("pk", "external_id", "is_active")
         }
         existing = _existing_deliveries(deliveries)
         new: dict[tuple[int, str], DeliveryData] = {}
@@ -359,7 +361,9 @@ def record_response(
 ) -> Response:
     """Records the respondent's answer, or replaces it (the earlier one is kept as a
     revision), and makes it the customer's latest answer. One response per invitation
-    whatever the concurrency: the invitation row is locked first."""
+    whatever the concurrency: the invitation row is locked first. An answer that looks
+    automated (see suspicion.py) is kept but marked suspect; the next answer that does
+    not clears the mark."""
     now = now or timezone.now()
     with transaction.atomic():
         invitation = (
@@ -378,13 +382,14 @@ def record_response(
                 score=score,
                 band=band,
                 comment=comment,
+                is_suspect=looks_automated(score=score, answered_at=now, sent_at=invitation.sent_at),
                 first_submitted_at=now,
                 submitted_at=now,
             )
             invitation.status = InvitationStatus.RESPONDED
             invitation.remind_at = None
             invitation.save(update_fields=["status", "remind_at"])
-        else:
+        elif (response.score, response.comment) != (score, comment):
             ResponseRevision.objects.create(
                 response=response,
                 score=response.score,
@@ -392,9 +397,22 @@ def record_response(
                 comment=response.comment,
                 submitted_at=response.submitted_at,
             )
+            response.is_suspect = looks_automated(
+                score=score,
+                answered_at=now,
+                sent_at=invitation.sent_at,
+                previous_score=response.score,
+                previous_answered_at=response.submitted_at,
+            )
             response.score, response.band, response.comment, response.submitted_at = score, band, comment, now
             response.revisions += 1
-            response.save(update_fields=["score", "band", "comment", "submitted_at", "revisions"])
+            response.save(update_fields=["score", "band", "comment", "is_suspect", "submitted_at", "revisions"])
+        elif response.is_suspect and not looks_automated(score=score, answered_at=now, sent_at=invitation.sent_at):
+            # The same answer again, given the way a person would: it confirms the suspect one.
+            response.is_suspect = False
+            response.save(update_fields=["is_suspect"])
+        else:
+            return response  # the same answer again: nothing changes
         refresh_latest_answers(customer_ids=[invitation.delivery.customer_id])
     return response
 
