@@ -202,6 +202,9 @@ LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
+# Respondents read surveys in their contact's language (customers.models.Language).
+LANGUAGES = [("en", "English"), ("es", "Spanish")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -231,7 +234,8 @@ SECURE_SSL_REDIRECT = SECURE_HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if SECURE_HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HTTPS
 SECURE_HSTS_PRELOAD = SECURE_HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+BEHIND_PROXY = env_bool("BEHIND_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -284,5 +288,7 @@ if len(VALUEPULSE_TIER_THRESHOLDS) != 3 or list(VALUEPULSE_TIER_THRESHOLDS) != s
     raise ImproperlyConfigured(
         "TIER_THRESHOLDS must be three increasing percentages between 1 and 100, e.g. 70,90,97."
     )
+# Requests a minute one client address may make to the public survey pages.
+PUBLIC_RATE_LIMIT = int(os.environ.get("PUBLIC_RATE_LIMIT", "60"))
 # Password for the demo logins that seed_demo creates (development only).
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "valuepulse-demo")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.formats import date_format
 
 from .models import Invitation
@@ -30,32 +31,32 @@ def absolute_url(path: str) -> str:
 
 
 def survey_invitation(invitation: Invitation, *, token: str, reminder: bool = False) -> EmailMultiAlternatives:
+    """The survey email (or its reminder) in the contact's language."""
     delivery = invitation.delivery
     survey = delivery.survey
     contact = invitation.contact
-
     survey_url = absolute_url(reverse("surveys:respond", args=[token]))
     unsubscribe_url = absolute_url(reverse("surveys:unsubscribe", args=[token]))
-    context = {
-        "subject": invitation.fill_in(survey.reminder_subject if reminder else survey.email_subject),
-        "question": invitation.fill_in(survey.question),
-        "intro": invitation.fill_in(survey.email_intro),
-        "signature": invitation.fill_in(survey.email_signature),
-        "delivery": delivery,
-        "reminder": reminder,
-        "score_links": [(score, f"{survey_url}?score={score}") for score in survey.scores],
-        "lowest": survey.scale_min,
-        "highest": survey.scale_max,
-        "survey_url": survey_url,
-        "unsubscribe_url": unsubscribe_url,
-        "closes_on": date_format(invitation.expires_at, "j F Y"),
-    }
-    return _build(
-        "survey_invitation",
-        context=context,
-        to=formataddr((contact.name, contact.email)),
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
+    with translation.override(contact.language):
+        context = {
+            "language": contact.language,
+            "subject": invitation.text("reminder_subject" if reminder else "email_subject"),
+            "question": invitation.text("question"),
+            "intro": invitation.text("email_intro"),
+            "signature": invitation.text("email_signature"),
+            "reminder": reminder,
+            "score_links": [(score, f"{survey_url}?score={score}") for score in survey.scores],
+            "lowest": survey.scale_min,
+            "highest": survey.scale_max,
+            "unsubscribe_url": unsubscribe_url,
+            "closes_on": date_format(invitation.expires_at, "DATE_FORMAT"),
+        }
+        return _build(
+            "survey_invitation",
+            context=context,
+            to=formataddr((contact.name, contact.email)),
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )

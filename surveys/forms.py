@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy as _
 
 from .models import Survey
 
@@ -8,13 +9,13 @@ MAX_COMMENT_LENGTH = 2000
 
 
 class ResponseForm(forms.Form):
-    score = forms.IntegerField(error_messages={"required": "Choose a score.", "invalid": "Choose a whole-number score."})
+    score = forms.IntegerField(error_messages={"required": _("Choose a score."), "invalid": _("Choose a whole-number score.")})
     comment = forms.CharField(
         required=False,
         max_length=MAX_COMMENT_LENGTH,
         widget=forms.Textarea,
         error_messages={
-            "max_length": "Keep the comment to %(limit_value)d characters (it has %(show_value)d).",
+            "max_length": _("Keep the comment to %(limit_value)d characters (it has %(show_value)d)."),
         },
     )
 
@@ -26,7 +27,9 @@ class ResponseForm(forms.Form):
         score = self.cleaned_data["score"]
         if score not in self.survey.scores:
             raise forms.ValidationError(
-                f"Choose a score from {self.survey.scale_min} to {self.survey.scale_max}.", code="out_of_scale"
+                gettext("Choose a score from %(lowest)d to %(highest)d.")
+                % {"lowest": self.survey.scale_min, "highest": self.survey.scale_max},
+                code="out_of_scale",
             )
         return score
 

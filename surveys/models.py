@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from customers.models import Band, Contact, Customer
+from customers.models import Band, Contact, Customer, Language
 
 from . import bands, texts
 
@@ -88,15 +89,7 @@ class Survey(models.Model):
             raise ValidationError(
                 {"satisfied_min": "Needs lowest score < lowest satisfied ≤ lowest promoter ≤ 10."}
             )
-        for field in ("question", "email_subject", "reminder_subject", "email_intro", "email_signature"):
-            try:
-                texts.fill_in(getattr(self, field), contact_name="", customer="", delivery="")
-            except KeyError as exc:
-                raise ValidationError(
-                    {field: f"Unknown placeholder {exc}; use {{contact_name}}, {{customer}} or {{delivery}}."}
-                ) from None
-            except ValueError as exc:
-                raise ValidationError({field: f"{exc}. Write {{{{ or }}}} for a literal brace."}) from None
+        check_placeholders(self)
 
     @property
     def scores(self) -> range:
@@ -104,6 +97,13 @@ class Survey(models.Model):
 
     def classify(self, score: int) -> str:
         return bands.classify(score, self)
+
+    def texts_in(self, language: str) -> Survey | SurveyText:
+        """The survey's texts in `language`, or its own when there is no translation."""
+        for translation in self.translations.all():
+            if translation.language == language:
+                return translation
+        return self
 
     @classmethod
     def default(cls) -> Survey:
@@ -115,6 +115,46 @@ class Survey(models.Model):
                 slug=DEFAULT_SURVEY_SLUG, defaults={"name": "Post-delivery satisfaction", "is_default": True}
             )
         return survey
+
+
+# The survey's own texts are in settings.LANGUAGE_CODE (English); SurveyText rows
+# give them in other languages.
+TEXT_FIELDS = ("question", "email_subject", "reminder_subject", "email_intro", "email_signature")
+
+
+class SurveyText(models.Model):
+    """A survey's texts in another language, used for contacts who speak it."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=8, choices=Language.choices)
+    question = models.CharField(max_length=300)
+    email_subject = models.CharField(max_length=200)
+    reminder_subject = models.CharField(max_length=200)
+    email_intro = models.TextField()
+    email_signature = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "language"], name="survey_text_one_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} ({self.get_language_display()})"
+
+    def clean(self) -> None:
+        check_placeholders(self)
+
+
+def check_placeholders(texts_owner: Survey | SurveyText) -> None:
+    for field in TEXT_FIELDS:
+        try:
+            texts.fill_in(getattr(texts_owner, field), contact_name="", customer="", delivery="")
+        except KeyError as exc:
+            raise ValidationError(
+                {field: f"Unknown placeholder {exc}; use {{contact_name}}, {{customer}} or {{delivery}}."}
+            ) from None
+        except ValueError as exc:
+            raise ValidationError({field: f"{exc}. Write {{{{ or }}}} for a literal brace."}) from None
 
 
 class Delivery(models.Model):
@@ -225,11 +265,12 @@ class Invitation(models.Model):
     def survey(self) -> Survey:
         return self.delivery.survey
 
-    def fill_in(self, text: str) -> str:
-        """One of the survey's texts with this invitation's names put in."""
+    def text(self, field: str) -> str:
+        """One of the survey's texts (TEXT_FIELDS) in the contact's language, with this
+        invitation's names put in."""
         return texts.fill_in(
-            text,
-            contact_name=self.contact.name or "there",
+            getattr(self.survey.texts_in(self.contact.language), field),
+            contact_name=self.contact.name or gettext("there"),
             customer=self.delivery.customer.name,
             delivery=self.delivery.label,
         )

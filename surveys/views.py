@@ -1,23 +1,65 @@
 """Public pages a respondent reaches from the survey email. No login; the link token
-is the only key, and an unknown token looks the same whatever the reason."""
+is the only key, and an unknown token looks the same whatever the reason.
+
+Every step works as a plain form; with JavaScript, htmx swaps the steps in place."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import push_url
+
+from config.http import HtmxHttpRequest
+from config.ratelimit import rate_limited
 
 from . import services
 from .forms import ResponseForm, preselected_score
 from .models import Invitation
 
+PublicView = Callable[..., HttpResponse]
+
+
+def public_page(view: PublicView) -> PublicView:
+    """Rate limited per client address; neither the Referer header nor any cache
+    keeps the page or the token in its URL."""
+
+    @rate_limited("survey-pages")
+    @wraps(view)
+    def wrapped(request: HttpRequest, token: str) -> HttpResponse:
+        # The page switches to the contact's language once it knows the contact (see
+        # _invitation_or_404); this puts the default back afterwards.
+        with translation.override(settings.LANGUAGE_CODE):
+            response = view(request, token)
+        response["Referrer-Policy"] = "no-referrer"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        add_never_cache_headers(response)
+        return response
+
+    return wrapped
+
+
 def _invitation_or_404(token: str) -> Invitation:
     invitation = services.invitation_for_token(token)
     if invitation is None:
         raise Http404("Unknown survey link")
+    translation.activate(invitation.contact.language)
     return invitation
+
+
+def _render(request: HttpRequest, invitation: Invitation, template: str, context: dict, status: int = 200) -> HttpResponse:
+    context = {"invitation": invitation, "language": invitation.contact.language, **context}
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _see_other(url: str) -> HttpResponse:
@@ -27,50 +69,49 @@ def _see_other(url: str) -> HttpResponse:
     return response
 
 
-def _closed(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    return render(request, "surveys/closed.html", {"invitation": invitation}, status=410)
-
-
+@public_page
 @require_http_methods(["GET", "POST"])
-def respond(request: HttpRequest, token: str) -> HttpResponse:
+def respond(request: HtmxHttpRequest, token: str) -> HttpResponse:
     invitation = _invitation_or_404(token)
     if invitation.is_expired():
-        return _closed(request, invitation)
+        return _render(request, invitation, "surveys/closed.html", {}, status=410)
     survey = invitation.survey
     answer = getattr(invitation, "response", None)
     if request.method == "POST":
         form = ResponseForm(request.POST, survey=survey)
         if form.is_valid():
             try:
-                services.record_response(invitation=invitation, **form.cleaned_data)
+                answer = services.record_response(invitation=invitation, **form.cleaned_data)
             except services.InvitationClosed:
-                return _closed(request, invitation)
-            return _see_other(reverse("surveys:thanks", args=[token]))
+                return _render(request, invitation, "surveys/closed.html", {}, status=410)
+            thanks_url = reverse("surveys:thanks", args=[token])
+            if request.htmx:
+                page = _render(request, invitation, "surveys/partials/thanks.html", {"answer": answer, "token": token, "is_open": True})
+                return push_url(page, thanks_url)
+            return _see_other(thanks_url)
         status = 400
     else:
         chosen = preselected_score(request.GET.get("score"), survey)
         initial = {"score": chosen or (answer.score if answer else None), "comment": answer.comment if answer else ""}
         form = ResponseForm(initial=initial, survey=survey)
         status = 200
-    context = {
-        "invitation": invitation,
-        "survey": survey,
-        "question": invitation.fill_in(survey.question),
-        "form": form,
-        "answer": answer,
-        "token": token,
-    }
-    return render(request, "surveys/respond.html", context, status=status)
+    context = {"survey": survey, "question": invitation.text("question"), "form": form, "answer": answer, "token": token}
+    template = "surveys/partials/answer_form.html" if request.htmx else "surveys/respond.html"
+    return _render(request, invitation, template, context, status=status)
 
 
-def thanks(request: HttpRequest, token: str) -> HttpResponse:
+@public_page
+@require_http_methods(["GET"])
+def thanks(request: HtmxHttpRequest, token: str) -> HttpResponse:
     invitation = _invitation_or_404(token)
     answer = getattr(invitation, "response", None)
     if answer is None:
         return redirect("surveys:respond", token=token)
-    return render(request, "surveys/thanks.html", {"invitation": invitation, "answer": answer, "token": token})
+    context = {"answer": answer, "token": token, "is_open": not invitation.is_expired()}
+    return _render(request, invitation, "surveys/thanks.html", context)
 
 
+@public_page
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
@@ -86,5 +127,5 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def _unsubscribe_page(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     if request.method == "POST":
         services.unsubscribe(invitation=invitation)
-        return render(request, "surveys/unsubscribed.html", {"invitation": invitation})
-    return render(request, "surveys/unsubscribe.html", {"invitation": invitation})
+        return _render(request, invitation, "surveys/unsubscribed.html", {})
+    return _render(request, invitation, "surveys/unsubscribe.html", {})

@@ -106,3 +106,164 @@ class TestUnsubscribe:
         client.post(f"/u/{TOKEN}/", {"List-Unsubscribe": "One-Click"})
         later.refresh_from_db()
         assert (later.status, later.suppressed_reason) == (InvitationStatus.SUPPRESSED, "opted_out")
+
+
+class TestWithHtmx:
+    def test_a_score_sent_with_htmx_swaps_in_the_thanks_and_moves_the_url(self, client, invitation):
+        answer = client.post(f"/s/{TOKEN}/", {"score": "7"}, headers={"HX-Request": "true"})
+        assert answer.status_code == 200
+        assert answer["HX-Push-Url"] == f"/s/{TOKEN}/thanks/"
+        page = answer.content.decode()
+        assert "Thank you!" in page and "<html" not in page
+        assert Response.objects.get().score == 7
+
+    def test_a_bad_score_sent_with_htmx_re_shows_only_the_form(self, client, invitation):
+        answer = client.post(f"/s/{TOKEN}/", {"score": "11"}, headers={"HX-Request": "true"})
+        assert answer.status_code == 400
+        assert "Choose a score from 1 to 10." in answer.content.decode()
+        assert "<html" not in answer.content.decode()
+
+
+class TestComments:
+    def test_the_thanks_page_offers_to_add_a_comment_keeping_the_score(self, client, invitation):
+        client.post(f"/s/{TOKEN}/", {"score": "6"})
+        thanks = client.get(f"/s/{TOKEN}/thanks/").content.decode()
+        assert 'name="score" value="6"' in thanks
+        client.post(f"/s/{TOKEN}/", {"score": "6", "comment": "The driver was kind."})
+        response = Response.objects.get()
+        assert (response.score, response.comment, response.revisions) == (6, "The driver was kind.", 1)
+
+    def test_a_comment_over_two_thousand_characters_is_refused_with_a_clear_message(self, client, invitation):
+        answer = client.post(f"/s/{TOKEN}/", {"score": "5", "comment": "x" * 2001})
+        assert answer.status_code == 400
+        assert "Keep the comment to 2000 characters (it has 2001)." in answer.content.decode()
+        assert Response.objects.count() == 0
+
+    def test_comments_are_shown_escaped(self, client, invitation):
+        client.post(f"/s/{TOKEN}/", {"score": "5", "comment": "<script>alert(1)</script>"})
+        for url in (f"/s/{TOKEN}/", f"/s/{TOKEN}/thanks/"):
+            page = client.get(url).content.decode()
+            assert "<script>alert(1)</script>" not in page
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+class TestSafety:
+    def test_public_pages_send_no_referrer_and_are_not_cached(self, client, invitation):
+        page = client.get(f"/s/{TOKEN}/?score=4")
+        assert page["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in page["Cache-Control"]
+
+    def test_the_answer_form_needs_its_csrf_token(self, invitation):
+        from django.test import Client
+
+        assert Client(enforce_csrf_checks=True).post(f"/s/{TOKEN}/", {"score": "9"}).status_code == 403
+        assert Response.objects.count() == 0
+
+    def test_after_sending_the_url_carries_no_score(self, client, invitation):
+        answer = client.post(f"/s/{TOKEN}/?score=2", {"score": "9"})
+        assert "score" not in answer["Location"]
+
+    def test_an_invitation_closes_at_the_exact_expiry(self, client):
+        from unittest import mock
+
+        now = timezone.now()
+        sent_invitation(token=TOKEN, expires_at=now)
+        with mock.patch("django.utils.timezone.now", return_value=now - timedelta(microseconds=1)):
+            assert client.get(f"/s/{TOKEN}/").status_code == 200
+        with mock.patch("django.utils.timezone.now", return_value=now):
+            assert client.get(f"/s/{TOKEN}/").status_code == 410
+
+    @pytest.mark.parametrize("token", ["x", "a" * 300, "%00", "..", "not-a-token!"])
+    def test_malformed_tokens_get_the_same_404(self, client, invitation, token):
+        import re
+
+        def page_of(answer) -> str:
+            return re.sub(r'"X-CSRFToken": "[^"]+"', "", answer.content.decode())  # differs per request
+
+        unknown = client.get("/s/unknown-token-of-normal-length/")
+        answer = client.get(f"/s/{token}/")
+        assert answer.status_code == 404
+        assert page_of(answer) == page_of(unknown)
+
+
+class TestRateLimit:
+    def test_a_client_over_the_limit_gets_a_friendly_429(self, client, invitation, settings):
+        from django.core.cache import cache
+
+        cache.clear()
+        settings.PUBLIC_RATE_LIMIT = 5
+        statuses = [client.get(f"/s/{TOKEN}/").status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        limited = client.get(f"/u/{TOKEN}/", REMOTE_ADDR="127.0.0.1")
+        assert limited.status_code == 429 and limited["Retry-After"] == "60"
+        assert "Please wait a minute" in limited.content.decode()
+        assert client.get(f"/s/{TOKEN}/", REMOTE_ADDR="10.0.0.2").status_code == 200
+
+
+class TestSpanish:
+    @pytest.fixture
+    def invitation(self):
+        from surveys.models import SurveyText
+
+        invitation = sent_invitation(token=TOKEN, delivery__contact__language="es")
+        SurveyText.objects.update_or_create(
+            survey=invitation.survey,
+            language="es",
+            defaults={
+                "question": "¿Qué tan satisfecho está con {delivery}?",
+                "email_subject": "¿Qué tal {delivery}?",
+                "reminder_subject": "Recordatorio: {delivery}",
+                "email_intro": "Hola, {contact_name}:",
+                "email_signature": "Gracias",
+            },
+        )
+        return invitation
+
+    def test_the_page_speaks_the_contacts_language(self, client, invitation):
+        page = client.get(f"/s/{TOKEN}/").content.decode()
+        assert '<html lang="es">' in page
+        assert "¿Qué tan satisfecho está con" in page and "Enviar" in page
+
+    def test_errors_and_thanks_are_in_spanish_too(self, client, invitation):
+        assert "Elija una puntuación de 1 a 10." in client.post(f"/s/{TOKEN}/", {"score": "0"}).content.decode()
+        client.post(f"/s/{TOKEN}/", {"score": "9"})
+        assert "¡Gracias!" in client.get(f"/s/{TOKEN}/thanks/").content.decode()
+
+    def test_the_email_is_in_spanish(self, invitation):
+        from surveys import emails
+
+        message = emails.survey_invitation(invitation, token=TOKEN)
+        assert message.subject == f"¿Qué tal {invitation.delivery.description}?"
+        assert "Haga clic en la puntuación que corresponda:" in message.body
+        assert "Darse de baja" in message.alternatives[0][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_answers_posted_at_once_make_one_response_and_no_error():
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    invitation = sent_invitation(token=TOKEN)
+    start = threading.Barrier(2)
+    statuses: list[object] = []
+
+    def post(score: str) -> None:
+        try:
+            start.wait()
+            statuses.append(Client().post(f"/s/{TOKEN}/", {"score": score}).status_code)
+        except Exception as error:  # collected and asserted below
+            statuses.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(score,)) for score in ("3", "8")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert statuses == [303, 303]
+    response = Response.objects.get(invitation=invitation)
+    assert response.revisions == 1 and response.history.count() == 1
