@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench setup migrate clean
+.PHONY: run test bench setup browser migrate clean
 
 setup: $(VENV)/.installed
 
@@ -20,7 +20,15 @@ run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/honcho start --procfile Procfile
 
-test: setup
+# Browser tests drive Debian's Chromium through Playwright (its own browser download
+# cannot work offline).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; }
+
+test: setup browser
 	$(BIN)/pytest
 
 # Speed figures; PostgreSQL when DATABASE_URL is set (see README "Benchmarks").

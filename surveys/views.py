@@ -29,8 +29,8 @@ PublicView = Callable[..., HttpResponse]
 
 
 def public_page(view: PublicView) -> PublicView:
-    """Rate limited per client address; neither the Referer header nor any cache
-    keeps the page or the token in its URL."""
+    """Rate limited per client address; the token in the URL never leaves in a
+    Referer header to another site, and no cache keeps the page."""
 
     @rate_limited("survey-pages")
     @wraps(view)
@@ -39,7 +39,9 @@ def public_page(view: PublicView) -> PublicView:
         # _invitation_or_404); this puts the default back afterwards.
         with translation.override(settings.LANGUAGE_CODE):
             response = view(request, token)
-        response["Referrer-Policy"] = "no-referrer"
+        # same-origin, not no-referrer: with no-referrer Chromium posts forms with
+        # `Origin: null`, which fails Django's CSRF origin check.
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         add_never_cache_headers(response)
         return response

@@ -148,9 +148,9 @@ class TestComments:
 
 
 class TestSafety:
-    def test_public_pages_send_no_referrer_and_are_not_cached(self, client, invitation):
+    def test_public_pages_send_no_referrer_elsewhere_and_are_not_cached(self, client, invitation):
         page = client.get(f"/s/{TOKEN}/?score=4")
-        assert page["Referrer-Policy"] == "no-referrer"
+        assert page["Referrer-Policy"] == "same-origin"
         assert "no-store" in page["Cache-Control"]
 
     def test_the_answer_form_needs_its_csrf_token(self, invitation):
