@@ -17,6 +17,10 @@ CUSTOMERS_API = {
     "/api/v1/invoices/": {"get": {"200"}, "post": {"200", "201"}},
     "/api/v1/invoices/bulk/": {"post": {"200", "400"}},
 }
+DELIVERIES_API = {
+    "/api/v1/deliveries/": {"post": {"200", "201"}},
+    "/api/v1/deliveries/bulk/": {"post": {"200", "400"}},
+}
 
 
 @pytest.fixture
@@ -26,25 +30,50 @@ def schema(client: Client) -> dict:
     return response.json()
 
 
+def component(schema: dict, ref: str) -> dict:
+    """The schema a "$ref" ("#/components/schemas/<name>") points at."""
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+
 class TestSchema:
     def test_it_validates_without_warnings(self, tmp_path):
         call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
 
-    def test_it_describes_every_customers_endpoint_and_answer(self, schema):
+    @pytest.mark.parametrize("api", [CUSTOMERS_API, DELIVERIES_API], ids=["customers", "deliveries"])
+    def test_it_describes_every_endpoint_and_answer(self, schema, api):
         described = {
             path: {method: set(operation["responses"]) for method, operation in schema["paths"][path].items()}
-            for path in CUSTOMERS_API
+            for path in api
             if path in schema["paths"]
         }
-        assert described == CUSTOMERS_API
+        assert described == api
 
-    @pytest.mark.parametrize("path", ["/api/v1/customers/bulk/", "/api/v1/invoices/bulk/"])
-    def test_bulk_endpoints_take_a_list_and_answer_with_counts(self, schema, path):
+    @pytest.mark.parametrize(
+        ("path", "counts"),
+        [
+            ("/api/v1/customers/bulk/", {"created", "updated"}),
+            ("/api/v1/invoices/bulk/", {"created", "updated"}),
+            ("/api/v1/deliveries/bulk/", {"created", "existing"}),
+        ],
+    )
+    def test_bulk_endpoints_take_a_list_and_answer_with_counts(self, schema, path, counts):
         operation = schema["paths"][path]["post"]
         request = operation["requestBody"]["content"]["application/json"]["schema"]
         assert request["type"] == "array"
-        counts = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
-        assert set(schema["components"]["schemas"][counts.rsplit("/", 1)[-1]]["properties"]) == {"created", "updated"}
+        answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert set(schema["components"]["schemas"][answer.rsplit("/", 1)[-1]]["properties"]) == counts
+
+    def test_a_delivery_answers_with_its_invitation(self, schema):
+        responses = schema["paths"]["/api/v1/deliveries/"]["post"]["responses"]
+        delivery = responses["201"]["content"]["application/json"]["schema"]["$ref"]
+        assert responses["200"]["content"]["application/json"]["schema"]["$ref"] == delivery
+        invitation = component(schema, delivery)["properties"]["invitation"]
+        summary = component(schema, invitation["allOf"][0]["$ref"])
+        assert set(summary["properties"]) == {"status", "scheduled_for", "suppressed_reason"}
+        reason = summary["properties"]["suppressed_reason"]
+        assert reason["nullable"] is True
+        enums = [component(schema, choice["$ref"])["enum"] for choice in reason["oneOf"]]
+        assert enums == [["opted_out", "throttled", "inactive_customer"], [None]]
 
     def test_it_declares_token_authentication(self, schema):
         assert schema["components"]["securitySchemes"]["knoxApiToken"]["in"] == "header"

@@ -59,9 +59,14 @@ class ApiModelSerializer(serializers.ModelSerializer):
     }
 
 
+class SingleLineSlugRelatedField(_SingleLine, serializers.SlugRelatedField):
+    """A record named by a one-line key. A key with control characters is refused
+    before it is looked up: PostgreSQL cannot even compare a text containing NUL."""
+
+
 def customer_reference_field() -> serializers.SlugRelatedField:
     """A customer named by its external ID; an unknown one is a 400 naming `customer`."""
-    return serializers.SlugRelatedField(
+    return SingleLineSlugRelatedField(
         slug_field="external_id",
         queryset=Customer.objects.all(),
         help_text="External ID of the customer.",
@@ -253,6 +258,25 @@ class ContactSerializer(ApiModelSerializer):
         extra_kwargs = {
             "email": {"help_text": "Stored as given with the domain lower-cased; matched case-insensitively."},
         }
+
+
+class ContactBulkSerializer(BulkListSerializer):
+    def check_rows(self, rows: list[Row]) -> RowErrors:
+        errors: RowErrors = defaultdict(dict)
+        for index, first in find_repeats(rows, lambda row: (row["customer"], row["email"].lower())).items():
+            errors[index]["email"] = [f"Repeats row {first}: each email may appear once per customer and request."]
+        resolve_customers(rows, errors)
+        return errors
+
+
+class ContactRowSerializer(ContactSerializer):
+    """One row of a list of contacts (the CSV import). Customers are looked up for all
+    rows in one query by the list, so here customer is only checked as text."""
+
+    customer = SingleLineCharField(max_length=100, help_text="External ID of the customer.")
+
+    class Meta(ContactSerializer.Meta):
+        list_serializer_class = ContactBulkSerializer
 
 
 # --- Invoices

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.api.serializers import (
@@ -14,11 +16,16 @@ from customers.api.serializers import (
     Row,
     RowErrors,
     SingleLineCharField,
+    SingleLineSlugRelatedField,
     find_repeats,
     customer_reference_field,
     resolve_customers,
 )
-from surveys.models import Invitation, Survey
+from surveys.models import Invitation, SuppressedReason, Survey
+
+
+EARLIEST_DELIVERY = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_DELIVERY = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -30,14 +37,27 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any):
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well-formed but impossible, like February 30: DRF says "wrong format"
+                parsed = None
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("naive")
         return super().to_internal_value(value)
 
 
+class TextField(SingleLineCharField):
+    """A single line given as a JSON string. DRF would turn a number into text, but an
+    order number sent as 00123 arrives as 123: a number here is a mistake, not a value."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def survey_reference_field() -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(
+    return SingleLineSlugRelatedField(
         slug_field="slug",
         queryset=Survey.objects.filter(is_active=True),
         required=False,
@@ -53,6 +73,7 @@ class InvitationSummarySerializer(serializers.ModelSerializer):
         model = Invitation
         fields = ["status", "scheduled_for", "suppressed_reason"]
 
+    @extend_schema_field(serializers.ChoiceField(choices=SuppressedReason.choices, allow_null=True))
     def get_suppressed_reason(self, invitation: Invitation) -> str | None:
         return invitation.suppressed_reason or None
 
@@ -62,12 +83,12 @@ class DeliverySerializer(serializers.Serializer):
     again answers with the delivery already recorded and schedules nothing."""
 
     customer = customer_reference_field()
-    reference = SingleLineCharField(max_length=100, help_text="Unique per customer, e.g. the order number.")
+    reference = TextField(max_length=100, help_text="Unique per customer, e.g. the order number.")
     delivered_at = AwareDateTimeField(help_text="ISO 8601 with an offset; the survey goes out after the send delay.")
     contact_email = EmailAddressField(
         max_length=254, source="contact.email", help_text="Who is asked; added to the customer's contacts if new."
     )
-    contact_name = SingleLineCharField(
+    contact_name = TextField(
         max_length=200,
         required=False,
         allow_blank=True,
@@ -75,7 +96,7 @@ class DeliverySerializer(serializers.Serializer):
         help_text="Replaces the contact's stored name when given.",
     )
     survey = survey_reference_field()
-    description = SingleLineCharField(
+    description = TextField(
         max_length=200,
         required=False,
         allow_blank=True,
@@ -83,6 +104,15 @@ class DeliverySerializer(serializers.Serializer):
         help_text='What was delivered, shown to the respondent ("How satisfied are you with …?").',
     )
     invitation = InvitationSummarySerializer(read_only=True)
+
+    def validate_delivered_at(self, value: datetime) -> datetime:
+        # Scheduling adds the send delay and expiry and looks a throttle window either
+        # side; near Python's limits (years 1 and 9999) that arithmetic would overflow.
+        if not EARLIEST_DELIVERY <= value < LATEST_DELIVERY:
+            raise serializers.ValidationError(
+                f"Must be between {EARLIEST_DELIVERY:%Y} and {LATEST_DELIVERY.year - 1}."
+            )
+        return value
 
     def delivery_values(self) -> Row:
         return self.delivery_values_of(self.validated_data)
