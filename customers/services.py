@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -49,6 +49,8 @@ class ContactData:
     customer_id: int
     email: str
     name: str | None = None
+    # Set by upsert_contacts; ensure_contacts (contacts met through deliveries) leaves it.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,18 +282,9 @@ def ensure_contacts(*, contacts: Sequence[ContactData]) -> dict[tuple[int, str],
     one adds the same address in between.
     """
     wanted = {(contact.customer_id, contact.email.lower()): contact for contact in contacts}
-    candidates = (
-        Contact.objects.filter(customer_id__in={customer_id for customer_id, _ in wanted})
-        .annotate(email_lower=Lower("email"))
-        .filter(email_lower__in={email for _, email in wanted})
-    )
-    found = {}
+    found = _contacts_by_email(wanted.keys())
     renamed = []
-    for contact in candidates:
-        key = (contact.customer_id, contact.email_lower)
-        if key not in wanted:  # another customer's address among the emails asked for
-            continue
-        found[key] = contact
+    for key, contact in found.items():
         name = wanted[key].name
         if name is not None and contact.name != name:
             contact.name = name
@@ -306,6 +299,69 @@ def ensure_contacts(*, contacts: Sequence[ContactData]) -> dict[tuple[int, str],
         batch_size=1000,
     )
     return found | {(contact.customer_id, contact.email.lower()): contact for contact in created}
+
+
+def upsert_contacts(*, contacts: Sequence[ContactData]) -> UpsertResult:
+    """Creates or updates contacts by customer + email (case-insensitive) in a few
+    queries whatever their number, as upsert_contact does for one: the address is kept
+    as last given, `name` or `language` left as None keep an existing contact's value,
+    a new contact gets a blank name and English, and opting out never changes here.
+
+    Each customer + email may appear once: callers reject repeats first.
+    """
+    wanted = {(contact.customer_id, contact.email.lower()): contact for contact in contacts}
+    with transaction.atomic():
+        # Locked as upsert_contact does, so no one adds the same address in between.
+        list(
+            Customer.objects.select_for_update()
+            .filter(pk__in={customer_id for customer_id, _ in wanted})
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        found = _contacts_by_email(wanted.keys())
+        changed = []
+        for key, contact in found.items():
+            data = wanted[key]
+            values = {
+                "email": data.email,
+                "name": contact.name if data.name is None else data.name,
+                "language": contact.language if data.language is None else data.language,
+            }
+            if any(getattr(contact, field) != value for field, value in values.items()):
+                for field, value in values.items():
+                    setattr(contact, field, value)
+                changed.append(contact)
+        Contact.objects.bulk_update(changed, ["email", "name", "language"], batch_size=1000)
+        Contact.objects.bulk_create(
+            [
+                Contact(
+                    customer_id=data.customer_id,
+                    email=data.email,
+                    name=data.name or "",
+                    language=data.language or Language.ENGLISH,
+                )
+                for key, data in wanted.items()
+                if key not in found
+            ],
+            batch_size=1000,
+        )
+    return UpsertResult(created=len(wanted) - len(found), updated=len(found))
+
+
+def _contacts_by_email(keys: Collection[tuple[int, str]]) -> dict[tuple[int, str], Contact]:
+    """The existing contacts among `keys` (customer_id, lower-cased email), so keyed."""
+    candidates = (
+        Contact.objects.filter(customer_id__in={customer_id for customer_id, _ in keys})
+        .annotate(email_lower=Lower("email"))
+        .filter(email_lower__in={email for _, email in keys})
+    )
+    wanted = set(keys)
+    # The query also finds one customer's address at another customer asked about.
+    return {
+        (contact.customer_id, contact.email_lower): contact
+        for contact in candidates
+        if (contact.customer_id, contact.email_lower) in wanted
+    }
 
 
 def opt_out_contact(*, contact: Contact) -> None:
