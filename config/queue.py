@@ -12,11 +12,19 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
-    """Publishes `task` once the current transaction commits (nothing if it rolls back).
+    """Publishes `task` once the current transaction commits (nothing if it rolls back),
+    and once only: the same task with the same arguments asked for again inside one
+    transaction (an import writing chunk after chunk) is published a single time.
 
     A publish failure is logged, never raised: the row the task would act on is
     already committed, and a periodic sweep picks it up when the broker is back.
     """
+    key = (task.name, args, tuple(sorted(kwargs.items())))
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        getattr(callback, "enqueue_key", None) == key for _, callback, _ in connection.run_on_commit
+    ):
+        return
 
     def publish() -> None:
         try:
@@ -24,4 +32,5 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
         except Exception:
             logger.exception("Could not enqueue %s args=%r; the periodic sweep will retry", task.name, args)
 
+    publish.enqueue_key = key  # type: ignore[attr-defined]
     transaction.on_commit(publish)

@@ -36,3 +36,36 @@ def test_publishing_with_the_broker_down_logs_and_returns_quickly(tmp_path):
     assert "request finished" in result.stdout
     assert "Could not enqueue customers.tasks.recompute_value_metrics" in result.stderr
     assert elapsed < 30, f"publishing with the broker down took {elapsed:.1f}s"
+
+
+class TestOncePerTransaction:
+    def test_the_same_task_asked_for_twice_in_one_transaction_is_published_once(
+        self, db, django_capture_on_commit_callbacks
+    ):
+        from django.db import transaction
+
+        from config.queue import enqueue_on_commit
+        from customers.tasks import recompute_value_metrics
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            with transaction.atomic():
+                enqueue_on_commit(recompute_value_metrics)
+                enqueue_on_commit(recompute_value_metrics)
+        assert len(callbacks) == 1
+
+    def test_a_rolled_back_request_does_not_swallow_a_later_one(self, db, django_capture_on_commit_callbacks):
+        from django.db import transaction
+
+        from config.queue import enqueue_on_commit
+        from customers.tasks import recompute_value_metrics
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        enqueue_on_commit(recompute_value_metrics)
+                        raise RuntimeError("rolled back")
+                except RuntimeError:
+                    pass
+                enqueue_on_commit(recompute_value_metrics)
+        assert len(callbacks) == 1
