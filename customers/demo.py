@@ -4,7 +4,9 @@ One retail service firm found 69% of its revenue came from 40 of its 5,000 custo
 and 97% from 250. `seed` rebuilds that shape at any size, rounded to 1% of customers
 bringing 69% of revenue and 5% bringing 97%. Everything it writes comes
 from the random generator it is given, so one seed and one `today` always give the
-same demo. Later capabilities add their step (deliveries and answers, alerts) to `seed`.
+same demo. `customers` imports no other app, so the later steps live with their own
+apps and run after this one: the `seed_demo` command (in `surveys`) goes on with
+`surveys.demo.seed_surveys` for deliveries, invitations and answers.
 """
 
 from __future__ import annotations

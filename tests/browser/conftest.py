@@ -11,13 +11,13 @@ from tests.conftest import require_service
 
 CHROMIUM = "/usr/bin/chromium"
 
-# Playwright's sync API runs an event loop in the test's thread; the test itself is
-# still synchronous, so Django's database access from it is safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests, closed when they are done.
+
+    Playwright's sync API runs an event loop in the test's thread. The tests are still
+    synchronous, so Django's database access from them is safe; the setting saying so
+    is lifted again afterwards, and nothing outside this package sees the loop."""
     require_service(
         os.path.exists(CHROMIUM) or bool(shutil.which("chromium")),
         f"Chromium at {CHROMIUM}",
@@ -25,10 +25,14 @@ def browser():
     )
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

@@ -7,10 +7,13 @@ from datetime import date
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from customers import demo
-from customers.models import Customer
+from customers.models import Band, Customer
+from surveys import demo as survey_demo
 
 
 def positive_int(value: str) -> int:
@@ -30,20 +33,30 @@ def iso_date(value: str) -> date:
 class Command(BaseCommand):
     help = (
         "Loads demo customers, contacts and two years of invoices shaped like the field case "
-        "(under 1% of customers bring 69% of revenue, 5% bring 97%), plus the demo logins."
+        "(under 1% of customers bring 69% of revenue, 5% bring 97%), a year of deliveries, survey "
+        "invitations and answers, survey emails due for the worker to send, and the demo logins."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--customers", type=positive_int, default=5000, help="How many customers (default 5000).")
         parser.add_argument("--seed", type=int, help="Random seed; the same seed gives the same data. Random if unset.")
-        parser.add_argument("--today", type=iso_date, help="The date the demo ends on, YYYY-MM-DD (default today).")
+        parser.add_argument(
+            "--today",
+            type=iso_date,
+            help="The date the demo ends on, YYYY-MM-DD (default today). The demo's clock then stands at "
+            "noon of that day; without --today it is the current time.",
+        )
         parser.add_argument(
             "--if-empty", action="store_true", help="Keep existing customers and only ensure the logins."
         )
 
     def handle(self, *args, customers: int, seed: int | None, today: date | str | None, if_empty: bool, **options):
         # call_command() hands keyword options over unparsed.
-        today = iso_date(today) if isinstance(today, str) else today or timezone.localdate()
+        today = iso_date(today) if isinstance(today, str) else today
+        # Without --today the demo ends this very moment, so the survey emails it leaves due
+        # go out with the worker's next sweep; with it, at noon of that day (surveys.demo).
+        now = None if today else timezone.now()
+        today = today or timezone.localdate(now)
         if Customer.objects.exists():
             if not if_empty:
                 raise CommandError(
@@ -55,7 +68,12 @@ class Command(BaseCommand):
             if seed is None:
                 seed = secrets.randbelow(1_000_000)
             self.stdout.write(f"Seed {seed} (repeat with --seed {seed} --today {today.isoformat()})")
-            self.report(demo.seed(customers=customers, rng=random.Random(seed), today=today))
+            rng = random.Random(seed)
+            with transaction.atomic():
+                summary = demo.seed(customers=customers, rng=rng, today=today)
+                surveys = survey_demo.seed_surveys(rng=rng, today=today, now=now)
+            self.report(summary)
+            self.report_surveys(surveys)
         self.stdout.write(self.style.SUCCESS(f"Staff login: {demo.STAFF_LOGIN[0]} / {settings.DEMO_PASSWORD}"))
         self.stdout.write(
             self.style.SUCCESS(f"Account manager login: {demo.ACCOUNT_MANAGER_LOGINS[0][0]} / {settings.DEMO_PASSWORD}")
@@ -72,5 +90,27 @@ class Command(BaseCommand):
                 f"Revenue of the last 12 months: top 1% of customers {summary.top_1_percent_share:.1%}, "
                 f"top 5% {summary.top_5_percent_share:.1%}.\n"
                 f"Tiers: {tiers}."
+            )
+        )
+
+    def report_surveys(self, summary: survey_demo.SurveySeedSummary) -> None:
+        bands = (
+            f"promoters {summary.band_share(Band.PROMOTER):.0%}, satisfied {summary.band_share(Band.SATISFIED):.0%}, "
+            f"at risk {summary.band_share(Band.AT_RISK):.0%}"
+        )
+        suppressed = ", ".join(
+            f"{reason.replace('_', ' ')} {count:,}"
+            for reason, count in sorted(summary.suppressed.items(), key=lambda item: -item[1])
+        )
+        where = ""
+        if settings.EMAIL_BACKEND == "config.mailbox.MailboxBackend":
+            where = f" to {settings.SITE_URL}{reverse('mailbox')}"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created {summary.deliveries:,} deliveries, {summary.answers:,} answers ({bands}); "
+                f"{summary.due_now:,} survey emails due now will be sent by the worker{where}.\n"
+                f"Invitations: {summary.invitations_sent:,} sent, {summary.response_rate:.0%} answered; "
+                f"{sum(summary.suppressed.values()):,} suppressed ({suppressed or 'none'}); "
+                f"{summary.due_later:,} more due within the hour."
             )
         )
