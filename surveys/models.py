@@ -268,8 +268,10 @@ class Invitation(models.Model):
     def text(self, field: str) -> str:
         """One of the survey's texts (TEXT_FIELDS) in the contact's language, with this
         invitation's names put in."""
+        if not hasattr(self, "_texts"):
+            self._texts = self.survey.texts_in(self.contact.language)
         return texts.fill_in(
-            getattr(self.survey.texts_in(self.contact.language), field),
+            getattr(self._texts, field),
             contact_name=self.contact.name or gettext("there"),
             customer=self.delivery.customer.name,
             delivery=self.delivery.label,
