@@ -240,29 +240,15 @@ class TestSpanish:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_answers_posted_at_once_make_one_response_and_no_error():
-    import threading
-
-    from django.db import connection
     from django.test import Client
 
+    from tests.support.concurrency import run_at_once
+
     invitation = sent_invitation(token=TOKEN)
-    start = threading.Barrier(2)
-    statuses: list[object] = []
+    def answer(score: str):
+        return lambda: Client().post(f"/s/{TOKEN}/", {"score": score}).status_code
 
-    def post(score: str) -> None:
-        try:
-            start.wait()
-            statuses.append(Client().post(f"/s/{TOKEN}/", {"score": score}).status_code)
-        except Exception as error:  # collected and asserted below
-            statuses.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post, args=(score,)) for score in ("3", "8")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = run_at_once(answer("3"), answer("8"))
 
     assert statuses == [303, 303]
     response = Response.objects.get(invitation=invitation)

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from knox.models import AuthToken
@@ -13,6 +11,7 @@ from rest_framework.test import APIClient
 from customers.models import Contact, Customer
 from surveys.models import Delivery, Invitation, InvitationStatus, Survey
 from tests.customers.api.bulk import insert_statements
+from tests.support.concurrency import run_at_once
 from tests.factories import (
     ApiStaffFactory,
     ContactFactory,
@@ -234,25 +233,13 @@ class TestSimultaneousRequests:
     @staticmethod
     def post_together(url: str, payload, clients: int = 2) -> list:
         token = AuthToken.objects.create(user=ApiStaffFactory())[1]
-        start = threading.Barrier(clients)
-        outcomes: list = []
 
-        def post() -> None:
+        def post():
             client = APIClient()
             client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-            try:
-                start.wait()
-                outcomes.append(client.post(url, payload, format="json"))
-            except Exception as error:  # collected and asserted below
-                outcomes.append(error)
-            finally:
-                connection.close()
+            return client.post(url, payload, format="json")
 
-        threads = [threading.Thread(target=post) for _ in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        outcomes = run_at_once(*[post] * clients)
         # The test client raises what the view raised (an IntegrityError would be a 500).
         assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
         assert len(outcomes) == clients
