@@ -11,6 +11,14 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
+def enqueue(task: Task, *args: Any, **kwargs: Any) -> None:
+    """Publishes `task` now; a failure is logged, never raised (see enqueue_on_commit)."""
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except Exception:
+        logger.exception("Could not enqueue %s args=%r; the periodic sweep will retry", task.name, args)
+
+
 def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     """Publishes `task` once the current transaction commits (nothing if it rolls back),
     and once only: the same task with the same arguments asked for again inside one
@@ -27,10 +35,7 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
         return
 
     def publish() -> None:
-        try:
-            task.apply_async(args=args, kwargs=kwargs)
-        except Exception:
-            logger.exception("Could not enqueue %s args=%r; the periodic sweep will retry", task.name, args)
+        enqueue(task, *args, **kwargs)
 
     publish.enqueue_key = key  # type: ignore[attr-defined]
     transaction.on_commit(publish)

@@ -161,6 +161,9 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-invitations": {"task": "surveys.tasks.send_due_invitations", **_EVERY_MINUTE},
     "send-due-reminders": {"task": "surveys.tasks.send_due_reminders", **_EVERY_MINUTE},
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", **_EVERY_MINUTE},
+    "evaluate-pending-answers": {"task": "insights.tasks.evaluate_pending", **_EVERY_MINUTE},
+    "notify-pending-alerts": {"task": "insights.tasks.notify_pending", **_EVERY_MINUTE},
+    "escalate-overdue-alerts": {"task": "insights.tasks.escalate_overdue", **_EVERY_MINUTE},
 }
 
 # --- Cache: Redis when REDIS_URL is set (shared across processes), memory otherwise.
@@ -288,6 +291,14 @@ if len(VALUEPULSE_TIER_THRESHOLDS) != 3 or list(VALUEPULSE_TIER_THRESHOLDS) != s
     raise ImproperlyConfigured(
         "TIER_THRESHOLDS must be three increasing percentages between 1 and 100, e.g. 70,90,97."
     )
+# Hours within which an alert must be acknowledged, for tiers 1, 2, 3 and 4; past that
+# it is escalated once to the CX leads.
+ALERT_ACK_HOURS = tuple(int(hours) for hours in env_list("ALERT_ACK_HOURS", "4,24,72,168"))
+if len(ALERT_ACK_HOURS) != 4 or min(ALERT_ACK_HOURS) < 1:
+    raise ImproperlyConfigured("ALERT_ACK_HOURS must be four whole numbers of hours, e.g. 4,24,72,168.")
+# Optional outgoing webhook for new alerts: JSON signed with HMAC-SHA256 of ALERT_WEBHOOK_SECRET.
+ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "")
+ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET", "")
 # Requests a minute one client address may make to the public survey pages.
 PUBLIC_RATE_LIMIT = int(os.environ.get("PUBLIC_RATE_LIMIT", "60"))
 # Password for the demo logins that seed_demo creates (development only).

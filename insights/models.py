@@ -1,1 +1,128 @@
-# Alert arrives with the churn-risk alerts issue.
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from customers.models import Customer, Tier
+from surveys.models import Response
+
+
+class AlertKind(models.TextChoices):
+    AT_RISK = "at_risk", "At risk"
+    DECLINE = "decline", "Decline"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Priority(models.IntegerChoices):
+    CRITICAL = 1, "Critical"
+    HIGH = 2, "High"
+    MEDIUM = 3, "Medium"
+    LOW = 4, "Low"
+
+
+class Alert(models.Model):
+    """A churn-risk alert raised by an answer, ranked by what the customer is worth.
+
+    Tier, revenue, punctuality and scores are kept as they stood when it was raised, so
+    the rank and its explanation do not move under the person working it.
+    """
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="alerts")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    high_value = models.BooleanField(
+        "high-value churn risk", default=False, help_text="The customer is tier 1 or 2."
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+        help_text="The account manager; empty means the CX leads.",
+    )
+
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
+    revenue_12m = models.DecimalField("revenue (12 months)", max_digits=14, decimal_places=2)
+    on_time_rate = models.FloatField("on-time payment rate", null=True, blank=True)
+    score = models.PositiveSmallIntegerField()
+    previous_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The customer's answer before this one."
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(help_text="Acknowledgement is due by then (the tier's window).")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the assignee was emailed.")
+    escalation_notified_at = models.DateTimeField(null=True, blank=True, help_text="When the CX leads were emailed.")
+    webhook_sent_at = models.DateTimeField(null=True, blank=True)
+    webhook_attempts = models.PositiveSmallIntegerField(default=0)
+    webhook_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["priority", "-revenue_12m", "created_at"]
+        indexes = [
+            models.Index(fields=["status", "priority", "-revenue_12m", "created_at"], name="alert_queue_idx"),
+            models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
+            models.Index(fields=["customer", "-created_at"], name="alert_customer_idx"),
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="open", escalated_at__isnull=True),
+                name="alert_escalation_due_idx",
+            ),
+            models.Index(fields=["created_at"], condition=models.Q(notified_at__isnull=True), name="alert_unnotified_idx"),
+            models.Index(
+                fields=["escalated_at"],
+                condition=models.Q(escalated_at__isnull=False, escalation_notified_at__isnull=True),
+                name="alert_escalation_unsent_idx",
+            ),
+        ]
+        constraints = [
+            # One at-risk alert (and one decline alert) per answer, whatever races.
+            models.UniqueConstraint(fields=["response", "kind"], name="alert_one_per_response_and_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} alert for {self.customer}"
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return self.status == AlertStatus.OPEN and (now or timezone.now()) >= self.due_at
+
+
+class NoteKind(models.TextChoices):
+    NOTE = "note", "Note"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+    REASSIGNED = "reassigned", "Reassigned"
+    REVISED = "revised", "Answer revised"
+    ESCALATED = "escalated", "Escalated"
+
+
+class AlertNote(models.Model):
+    """The alert's history: who did what, when, in their words."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, help_text="Empty: ValuePulse."
+    )
+    kind = models.CharField(max_length=12, choices=NoteKind.choices, default=NoteKind.NOTE)
+    text = models.TextField(max_length=4000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"

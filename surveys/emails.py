@@ -4,30 +4,14 @@ from __future__ import annotations
 
 from email.utils import formataddr
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 
+from config.emails import absolute_url, build_email
+
 from .models import Invitation
-
-
-def _build(name: str, *, context: dict, to: str, headers: dict[str, str] | None = None) -> EmailMultiAlternatives:
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"emails/{name}_body.txt", context),
-        to=[to],
-        headers=headers or {},
-    )
-    message.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")
-    return message
-
-
-def absolute_url(path: str) -> str:
-    return settings.SITE_URL + path
 
 
 def survey_invitation(invitation: Invitation, *, token: str, reminder: bool = False) -> EmailMultiAlternatives:
@@ -51,10 +35,10 @@ def survey_invitation(invitation: Invitation, *, token: str, reminder: bool = Fa
             "unsubscribe_url": unsubscribe_url,
             "closes_on": date_format(invitation.expires_at, "DATE_FORMAT"),
         }
-        return _build(
+        return build_email(
             "survey_invitation",
             context=context,
-            to=formataddr((contact.name, contact.email)),
+            to=[formataddr((contact.name, contact.email))],
             headers={
                 "List-Unsubscribe": f"<{unsubscribe_url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

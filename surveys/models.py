@@ -295,6 +295,9 @@ class Response(models.Model):
     first_submitted_at = models.DateTimeField()
     submitted_at = models.DateTimeField(help_text="When the standing answer was given.")
     revisions = models.PositiveSmallIntegerField(default=0, help_text="How many times the answer was changed.")
+    # An outbox flag: set whenever the answer is recorded or changes, cleared by whoever
+    # evaluates answers (insights' alerts), so nothing is missed when a message is lost.
+    needs_evaluation = models.BooleanField(default=True, editable=False)
 
     class Meta:
         ordering = ["-submitted_at"]
@@ -302,6 +305,11 @@ class Response(models.Model):
             models.Index(fields=["submitted_at"], name="response_submitted_idx"),
             models.Index(fields=["customer", "-submitted_at"], name="response_customer_latest_idx"),
             models.Index(fields=["band", "submitted_at"], name="response_band_submitted_idx"),
+            models.Index(
+                fields=["submitted_at"],
+                condition=models.Q(needs_evaluation=True),
+                name="response_needs_evaluation_idx",
+            ),
         ]
 
     def __str__(self) -> str:

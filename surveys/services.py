@@ -20,6 +20,7 @@ from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
 from . import emails, scheduling
+from .signals import response_recorded
 from .suspicion import looks_automated
 from .models import (
     SURVEYED_STATUSES,
@@ -411,14 +412,20 @@ def record_response(
             )
             response.score, response.band, response.comment, response.submitted_at = score, band, comment, now
             response.revisions += 1
-            response.save(update_fields=["score", "band", "comment", "is_suspect", "submitted_at", "revisions"])
+            response.needs_evaluation = True
+            response.save(
+                update_fields=["score", "band", "comment", "is_suspect", "submitted_at", "revisions", "needs_evaluation"]
+            )
         elif response.is_suspect and not looks_automated(score=score, answered_at=now, sent_at=invitation.sent_at):
             # The same answer again, given the way a person would: it confirms the suspect one.
             response.is_suspect = False
-            response.save(update_fields=["is_suspect"])
+            response.needs_evaluation = True
+            response.save(update_fields=["is_suspect", "needs_evaluation"])
         else:
             return response  # the same answer again: nothing changes
         refresh_latest_answers(customer_ids=[invitation.delivery.customer_id])
+        response_id = response.pk
+        transaction.on_commit(lambda: response_recorded.send(sender=Response, response_id=response_id))
     return response
 
 

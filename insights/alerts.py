@@ -1,0 +1,75 @@
+"""Which alerts an answer raises and how they rank: pure rules, no database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
+
+from customers.models import Band
+
+from .models import AlertKind, Priority
+
+# A tier 1–2 customer whose score falls this far from their previous answer.
+DECLINE_DROP = 3
+HIGH_VALUE_TIERS = (1, 2)
+
+
+def kinds_to_raise(*, band: str, score: int, previous_score: int | None, tier: int | None) -> list[str]:
+    """Every at-risk answer raises an at-risk alert. A high-value customer whose score
+    drops DECLINE_DROP points or more from their previous answer, to a score that is
+    not at risk, raises a decline alert: at risk, the at-risk alert (which ranks
+    higher and names the drop) already covers it."""
+    if band == Band.AT_RISK:
+        return [AlertKind.AT_RISK]
+    if tier in HIGH_VALUE_TIERS and previous_score is not None and previous_score - score >= DECLINE_DROP:
+        return [AlertKind.DECLINE]
+    return []
+
+
+def priority_for(*, tier: int | None, kind: str) -> int:
+    """Tier 1 critical … tier 4 (or no tier) low; a decline ranks one lower than its tier."""
+    priority = tier or Priority.LOW
+    if kind == AlertKind.DECLINE:
+        priority += 1
+    return min(priority, Priority.LOW)
+
+
+def acknowledgement_window(tier: int | None) -> timedelta:
+    """4 h, 24 h, 72 h or 7 days by tier (settings.ALERT_ACK_HOURS)."""
+    hours = settings.ALERT_ACK_HOURS[(tier or 4) - 1]
+    return timedelta(hours=hours)
+
+
+def rank_reason(
+    *,
+    kind: str,
+    priority: int,
+    tier: int | None,
+    revenue_12m: Decimal,
+    score: int,
+    previous_score: int | None,
+    on_time_rate: float | None,
+) -> str:
+    """Why the alert ranks where it does, in words: tier, revenue, score, change from
+    the last score, payment punctuality."""
+    parts = [
+        f"{Priority(priority).label} priority: " + (f"tier {tier}" if tier else "no tier (inactive)"),
+        f"{intcomma(int(revenue_12m))} revenue in 12 months",
+    ]
+    if previous_score is None:
+        parts.append(f"scored {score}, first answer")
+    elif previous_score == score:
+        parts.append(f"scored {score}, as last time")
+    else:
+        change = "down" if score < previous_score else "up"
+        parts.append(f"scored {score}, {change} from {previous_score}")
+    if on_time_rate is None:
+        parts.append("no payment record yet")
+    else:
+        parts.append(f"pays {on_time_rate:.0%} of invoices on time")
+    if kind == AlertKind.DECLINE:
+        parts.append("a high-value customer's score fell sharply")
+    return "; ".join(parts) + "."

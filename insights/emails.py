@@ -1,0 +1,41 @@
+"""Alert emails: one short function per email, built by config.emails. Sent only from tasks."""
+
+from __future__ import annotations
+
+from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
+
+from config.emails import absolute_url, build_email
+
+from . import alerts
+from .models import Alert
+
+
+def _context(alert: Alert) -> dict:
+    return {
+        "alert": alert,
+        "customer": alert.customer,
+        "comment": alert.response.comment,
+        "why": rank_reason(alert),
+        "alert_url": absolute_url(reverse("insights:alert", args=[alert.pk])),
+    }
+
+
+def rank_reason(alert: Alert) -> str:
+    return alerts.rank_reason(
+        kind=alert.kind,
+        priority=alert.priority,
+        tier=alert.tier,
+        revenue_12m=alert.revenue_12m,
+        score=alert.score,
+        previous_score=alert.previous_score,
+        on_time_rate=alert.on_time_rate,
+    )
+
+
+def alert_notification(alert: Alert, *, to: list[str]) -> EmailMultiAlternatives:
+    return build_email("alert_notification", context=_context(alert), to=to)
+
+
+def alert_escalation(alert: Alert, *, to: list[str]) -> EmailMultiAlternatives:
+    return build_email("alert_escalation", context=_context(alert), to=to)
