@@ -51,7 +51,7 @@ class CustomerFilters:
         return cls(
             search=query.get("q", "").strip()[:MAX_SEARCH_LENGTH],
             tier=int(tier) if tier in {str(value) for value in Tier.values} else None,
-            manager=manager if manager in {"mine", "none"} or _is_id(manager) else "",
+            manager=manager if manager in {"mine", "none"} or is_id(manager) else "",
             sort=sort if sort.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT,
         )
 
@@ -76,7 +76,7 @@ class CustomerFilters:
         return links
 
 
-def _is_id(value: str) -> bool:
+def is_id(value: str) -> bool:
     # Bounded so that no database is handed an integer wider than its columns.
     return value.isascii() and value.isdigit() and int(value) < 2**63
 

@@ -7,7 +7,6 @@ from django.urls import reverse
 
 from config.emails import absolute_url, build_email
 
-from . import alerts
 from .models import Alert
 
 
@@ -16,21 +15,9 @@ def _context(alert: Alert) -> dict:
         "alert": alert,
         "customer": alert.customer,
         "comment": alert.response.comment,
-        "why": rank_reason(alert),
+        "why": alert.rank_reason(),
         "alert_url": absolute_url(reverse("insights:alert", args=[alert.pk])),
     }
-
-
-def rank_reason(alert: Alert) -> str:
-    return alerts.rank_reason(
-        kind=alert.kind,
-        priority=alert.priority,
-        tier=alert.tier,
-        revenue_12m=alert.revenue_12m,
-        score=alert.score,
-        previous_score=alert.previous_score,
-        on_time_rate=alert.on_time_rate,
-    )
 
 
 def alert_notification(alert: Alert, *, to: list[str]) -> EmailMultiAlternatives:

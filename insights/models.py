@@ -70,6 +70,9 @@ class Alert(models.Model):
     webhook_sent_at = models.DateTimeField(null=True, blank=True)
     webhook_attempts = models.PositiveSmallIntegerField(default=0)
     webhook_error = models.TextField(blank=True)
+    # When the outgoing webhook is (re)tried; empty: nothing to send (no webhook
+    # configured when the alert was raised, sent, or given up on).
+    webhook_next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["priority", "-revenue_12m", "created_at"]
@@ -88,6 +91,11 @@ class Alert(models.Model):
                 condition=models.Q(escalated_at__isnull=False, escalation_notified_at__isnull=True),
                 name="alert_escalation_unsent_idx",
             ),
+            models.Index(
+                fields=["webhook_next_attempt_at"],
+                condition=models.Q(webhook_next_attempt_at__isnull=False),
+                name="alert_webhook_due_idx",
+            ),
         ]
         constraints = [
             # One at-risk alert (and one decline alert) per answer, whatever races.
@@ -99,6 +107,27 @@ class Alert(models.Model):
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         return self.status == AlertStatus.OPEN and (now or timezone.now()) >= self.due_at
+
+    @property
+    def needs_attention(self) -> bool:
+        """Not resolved, and either past its acknowledgement time or already escalated:
+        the queue highlights it."""
+        return self.status != AlertStatus.RESOLVED and (self.escalated_at is not None or self.is_overdue())
+
+    def rank_reason(self) -> str:
+        """Why the alert ranks where it does, in words (see alerts.rank_reason)."""
+        # alerts imports this module for the choices, so it is imported here, late.
+        from . import alerts
+
+        return alerts.rank_reason(
+            kind=self.kind,
+            priority=self.priority,
+            tier=self.tier,
+            revenue_12m=self.revenue_12m,
+            score=self.score,
+            previous_score=self.previous_score,
+            on_time_rate=self.on_time_rate,
+        )
 
 
 class NoteKind(models.TextChoices):

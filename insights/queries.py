@@ -2,18 +2,150 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from .models import Alert
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import QueryDict
+
+from customers.models import Band, Customer, Invoice, Tier
+from customers.queries import account_managers, is_id
+from surveys.models import Response
+
+from .models import Alert, AlertKind, AlertStatus, Priority
+
+# What the queue shows unless asked otherwise: everything still being worked.
+UNRESOLVED = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
+ALL_STATUSES = "all"
 
 
 def alerts_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Alert]:
     """Staff see every alert; an account manager only those of the customers they
-    manage (anything else does not exist for them); anonymous users none."""
+    manage, plus any alert handed to them (reassigned); anything else does not exist
+    for them. Anonymous users see none."""
     alerts = Alert.objects.all()
     if not user.is_authenticated:
         return alerts.none()
     if user.is_staff:
         return alerts
-    return alerts.filter(customer__account_manager=user)
+    return alerts.filter(Q(customer__account_manager=user) | Q(assignee=user))
+
+
+def open_alert_count(user: AbstractBaseUser | AnonymousUser) -> int:
+    return alerts_visible_to(user).filter(status=AlertStatus.OPEN).count()
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """The queue's filters, read leniently from the query string: anything
+    unrecognised is ignored rather than answered with an error."""
+
+    assignee: str = ""  # "", "none" (the CX leads) or a user id
+    tier: int | None = None
+    status: str = ""  # "" (not resolved), a status, or "all"
+    priority: int | None = None
+    kind: str = ""
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> AlertFilters:
+        assignee = query.get("assignee", "")
+        status = query.get("status", "")
+        kind = query.get("kind", "")
+        return cls(
+            assignee=assignee if assignee == "none" or is_id(assignee) else "",
+            tier=_choice(query.get("tier", ""), Tier.values),
+            status=status if status in {*AlertStatus.values, ALL_STATUSES} else "",
+            priority=_choice(query.get("priority", ""), Priority.values),
+            kind=kind if kind in AlertKind.values else "",
+        )
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.assignee or self.tier or self.status or self.priority or self.kind)
+
+
+def _choice(value: str, choices: list[int]) -> int | None:
+    return int(value) if value in {str(choice) for choice in choices} else None
+
+
+def alert_queue(*, user: AbstractBaseUser | AnonymousUser, filters: AlertFilters) -> QuerySet[Alert]:
+    """The alerts the user may see, most urgent first: priority, then revenue at stake,
+    then age; the id makes the order total, so no alert shows up on two pages."""
+    queryset = alerts_visible_to(user).select_related("customer", "assignee")
+    if filters.status == ALL_STATUSES:
+        pass
+    elif filters.status:
+        queryset = queryset.filter(status=filters.status)
+    else:
+        queryset = queryset.filter(status__in=UNRESOLVED)
+    if filters.assignee == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif filters.assignee:
+        queryset = queryset.filter(assignee_id=int(filters.assignee))
+    if filters.tier:
+        queryset = queryset.filter(tier=filters.tier)
+    if filters.priority:
+        queryset = queryset.filter(priority=filters.priority)
+    if filters.kind:
+        queryset = queryset.filter(kind=filters.kind)
+    return queryset.order_by("priority", "-revenue_12m", "created_at", "pk")
+
+
+def assignable_users() -> QuerySet:
+    """Whom an alert may be handed to, besides the CX leads: active account managers."""
+    return account_managers().filter(is_active=True)
+
+
+# --- The alert page
+
+
+@dataclass(frozen=True)
+class InvoiceSummary:
+    count: int
+    total: Decimal
+    overdue: int
+
+
+def invoice_summary(*, customer: Customer, today: date) -> InvoiceSummary:
+    """Invoices issued in the last 12 months: how many, how much, how many overdue."""
+    totals = Invoice.objects.filter(customer=customer, issued_on__gt=today - timedelta(days=365)).aggregate(
+        count=Count("pk"),
+        total=Sum("amount"),
+        overdue=Count("pk", filter=Q(paid_on__isnull=True, due_on__lt=today)),
+    )
+    return InvoiceSummary(count=totals["count"], total=totals["total"] or Decimal("0"), overdue=totals["overdue"])
+
+
+@dataclass(frozen=True)
+class Answer:
+    pk: int
+    score: int
+    band: str
+    submitted_at: datetime
+
+    @property
+    def band_label(self) -> str:
+        return Band(self.band).label
+
+
+def score_history(*, customer: Customer, limit: int) -> list[Answer]:
+    """The customer's latest answers from any contact, oldest first."""
+    rows = (
+        Response.objects.filter(customer=customer)
+        .order_by("-submitted_at", "-pk")
+        .values_list("pk", "score", "band", "submitted_at")[:limit]
+    )
+    return [Answer(*row) for row in reversed(rows)]
+
+
+def other_contacts_answers(*, response: Response, limit: int) -> QuerySet[Response]:
+    """Recent answers from the customer's other contacts: is it one unhappy person or
+    the whole account?"""
+    return (
+        Response.objects.filter(customer_id=response.customer_id)
+        .exclude(invitation__contact_id=response.invitation.contact_id)
+        .select_related("invitation__contact")
+        .order_by("-submitted_at", "-pk")[:limit]
+    )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import push_url
 
-from config.http import HtmxHttpRequest
+from config.http import HtmxHttpRequest, see_other
 from config.ratelimit import rate_limited
 
 from . import services
@@ -64,13 +64,6 @@ def _render(request: HttpRequest, invitation: Invitation, template: str, context
     return response
 
 
-def _see_other(url: str) -> HttpResponse:
-    """303: after a POST the browser GETs the next step, and a reload posts nothing."""
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
-
-
 @public_page
 @require_http_methods(["GET", "POST"])
 def respond(request: HtmxHttpRequest, token: str) -> HttpResponse:
@@ -90,7 +83,7 @@ def respond(request: HtmxHttpRequest, token: str) -> HttpResponse:
             if request.htmx:
                 page = _render(request, invitation, "surveys/partials/thanks.html", {"answer": answer, "token": token, "is_open": True})
                 return push_url(page, thanks_url)
-            return _see_other(thanks_url)
+            return see_other(thanks_url)
         status = 400
     else:
         chosen = preselected_score(request.GET.get("score"), survey)

@@ -106,13 +106,13 @@ class TestLogin:
         assert "This field is required." in html
         assert 'aria-invalid="true"' in html
 
-    def test_the_right_password_leads_to_the_customer_list(self, client):
+    def test_the_right_password_leads_to_the_alert_queue(self, client):
         UserFactory(username="ana")
         response = client.post(
             reverse("login"), {"username": "ana", "password": "correct horse battery staple"}
         )
         assert response.status_code == 302
-        assert response.url == LIST_URL
+        assert response.url == reverse("insights:alerts")
 
 
 class TestCustomerListAccess:
@@ -317,8 +317,9 @@ class TestCustomerListQueries:
             CustomerFactory(
                 account_manager=managers[index % 3], tier=1 + index % 4, latest_score=index % 10 or None
             )
-        # session, user, count, page of customers with their managers, managers for the filter
-        with django_assert_num_queries(5):
+        # session, user, count, page of customers with their managers, managers for the
+        # filter, the navigation's open-alert count
+        with django_assert_num_queries(6):
             response = client.get(LIST_URL)
         assert len(names(response)) == count
 
@@ -405,6 +406,7 @@ class TestCustomerDetail:
         customer = CustomerFactory(account_manager=manager)
         ContactFactory.create_batch(count, customer=customer)
         InvoiceFactory.create_batch(count, customer=customer)
-        # session, user, customer with manager, contacts, recent invoices, invoice count
-        with django_assert_num_queries(6):
+        # session, user, customer with manager, contacts, recent invoices, invoice count,
+        # the navigation's open-alert count
+        with django_assert_num_queries(7):
             client.get(detail_url(customer))

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "insights"
+urlpatterns = [
+    path("alerts/", views.alert_list, name="alerts"),
+    path("alerts/<int:pk>/", views.alert_detail, name="alert"),
+    path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("alerts/<int:pk>/note/", views.add_note, name="note"),
+    path("alerts/<int:pk>/resolve/", views.resolve, name="resolve"),
+    path("alerts/<int:pk>/reassign/", views.reassign, name="reassign"),
+]

@@ -1,0 +1,174 @@
+"""The account managers' pages: the alert queue and one alert, worked in place.
+
+Every action is a plain form POST that redirects back (303) with a message; with htmx,
+the same POST answers with the alert's work panel (status, actions, notes) only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from config.http import HtmxHttpRequest, see_other
+from customers.models import Tier
+from customers.queries import account_managers
+
+from . import charts, queries, services
+from .forms import AcknowledgeForm, NoteForm, ReassignForm, ResolveForm
+from .models import Alert, AlertKind, AlertStatus, Priority
+
+ALERTS_PER_PAGE = 50
+HISTORY_SHOWN = 24
+OTHER_ANSWERS_SHOWN = 10
+
+
+def _alert_for_user(request: HtmxHttpRequest, pk: int) -> Alert:
+    """The alert, if this user may see it; otherwise 404, as if it did not exist."""
+    alerts = queries.alerts_visible_to(request.user).select_related(
+        "customer", "assignee", "response__survey", "response__invitation__contact", "response__invitation__delivery"
+    )
+    return get_object_or_404(alerts, pk=pk)
+
+
+@login_required
+def alert_list(request: HtmxHttpRequest) -> HttpResponse:
+    # Account managers see their own queue whole; staff may filter everyone's.
+    filters = queries.AlertFilters.from_query(request.GET) if request.user.is_staff else queries.AlertFilters()
+    paginator = Paginator(queries.alert_queue(user=request.user, filters=filters), ALERTS_PER_PAGE)
+    context = {"filters": filters, "page": paginator.get_page(request.GET.get("page"))}
+    # A history restore after a cache miss replaces the whole body, so it needs the page.
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "insights/partials/alert_table.html", context)
+    else:
+        if request.user.is_staff:
+            context.update(
+                managers=account_managers(),
+                tiers=Tier.choices,
+                statuses=[*AlertStatus.choices, (queries.ALL_STATUSES, "Any status")],
+                priorities=Priority.choices,
+                kinds=AlertKind.choices,
+            )
+        response = render(request, "insights/alerts.html", context)
+    # One URL answers with a page or a fragment: the browser cache must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def alert_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _render_alert(request, _alert_for_user(request, pk))
+
+
+def _render_alert(
+    request: HtmxHttpRequest,
+    alert: Alert,
+    *,
+    panel_only: bool = False,
+    failed: tuple[str, forms.Form] | None = None,
+    done: str = "",
+) -> HttpResponse:
+    """The alert's page, or only its work panel. A form that failed, given as its name
+    in the template and itself, is shown again with its errors, in a 400."""
+    context = {
+        "alert": alert,
+        "done": done,
+        "notes": alert.notes.select_related("author"),
+        "assignees": queries.assignable_users(),
+        "note_form": NoteForm(),
+        "resolve_form": ResolveForm(),
+        "reassign_form": ReassignForm(initial={"assignee": alert.assignee_id}),
+    }
+    if failed:
+        name, form = failed
+        context.update({name: form, "failed_form": form})
+    if panel_only:
+        template = "insights/partials/alert_panel.html"
+    else:
+        template = "insights/alert.html"
+        context.update(_page_context(alert))
+    return render(request, template, context, status=400 if failed else 200)
+
+
+def _page_context(alert: Alert) -> dict:
+    history = queries.score_history(customer=alert.customer, limit=HISTORY_SHOWN)
+    return {
+        "customer": alert.customer,
+        "answer": alert.response,
+        "history": history,
+        "chart": charts.score_chart(
+            history, current_pk=alert.response_id, satisfied_min=alert.response.survey.satisfied_min
+        ),
+        "invoices": queries.invoice_summary(customer=alert.customer, today=timezone.localdate()),
+        "other_answers": queries.other_contacts_answers(response=alert.response, limit=OTHER_ANSWERS_SHOWN),
+    }
+
+
+def _act(
+    request: HtmxHttpRequest,
+    pk: int,
+    form: forms.Form,
+    *,
+    name: str,
+    change: Callable[[Alert, dict], object],
+    done: str,
+) -> HttpResponse:
+    """Makes one change to a visible alert from a posted form (`name` is the form's
+    name in the template) and answers as asked: the panel for htmx, else a redirect."""
+    alert = _alert_for_user(request, pk)
+    if form.is_valid():
+        try:
+            change(alert, form.cleaned_data)
+        except services.AlertChangeError as exc:
+            form.add_error(None, str(exc))
+    if form.errors:
+        return _render_alert(request, alert, panel_only=bool(request.htmx), failed=(name, form))
+    if request.htmx:
+        # Read again: the change was made on a locked copy of the row.
+        return _render_alert(request, _alert_for_user(request, pk), panel_only=True, done=done)
+    messages.success(request, done)
+    return see_other(reverse("insights:alert", args=[pk]))
+
+
+@login_required
+@require_POST
+def acknowledge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, AcknowledgeForm(request.POST), name="acknowledge_form", done="Alert acknowledged.",
+        change=lambda alert, data: services.acknowledge(alert=alert, user=request.user),
+    )
+
+
+@login_required
+@require_POST
+def add_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, NoteForm(request.POST), name="note_form", done="Note added.",
+        change=lambda alert, data: services.add_note(alert=alert, user=request.user, text=data["note"]),
+    )
+
+
+@login_required
+@require_POST
+def resolve(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, ResolveForm(request.POST), name="resolve_form", done="Alert resolved.",
+        change=lambda alert, data: services.resolve(alert=alert, user=request.user, note=data["note"]),
+    )
+
+
+@login_required
+@require_POST
+def reassign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, ReassignForm(request.POST), name="reassign_form", done="Alert reassigned.",
+        change=lambda alert, data: services.reassign(alert=alert, user=request.user, assignee=data["assignee"]),
+    )
