@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("customers.api.urls")),
     path("", include("surveys.api.urls")),
+    path("", include("insights.api.urls")),
 ]

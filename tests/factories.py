@@ -8,7 +8,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from customers.models import Contact, Customer, Invoice
-from surveys.models import Delivery, Invitation, InvitationStatus, Survey, hash_token
+from insights import alerts as alert_rules
+from insights.models import Alert, AlertKind
+from surveys.models import Delivery, Invitation, InvitationStatus, Response, Survey, hash_token
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -114,3 +116,52 @@ def sent_invitation(*, token: str = "a-test-token-of-enough-length", sent_at=Non
         token_hash=hash_token(token),
         **fields,
     )
+
+
+# --- Answers and alerts, written directly: nothing is evaluated, notified or emailed.
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    """An answer to a sent invitation, already evaluated (`needs_evaluation` off), so
+    no sweep raises an alert for it; build alerts with AlertFactory."""
+
+    class Meta:
+        model = Response
+
+    customer = factory.SubFactory(CustomerFactory)
+    invitation = factory.SubFactory(
+        InvitationFactory,
+        delivery__customer=factory.SelfAttribute("...customer"),
+        status=InvitationStatus.RESPONDED,
+        sent_at=factory.LazyAttribute(lambda invitation: invitation.scheduled_for),
+        next_attempt_at=None,
+    )
+    survey = factory.SelfAttribute("invitation.delivery.survey")
+    score = 9
+    band = factory.LazyAttribute(lambda response: response.survey.classify(response.score))
+    submitted_at = factory.LazyFunction(timezone.now)
+    first_submitted_at = factory.SelfAttribute("submitted_at")
+    needs_evaluation = False
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An open at-risk alert ranked from its customer as it stands (tier, revenue,
+    manager), for an answer of `score`."""
+
+    class Meta:
+        model = Alert
+
+    customer = factory.SubFactory(CustomerFactory)
+    score = 3
+    response = factory.SubFactory(
+        ResponseFactory, customer=factory.SelfAttribute("..customer"), score=factory.SelfAttribute("..score")
+    )
+    kind = AlertKind.AT_RISK
+    tier = factory.SelfAttribute("customer.tier")
+    priority = factory.LazyAttribute(lambda alert: alert_rules.priority_for(tier=alert.tier, kind=alert.kind))
+    high_value = factory.LazyAttribute(lambda alert: alert.tier in alert_rules.HIGH_VALUE_TIERS)
+    assignee = factory.SelfAttribute("customer.account_manager")
+    revenue_12m = factory.SelfAttribute("customer.revenue_12m")
+    on_time_rate = factory.SelfAttribute("customer.on_time_rate")
+    created_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyAttribute(lambda alert: alert.created_at + alert_rules.acknowledgement_window(alert.tier))

@@ -21,6 +21,13 @@ DELIVERIES_API = {
     "/api/v1/deliveries/": {"post": {"200", "201"}},
     "/api/v1/deliveries/bulk/": {"post": {"200", "400"}},
 }
+RESPONSES_API = {
+    "/api/v1/responses/": {"get": {"200"}},
+}
+ALERTS_API = {
+    "/api/v1/alerts/": {"get": {"200"}},
+    "/api/v1/alerts/{id}/": {"get": {"200"}, "patch": {"200", "400", "404"}},
+}
 
 
 @pytest.fixture
@@ -39,7 +46,11 @@ class TestSchema:
     def test_it_validates_without_warnings(self, tmp_path):
         call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
 
-    @pytest.mark.parametrize("api", [CUSTOMERS_API, DELIVERIES_API], ids=["customers", "deliveries"])
+    @pytest.mark.parametrize(
+        "api",
+        [CUSTOMERS_API, DELIVERIES_API, RESPONSES_API, ALERTS_API],
+        ids=["customers", "deliveries", "responses", "alerts"],
+    )
     def test_it_describes_every_endpoint_and_answer(self, schema, api):
         described = {
             path: {method: set(operation["responses"]) for method, operation in schema["paths"][path].items()}
@@ -74,6 +85,24 @@ class TestSchema:
         assert reason["nullable"] is True
         enums = [component(schema, choice["$ref"])["enum"] for choice in reason["oneOf"]]
         assert enums == [["opted_out", "throttled", "inactive_customer"], [None]]
+
+    @pytest.mark.parametrize(
+        ("path", "filters"),
+        [
+            ("/api/v1/responses/", {"since", "band", "tier", "customer", "page"}),
+            ("/api/v1/alerts/", {"status", "priority", "kind", "tier", "assignee", "customer", "page"}),
+        ],
+    )
+    def test_the_read_endpoints_describe_their_filters(self, schema, path, filters):
+        parameters = schema["paths"][path]["get"]["parameters"]
+        assert {parameter["name"] for parameter in parameters} == filters
+
+    def test_alerts_and_invitations_each_name_their_own_status(self, schema):
+        alert = schema["components"]["schemas"]["Alert"]["properties"]
+        assert component(schema, alert["status"]["allOf"][0]["$ref"])["enum"] == ["open", "acknowledged", "resolved"]
+        change = schema["paths"]["/api/v1/alerts/{id}/"]["patch"]["requestBody"]["content"]["application/json"]
+        status = component(schema, change["schema"]["$ref"])["properties"]["status"]
+        assert component(schema, status["allOf"][0]["$ref"])["enum"] == ["acknowledged", "resolved"]
 
     def test_it_declares_token_authentication(self, schema):
         assert schema["components"]["securitySchemes"]["knoxApiToken"]["in"] == "header"

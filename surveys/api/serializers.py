@@ -21,7 +21,7 @@ from customers.api.serializers import (
     customer_reference_field,
     resolve_customers,
 )
-from surveys.models import Invitation, SuppressedReason, Survey
+from surveys.models import Invitation, Response, SuppressedReason, Survey
 
 
 EARLIEST_DELIVERY = datetime(1900, 1, 1, tzinfo=UTC)
@@ -161,3 +161,40 @@ class DeliveryCountsSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="New deliveries, each with its invitation scheduled or suppressed.")
     existing = serializers.IntegerField(help_text="Deliveries recorded before (same customer + reference): unchanged.")
 
+
+# --- Responses
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    """An answer as it stands: the last score and comment the respondent gave."""
+
+    customer = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True, help_text="External ID of the customer."
+    )
+    contact_email = serializers.EmailField(source="invitation.contact.email", read_only=True)
+    delivery_reference = serializers.CharField(source="invitation.delivery.reference", read_only=True)
+    survey = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Slug of the survey.")
+
+    class Meta:
+        model = Response
+        fields = [
+            "id",
+            "customer",
+            "contact_email",
+            "delivery_reference",
+            "survey",
+            "score",
+            "band",
+            "comment",
+            "submitted_at",
+            "is_suspect",
+            "revisions",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "submitted_at": {"help_text": "When the standing answer was given (the last change, if revised)."},
+            "is_suspect": {
+                "help_text": "Looks like a machine clicking; raises no alert until a stable answer follows."
+            },
+            "revisions": {"help_text": "How many times the respondent changed the answer."},
+        }

@@ -6,5 +6,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
+router.register("responses", views.ResponseViewSet, basename="response")
 
 urlpatterns = router.urls

@@ -1,20 +1,23 @@
-"""Deliveries in API v1: serializers validate, surveys.services records and schedules."""
+"""Deliveries and responses in API v1: serializers validate, surveys.services records and schedules."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from customers.api.permissions import StaffWritesManagersRead
+from customers.api.permissions import StaffWritesManagersRead, visible_to
 from customers.api.serializers import MAX_BULK_ROWS
 from customers.api.views import BULK_ERRORS
 from surveys import services
+from surveys.models import Response as SurveyResponse
 
-from .serializers import DeliveryCountsSerializer, DeliveryRowSerializer, DeliverySerializer
+from .filters import ResponseFilter
+from .serializers import DeliveryCountsSerializer, DeliveryRowSerializer, DeliverySerializer, ResponseSerializer
 
 
 @extend_schema(tags=["deliveries"])
@@ -54,3 +57,23 @@ class DeliveryViewSet(viewsets.GenericViewSet):
         results = services.record_deliveries(deliveries=[services.DeliveryData(**row) for row in rows])
         created = sum(result.created for result in results)
         return Response(DeliveryCountsSerializer({"created": created, "existing": len(results) - created}).data)
+
+
+@extend_schema(tags=["responses"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="List responses",
+        description="Answers as they stand, the latest first. An account manager sees only the answers "
+        "of the customers they manage.",
+    )
+)
+class ResponseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [StaffWritesManagersRead]
+    serializer_class = ResponseSerializer
+    filterset_class = ResponseFilter
+
+    def get_queryset(self) -> QuerySet[SurveyResponse]:
+        queryset = SurveyResponse.objects.select_related(
+            "customer", "survey", "invitation__contact", "invitation__delivery"
+        ).order_by("-submitted_at", "-pk")
+        return visible_to(self.request.user, queryset, via="customer")
