@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.navigation",
+                "insights.context_processors.open_alerts",
             ],
         },
     },
@@ -164,6 +165,7 @@ CELERY_BEAT_SCHEDULE = {
     "evaluate-pending-answers": {"task": "insights.tasks.evaluate_pending", **_EVERY_MINUTE},
     "notify-pending-alerts": {"task": "insights.tasks.notify_pending", **_EVERY_MINUTE},
     "escalate-overdue-alerts": {"task": "insights.tasks.escalate_overdue", **_EVERY_MINUTE},
+    "send-pending-alert-webhooks": {"task": "insights.tasks.send_pending_webhooks", **_EVERY_MINUTE},
 }
 
 # --- Cache: Redis when REDIS_URL is set (shared across processes), memory otherwise.
@@ -201,7 +203,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "customers:list"
+LOGIN_REDIRECT_URL = "insights:alerts"  # the account managers' work: their alert queue
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
@@ -278,6 +280,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set used under several field names (band, latest_band), and
+    # clear names for the alert's own choices (invitations have a status too).
+    "ENUM_NAME_OVERRIDES": {
+        "BandEnum": "customers.models.Band",
+        "AlertStatusEnum": "insights.models.AlertStatus",
+        "AlertKindEnum": "insights.models.AlertKind",
+    },
 }
 
 # --- ValuePulse rules.

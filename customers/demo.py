@@ -5,8 +5,9 @@ and 97% from 250. `seed` rebuilds that shape at any size, rounded to 1% of custo
 bringing 69% of revenue and 5% bringing 97%. Everything it writes comes
 from the random generator it is given, so one seed and one `today` always give the
 same demo. `customers` imports no other app, so the later steps live with their own
-apps and run after this one: the `seed_demo` command (in `surveys`) goes on with
-`surveys.demo.seed_surveys` for deliveries, invitations and answers.
+apps and run after this one: the `seed_demo` command (in `insights`) goes on with
+`surveys.demo.seed_surveys` for deliveries, invitations and answers, then
+`insights.demo.seed_alerts` for the alerts those answers raised.
 """
 
 from __future__ import annotations

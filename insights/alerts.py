@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,7 +10,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 
 from customers.models import Band
 
-from .models import AlertKind, Priority
+from .models import Alert, AlertKind, Priority
 
 # A tier 1–2 customer whose score falls this far from their previous answer.
 DECLINE_DROP = 3
@@ -73,3 +73,34 @@ def rank_reason(
     if kind == AlertKind.DECLINE:
         parts.append("a high-value customer's score fell sharply")
     return "; ".join(parts) + "."
+
+
+def new_alert(
+    *,
+    response_id: int,
+    customer_id: int,
+    kind: str,
+    tier: int | None,
+    revenue_12m: Decimal,
+    on_time_rate: float | None,
+    score: int,
+    previous_score: int | None,
+    assignee_id: int | None,
+    created_at: datetime,
+) -> Alert:
+    """An alert (unsaved) ranked by these rules, with the customer as it stands now."""
+    return Alert(
+        response_id=response_id,
+        customer_id=customer_id,
+        kind=kind,
+        priority=priority_for(tier=tier, kind=kind),
+        high_value=tier in HIGH_VALUE_TIERS,
+        assignee_id=assignee_id,
+        tier=tier,
+        revenue_12m=revenue_12m,
+        on_time_rate=on_time_rate,
+        score=score,
+        previous_score=previous_score,
+        created_at=created_at,
+        due_at=created_at + acknowledgement_window(tier),
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +16,7 @@ from config.queue import enqueue_on_commit
 from customers.models import CX_LEADS_GROUP
 from surveys.models import Response
 
-from . import alerts, emails, tasks
+from . import alerts, emails, tasks, webhooks
 from .models import Alert, AlertNote, AlertStatus, NoteKind
 
 if TYPE_CHECKING:
@@ -77,23 +79,24 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
     customer = response.customer
     manager = customer.account_manager
     now = timezone.now()
-    alert = Alert.objects.create(
-        response=response,
-        customer=customer,
+    alert = alerts.new_alert(
+        response_id=response.pk,
+        customer_id=customer.pk,
         kind=kind,
-        priority=alerts.priority_for(tier=customer.tier, kind=kind),
-        high_value=customer.tier in alerts.HIGH_VALUE_TIERS,
-        assignee=manager if manager is not None and manager.is_active else None,
         tier=customer.tier,
         revenue_12m=customer.revenue_12m,
         on_time_rate=customer.on_time_rate,
         score=response.score,
         previous_score=previous,
+        assignee_id=manager.pk if manager is not None and manager.is_active else None,
         created_at=now,
-        due_at=now + alerts.acknowledgement_window(customer.tier),
     )
+    alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
+    alert.save()
     logger.info("Raised %s alert %s for customer %s (priority %s)", kind, alert.pk, customer.pk, alert.priority)
     enqueue_on_commit(tasks.notify_alert, alert.pk)
+    if settings.ALERT_WEBHOOK_URL:
+        enqueue_on_commit(tasks.send_alert_webhook, alert.pk)
     return alert
 
 
@@ -276,4 +279,87 @@ def notify_pending() -> int:
         escalated_at__isnull=False, escalation_notified_at__isnull=True
     ).values_list("pk", flat=True)[:500]:
         sent += notify_escalation(alert_id=alert_id)
+    return sent
+
+
+# --- The outgoing webhook
+
+WEBHOOK_SWEEP_BATCH = 100
+# A sweep stops starting new requests after this long, so a receiver that hangs cannot
+# make sweeps (one a minute) pile up; what is left waits for the next sweep.
+WEBHOOK_SWEEP_SECONDS = 40
+
+
+def send_webhook(*, alert_id: int, now: datetime | None = None) -> bool:
+    """POSTs a new alert to settings.ALERT_WEBHOOK_URL, if one is set and the alert's
+    next attempt is due. The attempt is counted on the alert, and its retry time set
+    (1, 2, 4, 8 minutes on; none after the fifth attempt), before the request goes out:
+    two workers never send it at once, and a worker dying mid-request leaves it for
+    the sweep. Success records webhook_sent_at; a failure records why in webhook_error
+    and in the log, and is never raised. Returns whether the webhook was delivered."""
+    url = settings.ALERT_WEBHOOK_URL
+    if not url:
+        return False
+    now = now or timezone.now()
+    alert = (
+        Alert.objects.select_related("customer", "response")
+        .filter(pk=alert_id, webhook_sent_at__isnull=True, webhook_next_attempt_at__lte=now)
+        .first()
+    )
+    if alert is None:
+        return False
+    attempt = alert.webhook_attempts + 1
+    retry_at = now + webhooks.backoff(attempt) if attempt < webhooks.MAX_ATTEMPTS else None
+    claimed = Alert.objects.filter(
+        pk=alert.pk, webhook_sent_at__isnull=True, webhook_attempts=alert.webhook_attempts
+    ).update(webhook_attempts=attempt, webhook_next_attempt_at=retry_at)
+    if not claimed:
+        return False
+    body = webhooks.encode(alert)
+    try:
+        webhooks.post(url, body, webhooks.headers_for(body, settings.ALERT_WEBHOOK_SECRET))
+    except webhooks.DeliveryError as error:
+        _record_webhook_failure(alert, attempt=attempt, retry_at=retry_at, reason=str(error), url=url)
+        return False
+    Alert.objects.filter(pk=alert.pk).update(webhook_sent_at=timezone.now(), webhook_next_attempt_at=None)
+    logger.info("Sent the webhook for alert %s to %s (attempt %s)", alert.pk, webhooks.host_of(url), attempt)
+    return True
+
+
+def _record_webhook_failure(alert: Alert, *, attempt: int, retry_at: datetime | None, reason: str, url: str) -> None:
+    outcome = f"next try at {retry_at.astimezone(UTC):%H:%M:%S} UTC" if retry_at else "gave up"
+    failed_at = timezone.now().astimezone(UTC)
+    Alert.objects.filter(pk=alert.pk).update(
+        webhook_error=f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, attempt {attempt} of {webhooks.MAX_ATTEMPTS}: "
+        f"{reason}; {outcome}."
+    )
+    # The host only: a Slack webhook URL's path is its secret.
+    log = logger.warning if retry_at else logger.error
+    log(
+        "Webhook for alert %s to %s failed (attempt %s of %s): %s; %s",
+        alert.pk,
+        webhooks.host_of(url),
+        attempt,
+        webhooks.MAX_ATTEMPTS,
+        reason,
+        outcome,
+    )
+
+
+def send_pending_webhooks(*, now: datetime | None = None) -> int:
+    """The sweep: sends the webhooks a lost message missed and the retries that are due.
+    Returns how many were delivered."""
+    if not settings.ALERT_WEBHOOK_URL:
+        return 0
+    started = time.monotonic()
+    due = list(
+        Alert.objects.filter(webhook_sent_at__isnull=True, webhook_next_attempt_at__lte=now or timezone.now())
+        .order_by("webhook_next_attempt_at")
+        .values_list("pk", flat=True)[:WEBHOOK_SWEEP_BATCH]
+    )
+    sent = 0
+    for alert_id in due:
+        if time.monotonic() - started > WEBHOOK_SWEEP_SECONDS:
+            break
+        sent += send_webhook(alert_id=alert_id, now=now)
     return sent

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 import random
 import secrets
-from datetime import date
+from datetime import date, datetime, time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from customers import demo
 from customers.models import Band, Customer
+from insights import demo as alert_demo
+from insights.models import AlertStatus
 from surveys import demo as survey_demo
 
 
@@ -34,7 +36,8 @@ class Command(BaseCommand):
     help = (
         "Loads demo customers, contacts and two years of invoices shaped like the field case "
         "(under 1% of customers bring 69% of revenue, 5% bring 97%), a year of deliveries, survey "
-        "invitations and answers, survey emails due for the worker to send, and the demo logins."
+        "invitations and answers, the alerts those answers raised (worked, open and overdue), survey "
+        "emails due for the worker to send, and the demo logins."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -54,8 +57,8 @@ class Command(BaseCommand):
         # call_command() hands keyword options over unparsed.
         today = iso_date(today) if isinstance(today, str) else today
         # Without --today the demo ends this very moment, so the survey emails it leaves due
-        # go out with the worker's next sweep; with it, at noon of that day (surveys.demo).
-        now = None if today else timezone.now()
+        # go out with the worker's next sweep; with it, at noon of that day.
+        now = datetime.combine(today, time(12), tzinfo=timezone.get_current_timezone()) if today else timezone.now()
         today = today or timezone.localdate(now)
         if Customer.objects.exists():
             if not if_empty:
@@ -72,8 +75,10 @@ class Command(BaseCommand):
             with transaction.atomic():
                 summary = demo.seed(customers=customers, rng=rng, today=today)
                 surveys = survey_demo.seed_surveys(rng=rng, today=today, now=now)
+                alerts = alert_demo.seed_alerts(rng=rng, now=now)
             self.report(summary)
             self.report_surveys(surveys)
+            self.report_alerts(alerts)
         self.stdout.write(self.style.SUCCESS(f"Staff login: {demo.STAFF_LOGIN[0]} / {settings.DEMO_PASSWORD}"))
         self.stdout.write(
             self.style.SUCCESS(f"Account manager login: {demo.ACCOUNT_MANAGER_LOGINS[0][0]} / {settings.DEMO_PASSWORD}")
@@ -112,5 +117,14 @@ class Command(BaseCommand):
                 f"Invitations: {summary.invitations_sent:,} sent, {summary.response_rate:.0%} answered; "
                 f"{sum(summary.suppressed.values()):,} suppressed ({suppressed or 'none'}); "
                 f"{summary.due_later:,} more due within the hour."
+            )
+        )
+
+    def report_alerts(self, summary: alert_demo.AlertSeedSummary) -> None:
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Raised {summary.alerts:,} alerts: {summary.count(AlertStatus.OPEN):,} open "
+                f"({summary.overdue:,} overdue), {summary.count(AlertStatus.ACKNOWLEDGED):,} acknowledged, "
+                f"{summary.count(AlertStatus.RESOLVED):,} resolved."
             )
         )
