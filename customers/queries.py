@@ -33,6 +33,11 @@ class SortLink:
     aria_sort: str  # "ascending", "descending" or "none"
 
 
+def int_choice(value: str, choices: list[int]) -> int | None:
+    """`value` from a query string as one of the integer `choices`, or None."""
+    return int(value) if value in {str(choice) for choice in choices} else None
+
+
 @dataclass(frozen=True)
 class CustomerFilters:
     """The list's search, filters and sort, read leniently from the query string:
@@ -50,7 +55,7 @@ class CustomerFilters:
         sort = query.get("sort", "")
         return cls(
             search=query.get("q", "").strip()[:MAX_SEARCH_LENGTH],
-            tier=int(tier) if tier in {str(value) for value in Tier.values} else None,
+            tier=int_choice(tier, Tier.values),
             manager=manager if manager in {"mine", "none"} or is_id(manager) else "",
             sort=sort if sort.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT,
         )

@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import QueryDict
 
 from customers.models import Band, Customer, Invoice, Tier
-from customers.queries import account_managers, is_id
+from customers.queries import account_managers, int_choice, is_id
 from surveys.models import Response
 
 from .models import Alert, AlertKind, AlertStatus, Priority
@@ -55,19 +55,15 @@ class AlertFilters:
         kind = query.get("kind", "")
         return cls(
             assignee=assignee if assignee == "none" or is_id(assignee) else "",
-            tier=_choice(query.get("tier", ""), Tier.values),
+            tier=int_choice(query.get("tier", ""), Tier.values),
             status=status if status in {*AlertStatus.values, ALL_STATUSES} else "",
-            priority=_choice(query.get("priority", ""), Priority.values),
+            priority=int_choice(query.get("priority", ""), Priority.values),
             kind=kind if kind in AlertKind.values else "",
         )
 
     @property
     def is_filtered(self) -> bool:
         return bool(self.assignee or self.tier or self.status or self.priority or self.kind)
-
-
-def _choice(value: str, choices: list[int]) -> int | None:
-    return int(value) if value in {str(choice) for choice in choices} else None
 
 
 def alert_queue(*, user: AbstractBaseUser | AnonymousUser, filters: AlertFilters) -> QuerySet[Alert]:
