@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django import forms
 
-from . import queries
+from customers.models import Tier
+from customers.queries import account_managers
+from surveys.models import Survey
+
+from . import figures, queries
 
 MAX_NOTE_LENGTH = 4000
 _TOO_LONG = "Keep it to %(limit_value)d characters (it has %(show_value)d)."
@@ -36,3 +42,66 @@ class ReassignForm(forms.Form):
         required=False,  # empty: the CX leads
         error_messages={"invalid_choice": "Choose an active account manager or the CX leads."},
     )
+
+
+# --- The insights filters: one form for the page and the summary API.
+
+MAX_PERIOD_DAYS = 3 * 366
+EARLIEST = date(2000, 1, 1)
+
+
+class InsightFilterForm(forms.Form):
+    """Period, tier, account manager and survey. Every field is optional: an empty one
+    means the last 90 days, all tiers, every manager, every survey. `from` is a Python
+    keyword, so the period's fields are added by name."""
+
+    tier = forms.TypedChoiceField(
+        choices=[("", "All tiers"), *Tier.choices], coerce=int, empty_value=None, required=False,
+        error_messages={"invalid_choice": "Choose a tier from 1 to 4."},
+    )
+    account_manager = forms.ModelChoiceField(
+        queryset=None, to_field_name="username", required=False,
+        error_messages={"invalid_choice": "No account manager has that username."},
+    )
+    survey = forms.ModelChoiceField(
+        queryset=Survey.objects.order_by("name"), to_field_name="slug", required=False,
+        error_messages={"invalid_choice": "No survey has that slug."},
+    )
+
+    def __init__(self, data=None, *, today: date) -> None:
+        super().__init__(data)
+        self.today = today
+        dates = {"invalid": "Enter a date as YYYY-MM-DD."}
+        self.fields["from"] = forms.DateField(required=False, error_messages=dates, label="From")
+        self.fields["to"] = forms.DateField(required=False, error_messages=dates, label="To")
+        self.fields["account_manager"].queryset = account_managers()
+        self.order_fields(["from", "to", "tier", "account_manager", "survey"])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        date_to = data.get("to") or self.today
+        date_from = data.get("from") or date_to - timedelta(days=figures.DEFAULT_PERIOD_DAYS - 1)
+        if date_from < EARLIEST:
+            self.add_error("from", f"Choose a date from {EARLIEST:%Y-%m-%d} on.")
+        elif date_from > date_to:
+            self.add_error("to", "The period ends before it starts: choose a date on or after “from”.")
+        elif (date_to - date_from).days >= MAX_PERIOD_DAYS:
+            self.add_error("from", "Choose a period of at most three years.")
+        data["from"], data["to"] = date_from, date_to
+        return data
+
+    def filters(self) -> figures.InsightFilters:
+        """The filters asked for; the defaults when the form is invalid (the page shows
+        the errors beside them)."""
+        if not self.is_valid():
+            return figures.InsightFilters.default(today=self.today)
+        data = self.cleaned_data
+        return figures.InsightFilters(
+            date_from=data["from"],
+            date_to=data["to"],
+            tier=data.get("tier"),
+            account_manager=data.get("account_manager"),
+            survey=data.get("survey"),
+        )

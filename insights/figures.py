@@ -1,0 +1,562 @@
+"""The insights figures: where satisfaction meets customer value. Reads for the
+insights page, its exports and the summary API, all aggregated in the database with a
+number of queries that does not grow with the data.
+
+Definitions (DESIGN.md, "Rules"; README "Insights" says the same in words):
+- An *answer* counts in a period when its standing version was given in it (from
+  00:00 on `date_from` to 24:00 on `date_to`, in TIME_ZONE); answers marked suspect
+  (a machine clicking) are left out everywhere until a stable answer replaces them.
+- Tier and account manager are the customer's as they stand now.
+- *Response rate*: of the invitations sent in the period, the share answered.
+- *Net score*: % promoters − % at risk of the answers in the period.
+- *Revenue-weighted net score*: the same over each active customer's latest answer in
+  the period, each weighted by the customer's 12-month revenue.
+- *Revenue at risk*: the 12-month revenue of active customers whose latest answer in
+  the 180 days up to the period's end is at risk.
+- The value × satisfaction map places active customers by their latest answer in the
+  period; high value is tier 1–2, low satisfaction the at-risk band.
+- *Silent risk* is as of today: active tier 1–2 customers with no answer in 90 days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+from django.db.models import Case, Count, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+
+from customers.models import Band, Customer, Tier
+from surveys.models import Invitation, InvitationStatus, Response, Survey
+
+from .models import Alert, AlertStatus
+
+DEFAULT_PERIOD_DAYS = 90
+HIGH_VALUE_TIERS = (Tier.ONE, Tier.TWO)
+REVENUE_AT_RISK_WINDOW = timedelta(days=180)
+SILENCE = timedelta(days=90)
+# Periods up to this long are shown week by week, longer ones month by month.
+WEEKLY_UP_TO_DAYS = 120
+PARETO_BUCKETS = 100
+MAP_POINTS = 400
+
+
+@dataclass(frozen=True)
+class InsightFilters:
+    date_from: date
+    date_to: date
+    tier: int | None = None
+    account_manager: AbstractBaseUser | None = None
+    survey: Survey | None = None
+
+    @classmethod
+    def default(cls, *, today: date) -> InsightFilters:
+        return cls(date_from=today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), date_to=today)
+
+    @property
+    def start(self) -> datetime:
+        return _midnight(self.date_from)
+
+    @property
+    def end(self) -> datetime:
+        """The first moment after the period."""
+        return _midnight(self.date_to + timedelta(days=1))
+
+    @property
+    def weekly(self) -> bool:
+        return (self.date_to - self.date_from).days < WEEKLY_UP_TO_DAYS
+
+    def query_string(self, **changes: object) -> dict[str, str]:
+        """The filters as the page's and the API's query string."""
+        values = {
+            "from": self.date_from.isoformat(),
+            "to": self.date_to.isoformat(),
+            "tier": str(self.tier or ""),
+            "account_manager": self.account_manager.get_username() if self.account_manager else "",
+            "survey": self.survey.slug if self.survey else "",
+        }
+        values.update({key: str(value) for key, value in changes.items()})
+        return {key: value for key, value in values.items() if value}
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- Answers in the period: counts by band
+
+
+@dataclass(frozen=True)
+class BandMix:
+    promoter: int = 0
+    satisfied: int = 0
+    at_risk: int = 0
+
+    @property
+    def responses(self) -> int:
+        return self.promoter + self.satisfied + self.at_risk
+
+    @property
+    def net_score(self) -> float | None:
+        """% promoters − % at risk, −100…100; None without answers."""
+        if not self.responses:
+            return None
+        return round(100 * (self.promoter - self.at_risk) / self.responses, 1)
+
+    def share(self, band: str) -> float:
+        """The band's share of the answers, 0–100."""
+        return round(100 * getattr(self, band) / self.responses, 1) if self.responses else 0.0
+
+    def __add__(self, other: BandMix) -> BandMix:
+        return BandMix(self.promoter + other.promoter, self.satisfied + other.satisfied, self.at_risk + other.at_risk)
+
+
+BAND_COUNTS = {band: Count("pk", filter=Q(band=band)) for band in Band.values}
+
+
+def _band_mix(row: dict) -> BandMix:
+    return BandMix(**{band: row[band] for band in Band.values})
+
+
+def answers(filters: InsightFilters) -> QuerySet[Response]:
+    """The answers counted in the period, within the filters."""
+    queryset = Response.objects.filter(submitted_at__gte=filters.start, submitted_at__lt=filters.end, is_suspect=False)
+    if filters.tier:
+        queryset = queryset.filter(customer__tier=filters.tier)
+    if filters.account_manager:
+        queryset = queryset.filter(customer__account_manager=filters.account_manager)
+    if filters.survey:
+        queryset = queryset.filter(survey=filters.survey)
+    return queryset
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One week (starting Monday) or one calendar month of the period."""
+
+    start: date
+    mix: BandMix
+
+
+def band_mix_over_time(filters: InsightFilters) -> list[Bucket]:
+    """The period week by week or month by month, empty ones included, oldest first."""
+    trunc = TruncWeek if filters.weekly else TruncMonth
+    rows = answers(filters).annotate(bucket=trunc("submitted_at")).values("bucket").annotate(**BAND_COUNTS)
+    found = {_as_date(row["bucket"]): _band_mix(row) for row in rows.order_by("bucket")}
+    return [Bucket(start=start, mix=found.get(start, BandMix())) for start in _bucket_starts(filters)]
+
+
+def _as_date(value: date | datetime) -> date:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def _bucket_starts(filters: InsightFilters) -> Iterable[date]:
+    if filters.weekly:
+        start = filters.date_from - timedelta(days=filters.date_from.weekday())
+        while start <= filters.date_to:
+            yield start
+            start += timedelta(days=7)
+    else:
+        start = filters.date_from.replace(day=1)
+        while start <= filters.date_to:
+            yield start
+            start = (start + timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The answers of one tier, account manager or survey."""
+
+    key: object  # the tier number, the manager's username, the survey's slug (None: none)
+    label: str
+    mix: BandMix
+    revenue_at_risk: Decimal = Decimal("0")
+
+
+def by_tier(filters: InsightFilters, *, revenue_at_risk: dict[int | None, Decimal]) -> list[Breakdown]:
+    """Every tier, answered or not, then customers without a tier (inactive) if any answered."""
+    rows = {row["customer__tier"]: _band_mix(row) for row in answers(filters).values("customer__tier").annotate(**BAND_COUNTS)}
+    tiers = [filters.tier] if filters.tier else Tier.values
+    breakdowns = [
+        Breakdown(key=tier, label=Tier(tier).label, mix=rows.get(tier, BandMix()),
+                  revenue_at_risk=revenue_at_risk.get(tier, Decimal("0")))
+        for tier in tiers
+    ]
+    if None in rows:
+        breakdowns.append(Breakdown(key=None, label="No tier (inactive)", mix=rows[None]))
+    return breakdowns
+
+
+def by_account_manager(filters: InsightFilters) -> list[Breakdown]:
+    rows = (
+        answers(filters)
+        .values("customer__account_manager__username", "customer__account_manager__first_name",
+                "customer__account_manager__last_name")
+        .annotate(**BAND_COUNTS)
+        .order_by("customer__account_manager__first_name", "customer__account_manager__last_name",
+                  "customer__account_manager__username")
+    )
+    breakdowns = []
+    for row in rows:
+        username = row["customer__account_manager__username"]
+        name = f"{row['customer__account_manager__first_name']} {row['customer__account_manager__last_name']}".strip()
+        label = (name or username) if username else "No account manager (CX leads)"
+        breakdowns.append(Breakdown(key=username, label=label, mix=_band_mix(row)))
+    return breakdowns
+
+
+def by_survey(filters: InsightFilters) -> list[Breakdown]:
+    rows = answers(filters).values("survey__slug", "survey__name").annotate(**BAND_COUNTS).order_by("survey__name")
+    return [Breakdown(key=row["survey__slug"], label=row["survey__name"], mix=_band_mix(row)) for row in rows]
+
+
+# --- Invitations: the response rate
+
+
+@dataclass(frozen=True)
+class Reach:
+    sent: int
+    answered: int
+
+    @property
+    def response_rate(self) -> float | None:
+        """Share 0–1 of the invitations sent in the period that were answered."""
+        return round(self.answered / self.sent, 4) if self.sent else None
+
+
+def reach(filters: InsightFilters) -> Reach:
+    invitations = Invitation.objects.filter(sent_at__gte=filters.start, sent_at__lt=filters.end)
+    if filters.tier:
+        invitations = invitations.filter(delivery__customer__tier=filters.tier)
+    if filters.account_manager:
+        invitations = invitations.filter(delivery__customer__account_manager=filters.account_manager)
+    if filters.survey:
+        invitations = invitations.filter(delivery__survey=filters.survey)
+    totals = invitations.aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(status=InvitationStatus.RESPONDED)))
+    return Reach(sent=totals["sent"], answered=totals["answered"])
+
+
+# --- Customers by their latest answer
+
+
+def customers_in_scope(filters: InsightFilters) -> QuerySet[Customer]:
+    queryset = Customer.objects.filter(is_active=True)
+    if filters.tier:
+        queryset = queryset.filter(tier=filters.tier)
+    if filters.account_manager:
+        queryset = queryset.filter(account_manager=filters.account_manager)
+    return queryset
+
+
+def _latest_answer(filters: InsightFilters, *, since: datetime, field_name: str) -> Subquery:
+    """The customer's latest counted answer given from `since` to the period's end."""
+    latest = Response.objects.filter(
+        customer=OuterRef("pk"), submitted_at__gte=since, submitted_at__lt=filters.end, is_suspect=False
+    )
+    if filters.survey:
+        latest = latest.filter(survey=filters.survey)
+    return Subquery(latest.order_by("-submitted_at", "-pk").values(field_name)[:1])
+
+
+def with_latest_answer(filters: InsightFilters) -> QuerySet[Customer]:
+    """Active customers in scope with `answer_band` and `answer_score`: their latest
+    answer in the period (None without one)."""
+    return customers_in_scope(filters).annotate(
+        answer_band=_latest_answer(filters, since=filters.start, field_name="band"),
+        answer_score=_latest_answer(filters, since=filters.start, field_name="score"),
+    )
+
+
+class Quadrant(str, Enum):
+    """Where a customer sits on the value × satisfaction map."""
+
+    PROTECT = "protect"  # high value, at risk: keep them from leaving
+    MAINTAIN = "maintain"  # high value, satisfied or promoter: keep doing what works
+    GROW = "grow"  # lower value, satisfied or promoter: room to sell more
+    RETHINK = "rethink"  # lower value, at risk: rethink what serving them costs
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def description(self) -> str:
+        return QUADRANT_DESCRIPTIONS[self]
+
+    @classmethod
+    def of(cls, *, high_value: bool, at_risk: bool) -> Quadrant:
+        if high_value:
+            return cls.PROTECT if at_risk else cls.MAINTAIN
+        return cls.RETHINK if at_risk else cls.GROW
+
+    def condition(self) -> Q:
+        """The quadrant's customers among `with_latest_answer`."""
+        value = Q(tier__in=HIGH_VALUE_TIERS)
+        at_risk = Q(answer_band=Band.AT_RISK)
+        answered = Q(answer_band__isnull=False)
+        return {
+            Quadrant.PROTECT: value & at_risk,
+            Quadrant.MAINTAIN: value & answered & ~at_risk,
+            Quadrant.GROW: ~value & answered & ~at_risk,
+            Quadrant.RETHINK: ~value & at_risk,
+        }[self]
+
+
+QUADRANT_DESCRIPTIONS = {
+    Quadrant.PROTECT: "High value, at risk: call them first.",
+    Quadrant.MAINTAIN: "High value and satisfied: keep doing what works.",
+    Quadrant.GROW: "Satisfied, smaller accounts: room to grow.",
+    Quadrant.RETHINK: "Smaller accounts at risk: rethink how they are served.",
+}
+
+
+@dataclass(frozen=True)
+class QuadrantFigure:
+    quadrant: Quadrant
+    customers: int = 0
+    revenue: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class LatestAnswers:
+    """Active customers by their latest answer in the period."""
+
+    quadrants: dict[Quadrant, QuadrantFigure]
+    weighted_net_score: float | None
+    customers: int
+
+
+def latest_answers(filters: InsightFilters) -> LatestAnswers:
+    """The revenue-weighted net score and the quadrants, in one grouped query."""
+    rows = (
+        customers_in_scope(filters)
+        .annotate(
+            answer_band=_latest_answer(filters, since=filters.start, field_name="band"),
+            high_value=Case(When(tier__in=HIGH_VALUE_TIERS, then=Value(True)), default=Value(False)),
+        )
+        .filter(answer_band__isnull=False)
+        .values("answer_band", "high_value")
+        .annotate(customers=Count("pk"), revenue=Sum("revenue_12m"))
+        .order_by()
+    )
+    quadrants = {quadrant: QuadrantFigure(quadrant) for quadrant in Quadrant}
+    revenue_by_band = {band: Decimal("0") for band in Band.values}
+    for row in rows:
+        quadrant = Quadrant.of(high_value=bool(row["high_value"]), at_risk=row["answer_band"] == Band.AT_RISK)
+        figure = quadrants[quadrant]
+        quadrants[quadrant] = QuadrantFigure(
+            quadrant, figure.customers + row["customers"], figure.revenue + (row["revenue"] or 0)
+        )
+        revenue_by_band[row["answer_band"]] += row["revenue"] or 0
+    total = sum(revenue_by_band.values())
+    weighted = (
+        round(float(100 * (revenue_by_band[Band.PROMOTER] - revenue_by_band[Band.AT_RISK]) / total), 1)
+        if total else None
+    )
+    return LatestAnswers(
+        quadrants=quadrants,
+        weighted_net_score=weighted,
+        customers=sum(figure.customers for figure in quadrants.values()),
+    )
+
+
+def revenue_at_risk_by_tier(filters: InsightFilters) -> dict[int | None, Decimal]:
+    """Revenue of active customers whose latest answer in the 180 days up to the
+    period's end is at risk, by tier."""
+    rows = (
+        customers_in_scope(filters)
+        .annotate(answer_band=_latest_answer(filters, since=filters.end - REVENUE_AT_RISK_WINDOW, field_name="band"))
+        .filter(answer_band=Band.AT_RISK)
+        .values("tier")
+        .annotate(revenue=Sum("revenue_12m"))
+        .order_by()
+    )
+    return {row["tier"]: row["revenue"] or Decimal("0") for row in rows}
+
+
+def quadrant_customers(filters: InsightFilters, quadrant: Quadrant) -> QuerySet[Customer]:
+    """The quadrant's customers, most valuable first."""
+    return (
+        with_latest_answer(filters)
+        .filter(quadrant.condition())
+        .select_related("account_manager")
+        .order_by("-revenue_12m", "name", "pk")
+    )
+
+
+def map_customers(filters: InsightFilters, *, limit: int = MAP_POINTS) -> list[Customer]:
+    """The most valuable answered customers, for the map (the quadrant figures count all)."""
+    return list(
+        with_latest_answer(filters)
+        .filter(answer_score__isnull=False)
+        .order_by("-revenue_12m", "pk")
+        .only("pk", "name", "tier", "revenue_12m", "on_time_rate")[:limit]
+    )
+
+
+# --- The portfolio: tiers and the Pareto curve
+
+
+@dataclass(frozen=True)
+class TierFigure:
+    tier: int
+    customers: int
+    revenue: Decimal
+    lowest_revenue: Decimal
+
+
+def tier_figures(filters: InsightFilters) -> list[TierFigure]:
+    """Active customers per tier with their revenue. Tiers are cut across the whole
+    portfolio, so only the account manager filter applies."""
+    customers = Customer.objects.filter(is_active=True, tier__isnull=False)
+    if filters.account_manager:
+        customers = customers.filter(account_manager=filters.account_manager)
+    rows = customers.values("tier").annotate(customers=Count("pk"), revenue=Sum("revenue_12m"),
+                                             lowest=Min("revenue_12m")).order_by("tier")
+    return [TierFigure(row["tier"], row["customers"], row["revenue"] or Decimal("0"), row["lowest"] or Decimal("0"))
+            for row in rows]
+
+
+def high_value_threshold(tiers: list[TierFigure]) -> Decimal | None:
+    """The revenue of the smallest tier 1–2 customer: the map's value line."""
+    lowest = [figure.lowest_revenue for figure in tiers if figure.tier in HIGH_VALUE_TIERS]
+    return min(lowest) if lowest else None
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    customer_share: float  # 0–100, customers ranked by revenue, largest first
+    revenue_share: float  # 0–100, cumulative
+
+
+def pareto_curve(filters: InsightFilters, *, buckets: int = PARETO_BUCKETS) -> list[ParetoPoint]:
+    """Cumulative revenue against customers ranked by revenue, in `buckets` steps,
+    starting at (0, 0). The ORM cannot aggregate over a window, hence the SQL."""
+    table = Customer._meta.db_table
+    where, params = "is_active", [buckets]
+    if filters.account_manager:
+        where += " AND account_manager_id = %s"
+        params.append(filters.account_manager.pk)
+    sql = (
+        f"SELECT bucket, COUNT(*), SUM(revenue_12m) FROM ("
+        f" SELECT revenue_12m, NTILE(%s) OVER (ORDER BY revenue_12m DESC, id) AS bucket"
+        f" FROM {table} WHERE {where}) ranked GROUP BY bucket ORDER BY bucket"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    customers = sum(count for _, count, _ in rows)
+    revenue = sum(Decimal(total or 0) for _, _, total in rows)
+    points, seen, earned = [ParetoPoint(0.0, 0.0)], 0, Decimal("0")
+    for _, count, total in rows:
+        seen += count
+        earned += Decimal(total or 0)
+        points.append(ParetoPoint(
+            customer_share=round(100 * seen / customers, 2),
+            revenue_share=round(float(100 * earned / revenue), 2) if revenue else 0.0,
+        ))
+    return points if customers else []
+
+
+# --- Silent risk, comments, alerts
+
+
+def silent_risk(filters: InsightFilters, *, now: datetime) -> QuerySet[Customer]:
+    """Active tier 1–2 customers with no answer in 90 days, whether never asked or asked
+    and silent (`last_asked`: when the last survey email went to them), largest first."""
+    last_asked = (
+        Invitation.objects.filter(delivery__customer=OuterRef("pk"), sent_at__isnull=False)
+        .order_by("-sent_at")
+        .values("sent_at")[:1]
+    )
+    queryset = customers_in_scope(filters).filter(tier__in=HIGH_VALUE_TIERS).filter(
+        Q(latest_answer_at__isnull=True) | Q(latest_answer_at__lt=now - SILENCE)
+    )
+    return (
+        queryset.annotate(last_asked=Subquery(last_asked))
+        .select_related("account_manager")
+        .order_by("tier", "-revenue_12m", "pk")
+    )
+
+
+def high_value_comments(filters: InsightFilters, *, limit: int) -> QuerySet[Response]:
+    """The latest comments of at-risk tier 1–2 customers in the period."""
+    return (
+        answers(filters)
+        .filter(band=Band.AT_RISK, customer__tier__in=HIGH_VALUE_TIERS, customer__is_active=True)
+        .exclude(comment="")
+        .select_related("customer", "invitation__contact")
+        .order_by("-submitted_at", "-pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class AlertCounts:
+    unresolved: int
+    overdue: int
+
+
+def alert_counts(filters: InsightFilters, *, now: datetime) -> AlertCounts:
+    """Alerts being worked now (open or acknowledged), and those whose acknowledgement
+    is overdue; tier, manager and survey filters apply, the period does not."""
+    alerts = Alert.objects.filter(status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED])
+    if filters.tier:
+        alerts = alerts.filter(customer__tier=filters.tier)
+    if filters.account_manager:
+        alerts = alerts.filter(customer__account_manager=filters.account_manager)
+    if filters.survey:
+        alerts = alerts.filter(response__survey=filters.survey)
+    counts = alerts.aggregate(
+        unresolved=Count("pk"), overdue=Count("pk", filter=Q(status=AlertStatus.OPEN, due_at__lte=now))
+    )
+    return AlertCounts(**counts)
+
+
+# --- The summary: the headline figures, for the page and the API
+
+
+@dataclass(frozen=True)
+class Summary:
+    filters: InsightFilters
+    buckets: list[Bucket]
+    reach: Reach
+    latest: LatestAnswers
+    tiers: list[Breakdown]
+    risk: dict[int | None, Decimal]  # revenue at risk by tier
+    alerts: AlertCounts
+    mix: BandMix = field(init=False)
+
+    def __post_init__(self) -> None:
+        total = BandMix()
+        for bucket in self.buckets:
+            total += bucket.mix
+        object.__setattr__(self, "mix", total)
+
+    @property
+    def revenue_at_risk(self) -> Decimal:
+        return sum(self.risk.values(), Decimal("0"))
+
+    @property
+    def weighted_net_score(self) -> float | None:
+        return self.latest.weighted_net_score
+
+
+def summary(filters: InsightFilters, *, now: datetime) -> Summary:
+    risk = revenue_at_risk_by_tier(filters)
+    return Summary(
+        filters=filters,
+        buckets=band_mix_over_time(filters),
+        reach=reach(filters),
+        latest=latest_answers(filters),
+        tiers=by_tier(filters, revenue_at_risk=risk),
+        risk=risk,
+        alerts=alert_counts(filters, now=now),
+    )
