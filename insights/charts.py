@@ -3,9 +3,11 @@ no JavaScript and no chart library, so it shows in any browser and in tests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from .queries import Answer
 
@@ -47,6 +49,11 @@ class ScoreChart:
     @property
     def plot_width(self) -> int:
         return self.right - self.left
+
+    @property
+    def rows(self) -> list[MapPoint]:
+        """The points for the table: the most valuable first."""
+        return sorted(self.points, key=lambda point: point.radius, reverse=True)
 
     @property
     def at_risk_height(self) -> float:
@@ -94,3 +101,356 @@ def score_chart(answers: Sequence[Answer], *, current_pk: int, satisfied_min: in
         # Scores are whole numbers: the band reaches halfway to the first satisfied score.
         at_risk_top=_y(satisfied_min - 0.5),
     )
+
+
+# --- The insights charts. Each is laid out here and drawn by its template as inline
+# SVG scaled to its card; a viewBox 480 units wide keeps the text readable from phone
+# to laptop. Every chart's numbers are also given as a table beside it.
+
+BAND_ORDER = ("at_risk", "satisfied", "promoter")  # bottom to top, left to right
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A chart's viewBox and the plot area inside it."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+
+    @property
+    def plot_width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def plot_height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def middle_x(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def middle_y(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    def y(self, value: float, low: float, high: float) -> float:
+        return round(self.bottom - self.plot_height * (value - low) / (high - low), 1)
+
+    def x(self, value: float, low: float, high: float) -> float:
+        return round(self.left + self.plot_width * (value - low) / (high - low), 1)
+
+
+@dataclass(frozen=True)
+class Label:
+    x: float
+    y: float
+    text: str
+    anchor: str = "middle"
+
+
+def nice_ceiling(value: float) -> int:
+    """The smallest of 1, 2, 2.5 or 5 × 10ⁿ at or above `value`, for an axis's top."""
+    if value <= 0:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return math.ceil(step * magnitude)
+    return math.ceil(10 * magnitude)
+
+
+def _bucket_label(start: date, *, weekly: bool) -> str:
+    return f"{start.day} {start:%b}" if weekly else f"{start:%b} {start:%y}"
+
+
+def _thinned(count: int, most: int) -> int:
+    """Label every n-th of `count` items so that at most `most` labels show."""
+    return max(1, math.ceil(count / most))
+
+
+@dataclass(frozen=True)
+class Segment:
+    band: str
+    x: float
+    y: float
+    width: float
+    height: float
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    responses: int
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class BandMixChart:
+    frame: Frame
+    columns: list[Column]
+    y_ticks: list[Label]
+    x_labels: list[Label]
+
+
+def band_mix_chart(buckets: Sequence, *, weekly: bool) -> BandMixChart:
+    """Answers per week or month, stacked by band."""
+    frame = Frame(width=480, height=240, left=48, right=470, top=12, bottom=196)
+    top = nice_ceiling(max((bucket.mix.responses for bucket in buckets), default=0))
+    slot = frame.plot_width / max(len(buckets), 1)
+    bar = max(2.0, round(slot * 0.7, 1))
+    every = _thinned(len(buckets), 6)
+    columns, x_labels = [], []
+    for index, bucket in enumerate(buckets):
+        x = round(frame.left + slot * index + (slot - bar) / 2, 1)
+        base, segments = frame.bottom, []
+        for band in BAND_ORDER:
+            count = getattr(bucket.mix, band)
+            height = round(frame.plot_height * count / top, 1)
+            if count:
+                segments.append(Segment(band, x, round(base - height, 1), bar, height, count, bucket.mix.share(band)))
+            base -= height
+        label = _bucket_label(bucket.start, weekly=weekly)
+        columns.append(Column(label=label, responses=bucket.mix.responses, segments=segments))
+        if index % every == 0:
+            x_labels.append(Label(x=round(x + bar / 2, 1), y=frame.bottom + 16, text=label))
+    y_ticks = [Label(x=frame.left - 6, y=frame.y(value, 0, top), text=f"{value:g}", anchor="end")
+               for value in (0, top / 2, top)]
+    return BandMixChart(frame=frame, columns=columns, y_ticks=y_ticks, x_labels=x_labels)
+
+
+@dataclass(frozen=True)
+class NetScoreChart:
+    frame: Frame
+    lines: list[str]  # polylines' points; an empty bucket breaks the line
+    points: list[Label]  # the score at each answered bucket, text = its tooltip
+    y_ticks: list[Label]
+    x_labels: list[Label]
+    zero_y: float
+
+
+def net_score_chart(buckets: Sequence, *, weekly: bool) -> NetScoreChart:
+    """The net score of each week or month, −100 to 100."""
+    frame = Frame(width=480, height=220, left=48, right=470, top=12, bottom=176)
+    slot = frame.plot_width / max(len(buckets), 1)
+    every = _thinned(len(buckets), 6)
+    lines, line, points, x_labels = [], [], [], []
+    for index, bucket in enumerate(buckets):
+        x = round(frame.left + slot * (index + 0.5), 1)
+        label = _bucket_label(bucket.start, weekly=weekly)
+        score = bucket.mix.net_score
+        if score is None:
+            if line:
+                lines.append(" ".join(line))
+            line = []
+        else:
+            y = frame.y(score, -100, 100)
+            line.append(f"{x},{y}")
+            points.append(Label(x=x, y=y, text=f"{label}: {score:+g} from {bucket.mix.responses} answers"))
+        if index % every == 0:
+            x_labels.append(Label(x=x, y=frame.bottom + 16, text=label))
+    if line:
+        lines.append(" ".join(line))
+    y_ticks = [Label(x=frame.left - 6, y=frame.y(value, -100, 100), text=f"{value:+d}" if value else "0", anchor="end")
+               for value in (-100, -50, 0, 50, 100)]
+    return NetScoreChart(frame=frame, lines=lines, points=points, y_ticks=y_ticks, x_labels=x_labels,
+                         zero_y=frame.y(0, -100, 100))
+
+
+@dataclass(frozen=True)
+class BarRow:
+    label: str
+    y: float
+    segments: list[Segment]
+    breakdown: object  # figures.Breakdown
+
+
+@dataclass(frozen=True)
+class BandBarsChart:
+    frame: Frame
+    rows: list[BarRow]
+    row_height: int = 30
+
+
+LABEL_CHARACTERS = 18
+
+
+def band_bars_chart(breakdowns: Sequence) -> BandBarsChart:
+    """One bar per tier, manager or survey: its answers split by band, 100% wide."""
+    row_height = 30
+    frame = Frame(width=480, height=max(row_height * len(breakdowns), row_height) + 8, left=160, right=432,
+                  top=4, bottom=4 + row_height * max(len(breakdowns), 1))
+    rows = []
+    for index, breakdown in enumerate(breakdowns):
+        y = frame.top + row_height * index + 6
+        x, segments = float(frame.left), []
+        for band in reversed(BAND_ORDER):
+            share = breakdown.mix.share(band)
+            width = round(frame.plot_width * share / 100, 1)
+            if width:
+                segments.append(Segment(band, round(x, 1), y, width, row_height - 12, getattr(breakdown.mix, band), share))
+            x += width
+        label = breakdown.label if len(breakdown.label) <= LABEL_CHARACTERS else breakdown.label[: LABEL_CHARACTERS - 1] + "…"
+        rows.append(BarRow(label=label, y=y, segments=segments, breakdown=breakdown))
+    return BandBarsChart(frame=frame, rows=rows, row_height=row_height)
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    """One customer on the map, with its texts made here: hundreds of points render
+    several times faster without template tags per point."""
+
+    x: float
+    y: float
+    radius: float
+    punctuality: str  # "on-time", "late", "very-late" or "unknown"
+    name: str
+    url: str
+    tier: int | None
+    score: int
+    revenue: str  # formatted
+    on_time: str  # formatted
+
+    @property
+    def title(self) -> str:
+        tier = f", tier {self.tier}" if self.tier else ""
+        return f"{self.name}: revenue {self.revenue}, latest score {self.score}{tier}, paid on time {self.on_time}"
+
+
+@dataclass(frozen=True)
+class ValueMap:
+    frame: Frame
+    points: list[MapPoint]  # in drawing order: the largest first, so smaller ones stay visible
+    x_ticks: list[Label]
+    y_ticks: list[Label]
+    value_x: float | None  # the high-value line (tier 1–2 start here), None without tiers
+    satisfied_y: float
+    quadrant_labels: list[Label]
+
+    @property
+    def rows(self) -> list[MapPoint]:
+        """The points for the table: the most valuable first."""
+        return sorted(self.points, key=lambda point: point.radius, reverse=True)
+
+    @property
+    def at_risk_height(self) -> float:
+        return round(self.frame.bottom - self.satisfied_y, 1)
+
+    @property
+    def punctuality_labels(self) -> dict[str, str]:
+        return PUNCTUALITY_LABELS
+
+
+def punctuality(on_time_rate: float | None) -> str:
+    if on_time_rate is None:
+        return "unknown"
+    if on_time_rate >= 0.9:
+        return "on-time"
+    return "late" if on_time_rate >= 0.7 else "very-late"
+
+
+PUNCTUALITY_LABELS = {
+    "on-time": "Pays on time (90% or more)",
+    "late": "Often late (70–90%)",
+    "very-late": "Mostly late (under 70%)",
+    "unknown": "No invoices due yet",
+}
+
+
+def value_map(
+    customers: Sequence, *, threshold: Decimal | None, satisfied_min: int = 6, customer_url: Callable[[int], str]
+) -> ValueMap:
+    """Customers placed by 12-month revenue (log scale: revenue spans orders of
+    magnitude) and latest score; sized by revenue, coloured by payment punctuality."""
+    frame = Frame(width=480, height=340, left=48, right=470, top=12, bottom=296)
+    revenues = [float(customer.revenue_12m) for customer in customers if customer.revenue_12m > 0]
+    if threshold:
+        revenues.append(float(threshold))
+    low = 10 ** math.floor(math.log10(min(revenues))) if revenues else 1.0
+    high = 10 ** math.ceil(math.log10(max(revenues))) if revenues else 10.0
+    if high <= low:
+        high = low * 10
+    largest = max(revenues, default=1.0)
+
+    def x(revenue: float) -> float:
+        return frame.x(math.log10(max(revenue, low)), math.log10(low), math.log10(high))
+
+    points = [
+        MapPoint(
+            x=x(float(customer.revenue_12m)),
+            y=frame.y(customer.answer_score, 0, 10),
+            radius=round(3 + 11 * math.sqrt(max(float(customer.revenue_12m), 0) / largest), 1),
+            punctuality=punctuality(customer.on_time_rate),
+            name=customer.name,
+            url=customer_url(customer.pk),
+            tier=customer.tier,
+            score=customer.answer_score,
+            revenue=f"{customer.revenue_12m:,.0f}",
+            on_time="—" if customer.on_time_rate is None else f"{customer.on_time_rate:.0%}",
+        )
+        for customer in customers
+    ]
+    decades = range(round(math.log10(low)), round(math.log10(high)) + 1)
+    x_ticks = [Label(x=x(10**power), y=frame.bottom + 16, text=_money_short(10**power)) for power in decades]
+    y_ticks = [Label(x=frame.left - 6, y=frame.y(score, 0, 10), text=str(score), anchor="end") for score in (0, 2, 4, 6, 8, 10)]
+    value_x = x(float(threshold)) if threshold else None
+    satisfied_y = frame.y(satisfied_min - 0.5, 0, 10)
+    quadrant_labels = [
+        Label(x=frame.right - 4, y=frame.top + 14, text="Maintain", anchor="end"),
+        Label(x=frame.right - 4, y=frame.bottom - 6, text="Protect", anchor="end"),
+        Label(x=frame.left + 4, y=frame.top + 14, text="Grow", anchor="start"),
+        Label(x=frame.left + 4, y=frame.bottom - 6, text="Rethink", anchor="start"),
+    ]
+    return ValueMap(frame=frame, points=points, x_ticks=x_ticks, y_ticks=y_ticks, value_x=value_x,
+                    satisfied_y=satisfied_y, quadrant_labels=quadrant_labels)
+
+
+def _money_short(amount: float) -> str:
+    for size, suffix in ((1_000_000_000, "bn"), (1_000_000, "m"), (1_000, "k")):
+        if amount >= size:
+            return f"{amount / size:g}{suffix}"
+    return f"{amount:g}"
+
+
+@dataclass(frozen=True)
+class TierMark:
+    tier: int
+    x: float
+    customer_share: float
+    revenue_share: float
+    label_y: float
+
+
+@dataclass(frozen=True)
+class ParetoChart:
+    frame: Frame
+    line: str
+    marks: list[TierMark]
+    ticks: list[int]
+    tick_positions: list[tuple[int, float, float]]  # (percent, x, y)
+
+
+def pareto_chart(points: Sequence, tiers: Sequence) -> ParetoChart:
+    """Cumulative revenue against customers ranked by revenue, with where each tier ends."""
+    frame = Frame(width=480, height=300, left=48, right=470, top=12, bottom=256)
+    line = " ".join(
+        f"{frame.x(point.customer_share, 0, 100)},{frame.y(point.revenue_share, 0, 100)}" for point in points
+    )
+    customers = sum(tier.customers for tier in tiers)
+    revenue = sum(tier.revenue for tier in tiers)
+    marks, seen, earned = [], 0, Decimal("0")
+    for index, tier in enumerate(tiers[:-1]):  # the last tier ends at 100%
+        seen += tier.customers
+        earned += tier.revenue
+        share = round(100 * seen / customers, 1) if customers else 0.0
+        marks.append(TierMark(tier=tier.tier, x=frame.x(share, 0, 100), customer_share=share,
+                              revenue_share=round(float(100 * earned / revenue), 1) if revenue else 0.0,
+                              label_y=frame.top + 12 * (index + 1)))
+    ticks = [0, 25, 50, 75, 100]
+    return ParetoChart(frame=frame, line=line, marks=marks, ticks=ticks,
+                       tick_positions=[(tick, frame.x(tick, 0, 100), frame.y(tick, 0, 100)) for tick in ticks])

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
@@ -44,7 +45,7 @@ SILENCE = timedelta(days=90)
 # Periods up to this long are shown week by week, longer ones month by month.
 WEEKLY_UP_TO_DAYS = 120
 PARETO_BUCKETS = 100
-MAP_POINTS = 400
+MAP_POINTS = 250
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,10 @@ class InsightFilters:
         }
         values.update({key: str(value) for key, value in changes.items()})
         return {key: value for key, value in values.items() if value}
+
+    @property
+    def urlencoded(self) -> str:
+        return urlencode(self.query_string())
 
 
 def _midnight(day: date) -> datetime:
@@ -182,7 +187,7 @@ class Breakdown:
 
 
 def by_tier(filters: InsightFilters, *, revenue_at_risk: dict[int | None, Decimal]) -> list[Breakdown]:
-    """Every tier, answered or not, then customers without a tier (inactive) if any answered."""
+    """Every tier, answered or not, then customers without a tier if any count."""
     rows = {row["customer__tier"]: _band_mix(row) for row in answers(filters).values("customer__tier").annotate(**BAND_COUNTS)}
     tiers = [filters.tier] if filters.tier else Tier.values
     breakdowns = [
@@ -190,8 +195,10 @@ def by_tier(filters: InsightFilters, *, revenue_at_risk: dict[int | None, Decima
                   revenue_at_risk=revenue_at_risk.get(tier, Decimal("0")))
         for tier in tiers
     ]
-    if None in rows:
-        breakdowns.append(Breakdown(key=None, label="No tier (inactive)", mix=rows[None]))
+    if None in rows or None in revenue_at_risk:
+        # Inactive customers, and new ones until the next tier recompute.
+        breakdowns.append(Breakdown(key=None, label="No tier", mix=rows.get(None, BandMix()),
+                                    revenue_at_risk=revenue_at_risk.get(None, Decimal("0"))))
     return breakdowns
 
 
@@ -208,7 +215,7 @@ def by_account_manager(filters: InsightFilters) -> list[Breakdown]:
     for row in rows:
         username = row["customer__account_manager__username"]
         name = f"{row['customer__account_manager__first_name']} {row['customer__account_manager__last_name']}".strip()
-        label = (name or username) if username else "No account manager (CX leads)"
+        label = (name or username) if username else "CX leads (no manager)"
         breakdowns.append(Breakdown(key=username, label=label, mix=_band_mix(row)))
     return breakdowns
 
@@ -559,4 +566,43 @@ def summary(filters: InsightFilters, *, now: datetime) -> Summary:
         tiers=by_tier(filters, revenue_at_risk=risk),
         risk=risk,
         alerts=alert_counts(filters, now=now),
+    )
+
+
+# --- The page: everything the insights page shows, in a fixed number of queries
+
+
+SILENT_SHOWN = 25
+COMMENTS_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    summary: Summary
+    managers: list[Breakdown]
+    surveys: list[Breakdown]
+    map_customers: list[Customer]
+    tiers: list[TierFigure]
+    pareto: list[ParetoPoint]
+    silent: list[Customer]
+    silent_count: int
+    comments: list[Response]
+
+    @property
+    def high_value_threshold(self) -> Decimal | None:
+        return high_value_threshold(self.tiers)
+
+
+def dashboard(filters: InsightFilters, *, now: datetime) -> Dashboard:
+    silent = silent_risk(filters, now=now)
+    return Dashboard(
+        summary=summary(filters, now=now),
+        managers=by_account_manager(filters),
+        surveys=by_survey(filters),
+        map_customers=map_customers(filters),
+        tiers=tier_figures(filters),
+        pareto=pareto_curve(filters),
+        silent=list(silent[:SILENT_SHOWN]),
+        silent_count=silent.count(),
+        comments=list(high_value_comments(filters, limit=COMMENTS_SHOWN)),
     )

@@ -10,4 +10,8 @@ urlpatterns = [
     path("alerts/<int:pk>/note/", views.add_note, name="note"),
     path("alerts/<int:pk>/resolve/", views.resolve, name="resolve"),
     path("alerts/<int:pk>/reassign/", views.reassign, name="reassign"),
+    path("insights/", views.insights, name="insights"),
+    path("insights/quadrants/<str:quadrant>/", views.quadrant, name="quadrant"),
+    path("insights/export/responses.csv", views.export_responses, name="export-responses"),
+    path("insights/export/customers.csv", views.export_customers, name="export-customers"),
 ]

@@ -1,4 +1,5 @@
-"""Alerts in API v1: serializers validate and translate; insights.services works the alert."""
+"""Alerts and the insights summary in API v1: serializers validate and translate;
+insights.services works the alert, insights.figures computes the summary."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from insights.figures import Quadrant, QuadrantFigure
 from insights.models import Alert, AlertNote, AlertStatus
 
 
@@ -80,3 +82,108 @@ class AlertChangeSerializer(serializers.Serializer):
         if status is None and not note.strip():
             raise serializers.ValidationError({"note": ["A note needs some text."]})
         return attrs
+
+
+# --- The insights summary: read-only, translated from insights.figures.Summary.
+
+
+def _money(help_text: str, **kwargs: Any) -> serializers.DecimalField:
+    # No max_digits: a sum over the whole portfolio has no natural bound.
+    return serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True, help_text=help_text, **kwargs)
+
+
+def _net_score(help_text: str, **kwargs: Any) -> serializers.FloatField:
+    return serializers.FloatField(read_only=True, allow_null=True, help_text=help_text, **kwargs)
+
+
+class BandCountsSerializer(serializers.Serializer):
+    promoter = serializers.IntegerField(read_only=True, help_text="Answers in the promoter band.")
+    satisfied = serializers.IntegerField(read_only=True, help_text="Answers in the satisfied band.")
+    at_risk = serializers.IntegerField(read_only=True, help_text="Answers in the at-risk band.")
+
+
+class TierSummarySerializer(serializers.Serializer):
+    tier = serializers.IntegerField(
+        source="key", read_only=True, allow_null=True,
+        help_text="1 to 4; null: customers without a tier (inactive) who answered in the period.",
+    )
+    responses = serializers.IntegerField(source="mix.responses", read_only=True, help_text="Answers in the period.")
+    net_score = _net_score("% promoters − % at risk, −100 to 100; null without answers.", source="mix.net_score")
+    revenue_at_risk = _money(
+        "12-month revenue of the tier's active customers whose latest answer in the 180 days up to the "
+        "period's end is at risk; 0.00 on the no-tier row."
+    )
+
+
+class QuadrantFigureSerializer(serializers.Serializer):
+    customers = serializers.IntegerField(read_only=True, help_text="Active customers placed here.")
+    revenue = _money("Their 12-month revenue.")
+
+
+class QuadrantsSerializer(serializers.Serializer):
+    protect = QuadrantFigureSerializer(read_only=True, help_text=Quadrant.PROTECT.description)
+    maintain = QuadrantFigureSerializer(read_only=True, help_text=Quadrant.MAINTAIN.description)
+    grow = QuadrantFigureSerializer(read_only=True, help_text=Quadrant.GROW.description)
+    rethink = QuadrantFigureSerializer(read_only=True, help_text=Quadrant.RETHINK.description)
+
+    def to_representation(self, quadrants: dict[Quadrant, QuadrantFigure]) -> dict[str, Any]:
+        return super().to_representation({quadrant.value: figure for quadrant, figure in quadrants.items()})
+
+
+class InsightSummarySerializer(serializers.Serializer):
+    """The headline insight figures of a period (insights.figures.Summary)."""
+
+    responses = serializers.IntegerField(
+        source="mix.responses", read_only=True,
+        help_text="Answers given in the period (answers flagged as automated clicks left out).",
+    )
+    invitations_sent = serializers.IntegerField(
+        source="reach.sent", read_only=True, help_text="Survey emails sent in the period."
+    )
+    answered = serializers.IntegerField(
+        source="reach.answered", read_only=True, help_text="Of those, how many were answered."
+    )
+    response_rate = serializers.FloatField(
+        source="reach.response_rate", read_only=True, allow_null=True,
+        help_text="answered / invitations_sent, a share 0–1 to 4 decimals; null when none was sent.",
+    )
+    net_score = _net_score(
+        "% promoters − % at risk of the period's answers, −100 to 100 to 1 decimal; null without answers.",
+        source="mix.net_score",
+    )
+    weighted_net_score = _net_score(
+        "The net score of each active customer's latest answer in the period, weighted by their 12-month "
+        "revenue; null without answers."
+    )
+    bands = BandCountsSerializer(source="mix", read_only=True, help_text="The period's answers by band.")
+    revenue_at_risk = _money(
+        "12-month revenue of active customers whose latest answer in the 180 days up to the period's end is "
+        "at risk."
+    )
+    open_alerts = serializers.IntegerField(
+        source="alerts.unresolved", read_only=True,
+        help_text="Alerts open or acknowledged now, whenever raised (the period does not apply).",
+    )
+    overdue_alerts = serializers.IntegerField(
+        source="alerts.overdue", read_only=True, help_text="Open alerts whose acknowledgement is overdue now."
+    )
+    by_tier = TierSummarySerializer(
+        source="tiers", many=True, read_only=True,
+        help_text="Every tier (only the chosen one with a tier filter), then customers without a tier if "
+        "any answered.",
+    )
+    quadrants = QuadrantsSerializer(
+        source="latest.quadrants", read_only=True,
+        help_text="Active customers by their latest answer in the period: high value is tier 1–2, low "
+        "satisfaction the at-risk band.",
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `from` is a Python keyword, so the period's fields are added by name.
+        period = {
+            "from": serializers.DateField(
+                source="filters.date_from", read_only=True, help_text="First day of the period."
+            ),
+            "to": serializers.DateField(source="filters.date_to", read_only=True, help_text="Last day of the period."),
+        }
+        return {**period, **super().get_fields()}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -7,4 +8,7 @@ from . import views
 router = SimpleRouter()
 router.register("alerts", views.AlertViewSet, basename="alert")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("insights/summary/", views.insights_summary, name="insights-summary"),
+    *router.urls,
+]

@@ -1,21 +1,29 @@
-"""Alerts in API v1: serializers validate, insights.services acknowledges, resolves and notes."""
+"""Alerts and the insights summary in API v1: serializers validate, insights.services
+acknowledges, resolves and notes, insights.figures sums up."""
 
 from __future__ import annotations
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
-from insights import services
+from customers.models import Tier
+from insights import figures, services
+from insights.forms import InsightFilterForm
 from insights.models import Alert, AlertStatus
 from insights.queries import alerts_visible_to
 
 from .filters import AlertFilter
-from .serializers import AlertChangeSerializer, AlertSerializer
+from .serializers import AlertChangeSerializer, AlertSerializer, InsightSummarySerializer
 
 
 @extend_schema(tags=["alerts"])
@@ -72,3 +80,52 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         except services.AlertChangeError as error:
             raise serializers.ValidationError({"status" if status else "note": [str(error)]}) from None
         return Response(self.get_serializer(self.get_queryset().get(pk=alert.pk)).data)
+
+
+SUMMARY_FILTERS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day of the period, YYYY-MM-DD; "
+                     f"default: the period is the {figures.DEFAULT_PERIOD_DAYS} days ending on `to`."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day of the period, YYYY-MM-DD; default: today. "
+                     "The period may span at most three years."),
+    OpenApiParameter("tier", OpenApiTypes.INT, enum=Tier.values, description="Only customers of this tier, 1 to 4."),
+    OpenApiParameter("account_manager", OpenApiTypes.STR,
+                     description="Only the customers this account manager (username) manages."),
+    OpenApiParameter("survey", OpenApiTypes.STR, description="Only answers to this survey (slug)."),
+]
+
+
+@extend_schema(
+    tags=["insights"],
+    summary="Read the insights summary",
+    description="The headline figures of a period: answers by band and net score, response rate, "
+    "revenue-weighted net score, revenue at risk, alerts being worked, the figures by tier and the value "
+    "× satisfaction quadrants. Tier and account manager are the customer's as they stand now. "
+    f"Without filters: the last {figures.DEFAULT_PERIOD_DAYS} days, ending today. Staff only.",
+    parameters=SUMMARY_FILTERS,
+    responses={
+        200: InsightSummarySerializer,
+        400: OpenApiResponse(
+            description="A filter is invalid; the errors name it: "
+            '{"from": ["Enter a date as YYYY-MM-DD."]}, {"account_manager": ["No account manager has that '
+            'username."]}.'
+        ),
+        403: OpenApiResponse(description="The token's user is not staff."),
+    },
+)
+@api_view(["GET"])
+@permission_classes([IsAdminUser])
+def insights_summary(request: Request) -> Response:
+    form = InsightFilterForm(request.query_params or None, today=timezone.localdate())
+    if form.is_bound and not form.is_valid():
+        raise serializers.ValidationError(_form_errors(form))
+    summary = figures.summary(form.filters(), now=timezone.now())
+    return Response(InsightSummarySerializer(summary).data)
+
+
+def _form_errors(form: InsightFilterForm) -> dict[str, list[str]]:
+    """A Django form's errors as DRF words them: {"field": ["message"]}."""
+    errors = form.errors.get_json_data()
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name: [error["message"] for error in found]
+        for name, found in errors.items()
+    }

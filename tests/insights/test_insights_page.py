@@ -1,0 +1,190 @@
+"""The insights page for staff: figures, filters in the query string, htmx, charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import CustomerFactory, ResponseFactory, StaffFactory, UserFactory
+from tests.insights.test_figures import portfolio  # noqa: F401  (the hand-computed data set)
+
+pytestmark = pytest.mark.django_db
+
+PAGE = reverse("insights:insights")
+JUNE = {"from": "2026-06-01", "to": "2026-06-30"}
+HTMX = {"HX-Request": "true"}
+CHARTS = ["net-score", "band-mix", "tier", "manager", "survey", "value-map", "pareto"]
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(StaffFactory(username="cx.lead"))
+    return client
+
+
+def figure(html: str, name: str) -> str:
+    """The text of the headline figure with id `figure-<name>`, tags stripped."""
+    match = re.search(rf'id="figure-{name}">(.*?)</(?:dd|strong)>', html, re.S)
+    assert match, f"no figure {name}"
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip()
+
+
+class TestAccess:
+    def test_anonymous_users_are_sent_to_log_in(self, client):
+        response = client.get(PAGE)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    def test_account_managers_are_refused(self, client):
+        client.force_login(UserFactory())
+        response = client.get(PAGE)
+        assert response.status_code == 403
+        assert "Insights are for staff." in response.content.decode()
+
+    def test_staff_see_it_in_the_navigation(self, staff_client):
+        response = staff_client.get(reverse("insights:alerts"))
+        assert f'href="{PAGE}"' in response.content.decode()
+
+    def test_account_managers_do_not(self, client):
+        client.force_login(UserFactory())
+        assert f'href="{PAGE}"' not in client.get(reverse("insights:alerts")).content.decode()
+
+
+class TestFigures:
+    def test_the_headline_figures_of_the_period(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        assert figure(html, "responses") == "6"
+        assert figure(html, "response-rate") == "78%"
+        assert figure(html, "net-score") == "-16.7"
+        assert figure(html, "weighted-net-score") == "-74.0"
+        assert figure(html, "revenue-at-risk") == "770,000"
+        assert figure(html, "alerts") == "2"
+        assert "1 overdue for acknowledgement" in html
+
+    def test_every_chart_is_drawn_with_its_numbers_as_a_table(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        for chart in CHARTS:
+            assert f'data-chart="{chart}"' in html, chart
+        assert html.count("<svg") == len(CHARTS)
+        assert html.count('<details class="chart-table">') == len(CHARTS)
+
+    def test_the_map_names_the_quadrants_with_their_customers(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        for name in ["Protect", "Maintain", "Grow", "Rethink"]:
+            assert f"<h3>{name}</h3>" in html
+        assert html.count('class="map-point') == 4
+        assert "Alpha: revenue 700,000, latest score 3, tier 1, paid on time 90%" in html
+
+    def test_silent_risk_and_comments(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        # The page's "now" is today, months after June: every tier 1–2 customer is silent.
+        silent = html.split('id="silent-risk"')[1].split("</table>")[0]
+        assert [name for name in ["Alpha", "Bravo", "Charlie", "Echo", "Foxtrot"] if name in silent] == [
+            "Alpha", "Bravo", "Echo", "Foxtrot"
+        ]
+        assert "Late again." in html
+        assert "Broken on arrival." not in html  # tier 3
+
+    def test_an_empty_portfolio_shows_dashes_not_errors(self, staff_client):
+        html = staff_client.get(PAGE).content.decode()
+        assert figure(html, "responses") == "0"
+        assert figure(html, "net-score") == "—"
+        assert "No customer answered in this period." in html
+
+
+class TestFilters:
+    def test_the_defaults_are_the_last_ninety_days(self, staff_client):
+        today = timezone.localdate()
+        html = staff_client.get(PAGE).content.decode()
+        assert f'value="{today - timedelta(days=89):%Y-%m-%d}"' in html
+        assert f'value="{today:%Y-%m-%d}"' in html
+
+    def test_filters_are_read_from_the_query_string_and_shown_chosen(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, {**JUNE, "tier": "1", "account_manager": "ana"}).content.decode()
+        assert '<option value="1" selected>' in html
+        assert '<option value="ana" selected>' in html
+        assert figure(html, "responses") == "1"
+
+    def test_exports_and_quadrant_lists_carry_the_filters(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, {**JUNE, "survey": "nps"}).content.decode()
+        query = "from=2026-06-01&amp;to=2026-06-30&amp;survey=nps"
+        assert f'{reverse("insights:export-responses")}?{query}' in html
+        assert f'{reverse("insights:export-customers")}?{query}' in html
+        assert f'{reverse("insights:quadrant", args=["grow"])}?{query}' not in html  # Delta's NPS answer is at risk
+        assert f'{reverse("insights:quadrant", args=["rethink"])}?{query}' in html
+
+    def test_htmx_gets_only_the_results(self, staff_client, portfolio):
+        response = staff_client.get(PAGE, JUNE, headers=HTMX)
+        html = response.content.decode()
+        assert html.lstrip().startswith('<div id="insights-results"')
+        assert "<form" not in html
+        assert "HX-Request" in response["Vary"]
+
+    @pytest.mark.parametrize(
+        "query, message",
+        [
+            ({"from": "June"}, "From: Enter a date as YYYY-MM-DD."),
+            ({"from": "2026-07-02", "to": "2026-07-01"}, "To: The period ends before it starts"),
+            ({"tier": "9"}, "Tier: Choose a tier from 1 to 4."),
+            ({"account_manager": "nobody"}, "Account_manager: No account manager has that username."),
+        ],
+    )
+    def test_a_bad_filter_is_named_and_the_defaults_shown(self, staff_client, query, message):
+        response = staff_client.get(PAGE, query)
+        assert response.status_code == 400
+        assert message in response.content.decode()
+
+
+class TestQuadrantList:
+    def test_it_lists_a_quadrants_customers(self, staff_client, portfolio):
+        response = staff_client.get(reverse("insights:quadrant", args=["protect"]), JUNE)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Protect: 1 customer" in html
+        assert "Alpha" in html and "Bravo" not in html
+
+    def test_htmx_gets_only_the_list(self, staff_client, portfolio):
+        html = staff_client.get(reverse("insights:quadrant", args=["maintain"]), JUNE, headers=HTMX).content.decode()
+        assert html.lstrip().startswith('<div class="quadrant-list card"')
+        assert "Bravo" in html
+
+    def test_an_unknown_quadrant_is_not_found(self, staff_client):
+        assert staff_client.get(reverse("insights:quadrant", args=["everything"])).status_code == 404
+
+    def test_account_managers_are_refused(self, client):
+        client.force_login(UserFactory())
+        assert client.get(reverse("insights:quadrant", args=["protect"])).status_code == 403
+
+
+def add_answers(count: int, *, start: int = 0) -> None:
+    for n in range(start, start + count):
+        customer = CustomerFactory(tier=1 + n % 4, revenue_12m=Decimal(1000 * (n + 1)),
+                                   account_manager=UserFactory(username=f"manager{n % 3}"))
+        ResponseFactory(customer=customer, score=1 + n % 10, comment=f"Comment {n}",
+                        submitted_at=timezone.now() - timedelta(days=n))
+
+
+class TestQueries:
+    def test_the_page_makes_the_same_queries_however_much_data(self, staff_client, django_assert_num_queries):
+        add_answers(3)
+        staff_client.get(PAGE)  # warm: the session, the default survey
+        with django_assert_num_queries(19) as small:
+            staff_client.get(PAGE)
+        add_answers(30, start=3)
+        with django_assert_num_queries(len(small.captured_queries)):
+            staff_client.get(PAGE)
+
+    def test_the_htmx_update_makes_fewer(self, staff_client, django_assert_num_queries):
+        add_answers(5)
+        with django_assert_num_queries(16):
+            staff_client.get(PAGE, headers=HTMX)
+
+    def test_the_quadrant_list(self, staff_client, django_assert_num_queries):
+        add_answers(40)
+        with django_assert_num_queries(4):
+            staff_client.get(reverse("insights:quadrant", args=["grow"]), headers=HTMX)
