@@ -277,7 +277,7 @@ class BandBarsChart:
     row_height: int = 30
 
 
-LABEL_CHARACTERS = 18
+LABEL_CHARACTERS = 16
 
 
 def band_bars_chart(breakdowns: Sequence) -> BandBarsChart:
@@ -450,7 +450,7 @@ def pareto_chart(points: Sequence, tiers: Sequence) -> ParetoChart:
         share = round(100 * seen / customers, 1) if customers else 0.0
         marks.append(TierMark(tier=tier.tier, x=frame.x(share, 0, 100), customer_share=share,
                               revenue_share=round(float(100 * earned / revenue), 1) if revenue else 0.0,
-                              label_y=frame.top + 12 * (index + 1)))
+                              label_y=frame.top + 16 * (index + 1)))
     ticks = [0, 25, 50, 75, 100]
     return ParetoChart(frame=frame, line=line, marks=marks, ticks=ticks,
                        tick_positions=[(tick, frame.x(tick, 0, 100), frame.y(tick, 0, 100)) for tick in ticks])

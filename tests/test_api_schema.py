@@ -27,6 +27,7 @@ RESPONSES_API = {
 ALERTS_API = {
     "/api/v1/alerts/": {"get": {"200"}},
     "/api/v1/alerts/{id}/": {"get": {"200"}, "patch": {"200", "400", "404"}},
+    "/api/v1/insights/summary/": {"get": {"200", "400", "403"}},
 }
 
 
@@ -91,6 +92,7 @@ class TestSchema:
         [
             ("/api/v1/responses/", {"since", "band", "tier", "customer", "page"}),
             ("/api/v1/alerts/", {"status", "priority", "kind", "tier", "assignee", "customer", "page"}),
+            ("/api/v1/insights/summary/", {"from", "to", "tier", "account_manager", "survey"}),
         ],
     )
     def test_the_read_endpoints_describe_their_filters(self, schema, path, filters):

@@ -1,0 +1,137 @@
+"""CSV exports of the insights: the answers of a period and the customers.
+
+Rows are read from the database a chunk at a time and sent to the client as they are
+written, so an export of a million answers never holds them all in memory. Every cell
+goes through `csv_response`, which alone turns values into text: no export can forget
+the defence against formulas that spreadsheets would run."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, tzinfo
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.http import content_disposition_header
+
+from customers.models import Customer
+
+from . import figures
+from .figures import InsightFilters
+
+# Rows fetched from the database at a time (a server-side cursor on PostgreSQL): the
+# memory an export needs is one chunk's, whatever its length.
+CHUNK_SIZE = 2000
+# Lines sent to the client at a time: sending each on its own doubled the time to write them.
+LINES_PER_CHUNK = 200
+
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets
+# (OWASP, "CSV injection"); a signed plain number is not, and must stay a number.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+# Each column's name and the field it reads; all are read in one joined query.
+RESPONSE_COLUMNS = {
+    "submitted_at": "submitted_at",
+    "customer_external_id": "customer__external_id",
+    "customer": "customer__name",
+    "tier": "customer__tier",
+    "account_manager": "customer__account_manager__username",
+    "contact_email": "invitation__contact__email",
+    "delivery_reference": "invitation__delivery__reference",
+    "survey": "survey__slug",
+    "score": "score",
+    "band": "band",
+    "comment": "comment",
+    "revisions": "revisions",
+}
+CUSTOMER_COLUMNS = {
+    "external_id": "external_id",
+    "name": "name",
+    "active": "is_active",
+    "account_manager": "account_manager__username",
+    "tier": "tier",
+    "revenue_12m": "revenue_12m",
+    "cost_to_serve": "cost_to_serve",
+    "net_value": "net_value",
+    "on_time_rate": "on_time_rate",
+    "avg_days_late": "avg_days_late",
+    "latest_score": "latest_score",
+    "latest_band": "latest_band",
+    "latest_answer_at": "latest_answer_at",
+}
+
+
+class _Echo:
+    """Where csv.writer writes: it hands each formatted line back instead of keeping it."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def csv_response(rows: Iterable[Sequence[object]], *, filename: str) -> StreamingHttpResponse:
+    """`rows` (the header first) as a CSV download, streamed as it is read. Times are
+    written in ISO 8601 with their offset in the current time zone."""
+    response = StreamingHttpResponse(_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    # Customer data: no copy on shared caches or on disk.
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+def _lines(rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    zone = timezone.get_current_timezone()
+    # The byte order mark makes Excel read the file as UTF-8 rather than its local code page.
+    lines = ["\ufeff"]
+    for row in rows:
+        lines.append(writer.writerow([_cell(value, zone) for value in row]))
+        if len(lines) >= LINES_PER_CHUNK:
+            yield "".join(lines)
+            lines = []
+    yield "".join(lines)
+
+
+def _cell(value: object, zone: tzinfo) -> object:
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, datetime):
+        return timezone.localtime(value, zone).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def neutralise(value: object) -> object:
+    """The value, with an apostrophe before a text a spreadsheet would run as a formula.
+    Numbers, and texts that are a plain signed number, are left as they are; None stays
+    None (csv writes an empty cell)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def response_rows(filters: InsightFilters) -> Iterator[list]:
+    """The header, then the answers counted in the period within the filters, oldest first."""
+    yield list(RESPONSE_COLUMNS)
+    answers = figures.answers(filters).order_by("submitted_at", "pk").values_list(*RESPONSE_COLUMNS.values())
+    for row in answers.iterator(chunk_size=CHUNK_SIZE):
+        yield list(row)
+
+
+def customer_rows(filters: InsightFilters) -> Iterator[list]:
+    """The header, then every customer of the tier and account manager asked for, active
+    or not, most revenue first. The period and survey do not apply: the figures are the
+    customer's as they stand now."""
+    yield list(CUSTOMER_COLUMNS)
+    customers = Customer.objects.all()
+    if filters.tier:
+        customers = customers.filter(tier=filters.tier)
+    if filters.account_manager:
+        customers = customers.filter(account_manager=filters.account_manager)
+    customers = customers.order_by("-revenue_12m", "pk").values_list(*CUSTOMER_COLUMNS.values())
+    for row in customers.iterator(chunk_size=CHUNK_SIZE):
+        yield list(row)
