@@ -20,16 +20,18 @@ Definitions (DESIGN.md, "Rules"; README "Insights" says the same in words):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Case, Count, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -90,6 +92,23 @@ class InsightFilters:
         return urlencode(self.query_string())
 
 
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    query: str
+
+
+PRESET_DAYS = {"Last 30 days": 30, "Last 90 days": 90, "Last 12 months": 365}
+
+
+def period_presets(filters: InsightFilters, *, today: date) -> list[Preset]:
+    """Links to common periods ending today, keeping the other filters."""
+    return [
+        Preset(label, urlencode(filters.query_string(**{"from": today - timedelta(days=days - 1), "to": today})))
+        for label, days in PRESET_DAYS.items()
+    ]
+
+
 def _midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -122,13 +141,6 @@ class BandMix:
         return BandMix(self.promoter + other.promoter, self.satisfied + other.satisfied, self.at_risk + other.at_risk)
 
 
-BAND_COUNTS = {band: Count("pk", filter=Q(band=band)) for band in Band.values}
-
-
-def _band_mix(row: dict) -> BandMix:
-    return BandMix(**{band: row[band] for band in Band.values})
-
-
 def answers(filters: InsightFilters) -> QuerySet[Response]:
     """The answers counted in the period, within the filters."""
     queryset = Response.objects.filter(submitted_at__gte=filters.start, submitted_at__lt=filters.end, is_suspect=False)
@@ -149,12 +161,105 @@ class Bucket:
     mix: BandMix
 
 
+@dataclass(frozen=True)
+class Breakdown:
+    """The answers of one tier, account manager or survey."""
+
+    key: object  # the tier number, the manager's username, the survey's slug (None: none)
+    label: str
+    mix: BandMix
+    revenue_at_risk: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class CountRow:
+    bucket: date
+    tier: int | None
+    manager_id: int | None
+    survey_id: int
+    band: str
+    answers: int
+
+
+BANDS = tuple(Band.values)
+
+
+def _mixes(rows: Iterable[CountRow], key: Callable[[CountRow], object]) -> dict[object, BandMix]:
+    counts: dict[object, dict[str, int]] = {}
+    for row in rows:
+        bands = counts.get(key(row))
+        if bands is None:
+            bands = counts[key(row)] = dict.fromkeys(BANDS, 0)
+        bands[row.band] += row.answers
+    return {name: BandMix(**bands) for name, bands in counts.items()}
+
+
+@dataclass(frozen=True)
+class AnswerCounts:
+    """The period's answers counted by week or month, tier, account manager, survey and
+    band in one grouped scan; every breakdown is a sum over its few hundred rows."""
+
+    filters: InsightFilters
+    rows: list[CountRow]
+
+    @classmethod
+    def of(cls, filters: InsightFilters) -> AnswerCounts:
+        trunc = TruncWeek if filters.weekly else TruncMonth
+        rows = (
+            answers(filters)
+            .annotate(bucket=trunc("submitted_at"))
+            .values_list("bucket", "customer__tier", "customer__account_manager", "survey", "band")
+            .annotate(answers=Count("pk"))
+            .order_by()
+        )
+        return cls(filters, [CountRow(_as_date(bucket), *rest) for bucket, *rest in rows])
+
+    @cached_property
+    def total(self) -> BandMix:
+        return _mixes(self.rows, lambda row: None).get(None, BandMix())
+
+    def over_time(self) -> list[Bucket]:
+        """The period week by week or month by month, empty ones included, oldest first."""
+        found = _mixes(self.rows, lambda row: row.bucket)
+        return [Bucket(start=start, mix=found.get(start, BandMix())) for start in _bucket_starts(self.filters)]
+
+    def by_tier(self, *, revenue_at_risk: dict[int | None, Decimal]) -> list[Breakdown]:
+        """Every tier, answered or not, then customers without a tier if any count."""
+        mixes = _mixes(self.rows, lambda row: row.tier)
+        tiers = [self.filters.tier] if self.filters.tier else Tier.values
+        breakdowns = [
+            Breakdown(key=tier, label=Tier(tier).label, mix=mixes.get(tier, BandMix()),
+                      revenue_at_risk=revenue_at_risk.get(tier, Decimal("0")))
+            for tier in tiers
+        ]
+        if None in mixes or None in revenue_at_risk:
+            # Inactive customers, and new ones until the next tier recompute.
+            breakdowns.append(Breakdown(key=None, label="No tier", mix=mixes.get(None, BandMix()),
+                                        revenue_at_risk=revenue_at_risk.get(None, Decimal("0"))))
+        return breakdowns
+
+    def by_account_manager(self) -> list[Breakdown]:
+        """Managers by name, then the customers without one. One query for the names."""
+        mixes = _mixes(self.rows, lambda row: row.manager_id)
+        managers = get_user_model().objects.filter(pk__in=[pk for pk in mixes if pk is not None])
+        breakdowns = sorted(
+            (Breakdown(key=user.get_username(), label=user.get_full_name() or user.get_username(), mix=mixes[user.pk])
+             for user in managers),
+            key=lambda breakdown: breakdown.label.casefold(),
+        )
+        if None in mixes:
+            breakdowns.append(Breakdown(key=None, label="CX leads (no manager)", mix=mixes[None]))
+        return breakdowns
+
+    def by_survey(self) -> list[Breakdown]:
+        """Surveys by name. One query for the names."""
+        mixes = _mixes(self.rows, lambda row: row.survey_id)
+        surveys = Survey.objects.filter(pk__in=list(mixes)).order_by("name")
+        return [Breakdown(key=survey.slug, label=survey.name, mix=mixes[survey.pk]) for survey in surveys]
+
+
 def band_mix_over_time(filters: InsightFilters) -> list[Bucket]:
-    """The period week by week or month by month, empty ones included, oldest first."""
-    trunc = TruncWeek if filters.weekly else TruncMonth
-    rows = answers(filters).annotate(bucket=trunc("submitted_at")).values("bucket").annotate(**BAND_COUNTS)
-    found = {_as_date(row["bucket"]): _band_mix(row) for row in rows.order_by("bucket")}
-    return [Bucket(start=start, mix=found.get(start, BandMix())) for start in _bucket_starts(filters)]
+    return AnswerCounts.of(filters).over_time()
 
 
 def _as_date(value: date | datetime) -> date:
@@ -176,55 +281,6 @@ def _bucket_starts(filters: InsightFilters) -> Iterable[date]:
             start = (start + timedelta(days=32)).replace(day=1)
 
 
-@dataclass(frozen=True)
-class Breakdown:
-    """The answers of one tier, account manager or survey."""
-
-    key: object  # the tier number, the manager's username, the survey's slug (None: none)
-    label: str
-    mix: BandMix
-    revenue_at_risk: Decimal = Decimal("0")
-
-
-def by_tier(filters: InsightFilters, *, revenue_at_risk: dict[int | None, Decimal]) -> list[Breakdown]:
-    """Every tier, answered or not, then customers without a tier if any count."""
-    rows = {row["customer__tier"]: _band_mix(row) for row in answers(filters).values("customer__tier").annotate(**BAND_COUNTS)}
-    tiers = [filters.tier] if filters.tier else Tier.values
-    breakdowns = [
-        Breakdown(key=tier, label=Tier(tier).label, mix=rows.get(tier, BandMix()),
-                  revenue_at_risk=revenue_at_risk.get(tier, Decimal("0")))
-        for tier in tiers
-    ]
-    if None in rows or None in revenue_at_risk:
-        # Inactive customers, and new ones until the next tier recompute.
-        breakdowns.append(Breakdown(key=None, label="No tier", mix=rows.get(None, BandMix()),
-                                    revenue_at_risk=revenue_at_risk.get(None, Decimal("0"))))
-    return breakdowns
-
-
-def by_account_manager(filters: InsightFilters) -> list[Breakdown]:
-    rows = (
-        answers(filters)
-        .values("customer__account_manager__username", "customer__account_manager__first_name",
-                "customer__account_manager__last_name")
-        .annotate(**BAND_COUNTS)
-        .order_by("customer__account_manager__first_name", "customer__account_manager__last_name",
-                  "customer__account_manager__username")
-    )
-    breakdowns = []
-    for row in rows:
-        username = row["customer__account_manager__username"]
-        name = f"{row['customer__account_manager__first_name']} {row['customer__account_manager__last_name']}".strip()
-        label = (name or username) if username else "CX leads (no manager)"
-        breakdowns.append(Breakdown(key=username, label=label, mix=_band_mix(row)))
-    return breakdowns
-
-
-def by_survey(filters: InsightFilters) -> list[Breakdown]:
-    rows = answers(filters).values("survey__slug", "survey__name").annotate(**BAND_COUNTS).order_by("survey__name")
-    return [Breakdown(key=row["survey__slug"], label=row["survey__name"], mix=_band_mix(row)) for row in rows]
-
-
 # --- Invitations: the response rate
 
 
@@ -241,10 +297,11 @@ class Reach:
 
 def reach(filters: InsightFilters) -> Reach:
     invitations = Invitation.objects.filter(sent_at__gte=filters.start, sent_at__lt=filters.end)
+    # Through the contact, not the delivery: contacts are far fewer to join.
     if filters.tier:
-        invitations = invitations.filter(delivery__customer__tier=filters.tier)
+        invitations = invitations.filter(contact__customer__tier=filters.tier)
     if filters.account_manager:
-        invitations = invitations.filter(delivery__customer__account_manager=filters.account_manager)
+        invitations = invitations.filter(contact__customer__account_manager=filters.account_manager)
     if filters.survey:
         invitations = invitations.filter(delivery__survey=filters.survey)
     totals = invitations.aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(status=InvitationStatus.RESPONDED)))
@@ -334,35 +391,41 @@ class QuadrantFigure:
 
 @dataclass(frozen=True)
 class LatestAnswers:
-    """Active customers by their latest answer in the period."""
+    """Active customers by their latest answer: in the period (quadrants, weighted net
+    score) and in the 180 days up to its end (revenue at risk)."""
 
     quadrants: dict[Quadrant, QuadrantFigure]
     weighted_net_score: float | None
-    customers: int
+    customers: int  # with an answer in the period
+    revenue_at_risk: dict[int | None, Decimal]  # by tier
 
 
 def latest_answers(filters: InsightFilters) -> LatestAnswers:
-    """The revenue-weighted net score and the quadrants, in one grouped query."""
+    """One grouped query over the customers in scope: each row counts the customers of
+    one tier whose latest answers fall in the same bands."""
     rows = (
         customers_in_scope(filters)
         .annotate(
-            answer_band=_latest_answer(filters, since=filters.start, field_name="band"),
-            high_value=Case(When(tier__in=HIGH_VALUE_TIERS, then=Value(True)), default=Value(False)),
+            period_band=_latest_answer(filters, since=filters.start, field_name="band"),
+            risk_band=_latest_answer(filters, since=filters.end - REVENUE_AT_RISK_WINDOW, field_name="band"),
         )
-        .filter(answer_band__isnull=False)
-        .values("answer_band", "high_value")
+        .values_list("tier", "period_band", "risk_band")
         .annotate(customers=Count("pk"), revenue=Sum("revenue_12m"))
         .order_by()
     )
     quadrants = {quadrant: QuadrantFigure(quadrant) for quadrant in Quadrant}
-    revenue_by_band = {band: Decimal("0") for band in Band.values}
-    for row in rows:
-        quadrant = Quadrant.of(high_value=bool(row["high_value"]), at_risk=row["answer_band"] == Band.AT_RISK)
+    revenue_by_band = dict.fromkeys(Band.values, Decimal("0"))
+    revenue_at_risk: dict[int | None, Decimal] = {}
+    for tier, period_band, risk_band, customers, revenue in rows:
+        revenue = revenue or Decimal("0")
+        if risk_band == Band.AT_RISK:
+            revenue_at_risk[tier] = revenue_at_risk.get(tier, Decimal("0")) + revenue
+        if period_band is None:
+            continue
+        quadrant = Quadrant.of(high_value=tier in HIGH_VALUE_TIERS, at_risk=period_band == Band.AT_RISK)
         figure = quadrants[quadrant]
-        quadrants[quadrant] = QuadrantFigure(
-            quadrant, figure.customers + row["customers"], figure.revenue + (row["revenue"] or 0)
-        )
-        revenue_by_band[row["answer_band"]] += row["revenue"] or 0
+        quadrants[quadrant] = QuadrantFigure(quadrant, figure.customers + customers, figure.revenue + revenue)
+        revenue_by_band[period_band] += revenue
     total = sum(revenue_by_band.values())
     weighted = (
         round(float(100 * (revenue_by_band[Band.PROMOTER] - revenue_by_band[Band.AT_RISK]) / total), 1)
@@ -372,21 +435,8 @@ def latest_answers(filters: InsightFilters) -> LatestAnswers:
         quadrants=quadrants,
         weighted_net_score=weighted,
         customers=sum(figure.customers for figure in quadrants.values()),
+        revenue_at_risk=revenue_at_risk,
     )
-
-
-def revenue_at_risk_by_tier(filters: InsightFilters) -> dict[int | None, Decimal]:
-    """Revenue of active customers whose latest answer in the 180 days up to the
-    period's end is at risk, by tier."""
-    rows = (
-        customers_in_scope(filters)
-        .annotate(answer_band=_latest_answer(filters, since=filters.end - REVENUE_AT_RISK_WINDOW, field_name="band"))
-        .filter(answer_band=Band.AT_RISK)
-        .values("tier")
-        .annotate(revenue=Sum("revenue_12m"))
-        .order_by()
-    )
-    return {row["tier"]: row["revenue"] or Decimal("0") for row in rows}
 
 
 def quadrant_customers(filters: InsightFilters, quadrant: Quadrant) -> QuerySet[Customer]:
@@ -533,23 +583,26 @@ def alert_counts(filters: InsightFilters, *, now: datetime) -> AlertCounts:
 @dataclass(frozen=True)
 class Summary:
     filters: InsightFilters
-    buckets: list[Bucket]
+    counts: AnswerCounts
     reach: Reach
     latest: LatestAnswers
-    tiers: list[Breakdown]
-    risk: dict[int | None, Decimal]  # revenue at risk by tier
     alerts: AlertCounts
-    mix: BandMix = field(init=False)
 
-    def __post_init__(self) -> None:
-        total = BandMix()
-        for bucket in self.buckets:
-            total += bucket.mix
-        object.__setattr__(self, "mix", total)
+    @cached_property
+    def mix(self) -> BandMix:
+        return self.counts.total
+
+    @cached_property
+    def buckets(self) -> list[Bucket]:
+        return self.counts.over_time()
+
+    @cached_property
+    def tiers(self) -> list[Breakdown]:
+        return self.counts.by_tier(revenue_at_risk=self.latest.revenue_at_risk)
 
     @property
     def revenue_at_risk(self) -> Decimal:
-        return sum(self.risk.values(), Decimal("0"))
+        return sum(self.latest.revenue_at_risk.values(), Decimal("0"))
 
     @property
     def weighted_net_score(self) -> float | None:
@@ -557,14 +610,11 @@ class Summary:
 
 
 def summary(filters: InsightFilters, *, now: datetime) -> Summary:
-    risk = revenue_at_risk_by_tier(filters)
     return Summary(
         filters=filters,
-        buckets=band_mix_over_time(filters),
+        counts=AnswerCounts.of(filters),
         reach=reach(filters),
         latest=latest_answers(filters),
-        tiers=by_tier(filters, revenue_at_risk=risk),
-        risk=risk,
         alerts=alert_counts(filters, now=now),
     )
 
@@ -595,10 +645,11 @@ class Dashboard:
 
 def dashboard(filters: InsightFilters, *, now: datetime) -> Dashboard:
     silent = silent_risk(filters, now=now)
+    board_summary = summary(filters, now=now)
     return Dashboard(
-        summary=summary(filters, now=now),
-        managers=by_account_manager(filters),
-        surveys=by_survey(filters),
+        summary=board_summary,
+        managers=board_summary.counts.by_account_manager(),
+        surveys=board_summary.counts.by_survey(),
         map_customers=map_customers(filters),
         tiers=tier_figures(filters),
         pareto=pareto_curve(filters),

@@ -226,7 +226,12 @@ def insights(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "insights/partials/insights_results.html", context, status=status)
     else:
-        context.update(tiers=Tier.choices, managers=account_managers(), surveys=Survey.objects.order_by("name"))
+        context.update(
+            tiers=Tier.choices,
+            managers=account_managers(),
+            surveys=Survey.objects.order_by("name"),
+            presets=figures.period_presets(filters, today=timezone.localdate()),
+        )
         response = render(request, "insights/insights.html", context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -246,6 +246,13 @@ class Invitation(models.Model):
             # The throttle check: this contact's recent invitations.
             models.Index(fields=["contact", "scheduled_for"], name="invitation_contact_sched_idx"),
             models.Index(fields=["status"], name="invitation_status_idx"),
+            # Insights' response rate: invitations sent in a period, read from the index alone.
+            models.Index(
+                fields=["sent_at"],
+                include=["status", "contact", "delivery"],
+                condition=models.Q(sent_at__isnull=False),
+                name="invitation_sent_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -303,7 +310,13 @@ class Response(models.Model):
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(fields=["submitted_at"], name="response_submitted_idx"),
-            models.Index(fields=["customer", "-submitted_at"], name="response_customer_latest_idx"),
+            # A customer's latest answer (customer pages, insights' latest answer per customer),
+            # read from the index alone on PostgreSQL.
+            models.Index(
+                fields=["customer", "-submitted_at", "-id"],
+                include=["band", "score", "survey", "is_suspect"],
+                name="response_customer_latest_idx",
+            ),
             models.Index(fields=["band", "submitted_at"], name="response_band_submitted_idx"),
             models.Index(
                 fields=["submitted_at"],

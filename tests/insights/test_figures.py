@@ -208,11 +208,11 @@ class TestBreakdowns:
         }
 
     def test_by_account_manager_names_the_manager_or_the_cx_leads(self, portfolio):
-        rows = {row.label: row.mix.responses for row in figures.by_account_manager(JUNE)}
+        rows = {row.label: row.mix.responses for row in figures.AnswerCounts.of(JUNE).by_account_manager()}
         assert rows == {"Ana Manager": 2, "Ben Other": 2, "CX leads (no manager)": 2}
 
     def test_by_survey(self, portfolio):
-        rows = {row.key: (row.mix.responses, row.mix.net_score) for row in figures.by_survey(JUNE)}
+        rows = {row.key: (row.mix.responses, row.mix.net_score) for row in figures.AnswerCounts.of(JUNE).by_survey()}
         assert rows == {"post-delivery": (5, 0.0), "nps": (1, -100.0)}
 
     def test_the_summary_tiers_add_up_to_the_headline(self, portfolio):
@@ -258,6 +258,43 @@ class TestFilters:
         summary = figures.summary(filtered(survey=portfolio["nps"], tier=1), now=NOW)
         assert summary.mix.responses == 0
         assert summary.revenue_at_risk == 0
+
+
+class TestRevisedAnswers:
+    """Figures are read from the answers as they stand: a revision moves every one."""
+
+    @pytest.fixture
+    def recorded(self, portfolio):
+        from surveys.services import record_response
+        from tests.factories import sent_invitation
+
+        invitation = sent_invitation(delivery__customer=portfolio["bravo"], sent_at=at(6, 25))
+        first = record_response(invitation=invitation, score=2, now=at(6, 26))
+        return invitation, first, record_response
+
+    def test_an_answer_recorded_through_the_survey_counts(self, recorded):
+        summary = figures.summary(JUNE, now=NOW)
+        assert summary.mix == figures.BandMix(promoter=2, satisfied=1, at_risk=4)
+        assert summary.revenue_at_risk == Decimal("970000")
+        assert [c.name for c in figures.quadrant_customers(JUNE, Quadrant.PROTECT)] == ["Alpha", "Bravo"]
+
+    def test_a_revised_answer_replaces_the_first_in_every_figure(self, recorded):
+        invitation, _, record_response = recorded
+        record_response(invitation=invitation, score=10, now=at(6, 27))
+        summary = figures.summary(JUNE, now=NOW)
+        assert summary.mix == figures.BandMix(promoter=3, satisfied=1, at_risk=3)
+        assert summary.revenue_at_risk == Decimal("770000")
+        assert [c.name for c in figures.quadrant_customers(JUNE, Quadrant.MAINTAIN)] == ["Bravo"]
+        assert figures.summary(JUNE, now=NOW).weighted_net_score == round(100 * (230_000 - 770_000) / 1_000_000, 1)
+
+    def test_a_suspect_answer_counts_only_once_confirmed(self, recorded):
+        invitation, _, record_response = recorded
+        # A different score 30 seconds later looks like a machine clicking every button.
+        suspect = record_response(invitation=invitation, score=9, now=at(6, 26) + timedelta(seconds=30))
+        assert suspect.is_suspect
+        assert figures.summary(JUNE, now=NOW).mix.responses == 6
+        record_response(invitation=invitation, score=9, now=at(6, 28))
+        assert figures.summary(JUNE, now=NOW).mix == figures.BandMix(promoter=3, satisfied=1, at_risk=3)
 
 
 class TestValueMap:
