@@ -1,11 +1,12 @@
-"""The account managers' pages: the alert queue and one alert, worked in place.
+"""The account managers' pages: the alert queue and one alert, worked in place; and the
+staff's insights page with its quadrant lists and CSV exports.
 
-Every action is a plain form POST that redirects back (303) with a message; with htmx,
-the same POST answers with the alert's work panel (status, actions, notes) only."""
+Every alert action is a plain form POST that redirects back (303) with a message; with
+htmx, the same POST answers with the alert's work panel (status, actions, notes) only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 from django import forms
 from django.contrib import messages
@@ -191,24 +192,33 @@ def _invalid_filters(form: InsightFilterForm) -> HttpResponse:
     return HttpResponse(f"Invalid filters. {errors}", status=400, content_type="text/plain; charset=utf-8")
 
 
-@login_required
-def export_responses(request: HtmxHttpRequest) -> HttpResponse:
+def _csv_export(
+    request: HtmxHttpRequest,
+    *,
+    rows: Callable[[figures.InsightFilters], Iterable[Sequence[object]]],
+    filename: Callable[[figures.InsightFilters], str],
+) -> HttpResponse:
     form = _insight_filters(request)
     if form.is_bound and not form.is_valid():
         return _invalid_filters(form)
     filters = form.filters()
-    return exports.csv_response(
-        exports.response_rows(filters), filename=f"responses-{filters.date_from}-to-{filters.date_to}.csv"
+    return exports.csv_response(rows(filters), filename=filename(filters))
+
+
+@login_required
+def export_responses(request: HtmxHttpRequest) -> HttpResponse:
+    return _csv_export(
+        request,
+        rows=exports.response_rows,
+        filename=lambda filters: f"responses-{filters.date_from}-to-{filters.date_to}.csv",
     )
 
 
 @login_required
 def export_customers(request: HtmxHttpRequest) -> HttpResponse:
-    form = _insight_filters(request)
-    if form.is_bound and not form.is_valid():
-        return _invalid_filters(form)
-    filters = form.filters()
-    return exports.csv_response(exports.customer_rows(filters), filename=f"customers-{filters.date_to}.csv")
+    return _csv_export(
+        request, rows=exports.customer_rows, filename=lambda filters: f"customers-{filters.date_to}.csv"
+    )
 
 
 QUADRANT_CUSTOMERS_PER_PAGE = 25

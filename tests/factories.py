@@ -165,3 +165,25 @@ class AlertFactory(factory.django.DjangoModelFactory):
     on_time_rate = factory.SelfAttribute("customer.on_time_rate")
     created_at = factory.LazyFunction(timezone.now)
     due_at = factory.LazyAttribute(lambda alert: alert.created_at + alert_rules.acknowledgement_window(alert.tier))
+
+
+def answer_at(customer: Customer, score: int, when, *, survey: Survey | None = None, **fields) -> Response:
+    """An answer given at `when` to a survey email sent an hour before (insights tests
+    place answers in periods to the minute)."""
+    return ResponseFactory(
+        customer=customer,
+        score=score,
+        submitted_at=when,
+        first_submitted_at=when,
+        invitation__scheduled_for=when - timedelta(hours=1),
+        invitation__delivery__survey=survey or Survey.default(),
+        **fields,
+    )
+
+
+def unanswered_invitation(customer: Customer, sent) -> Invitation:
+    """A survey email sent at `sent` and never answered."""
+    return InvitationFactory(
+        delivery__customer=customer, status=InvitationStatus.EXPIRED, scheduled_for=sent, sent_at=sent,
+        next_attempt_at=None,
+    )

@@ -105,13 +105,13 @@ class BandCountsSerializer(serializers.Serializer):
 class TierSummarySerializer(serializers.Serializer):
     tier = serializers.IntegerField(
         source="key", read_only=True, allow_null=True,
-        help_text="1 to 4; null: customers without a tier (inactive) who answered in the period.",
+        help_text="1 to 4; null: customers without a tier (inactive, or new until the next tier recompute).",
     )
     responses = serializers.IntegerField(source="mix.responses", read_only=True, help_text="Answers in the period.")
     net_score = _net_score("% promoters − % at risk, −100 to 100; null without answers.", source="mix.net_score")
     revenue_at_risk = _money(
         "12-month revenue of the tier's active customers whose latest answer in the 180 days up to the "
-        "period's end is at risk; 0.00 on the no-tier row."
+        "period's end is at risk."
     )
 
 
@@ -153,7 +153,7 @@ class InsightSummarySerializer(serializers.Serializer):
     )
     weighted_net_score = _net_score(
         "The net score of each active customer's latest answer in the period, weighted by their 12-month "
-        "revenue; null without answers."
+        "revenue; null without answers (or when every answering customer has no revenue)."
     )
     bands = BandCountsSerializer(source="mix", read_only=True, help_text="The period's answers by band.")
     revenue_at_risk = _money(
@@ -170,7 +170,7 @@ class InsightSummarySerializer(serializers.Serializer):
     by_tier = TierSummarySerializer(
         source="tiers", many=True, read_only=True,
         help_text="Every tier (only the chosen one with a tier filter), then customers without a tier if "
-        "any answered.",
+        "any answered or are at risk.",
     )
     quadrants = QuadrantsSerializer(
         source="latest.quadrants", read_only=True,

@@ -29,7 +29,7 @@ from django.utils import timezone
 from customers.models import Contact, Customer
 from insights import exports
 from surveys.models import Delivery, Invitation, InvitationStatus, Response, Survey
-from tests.factories import CustomerFactory, ResponseFactory, StaffFactory, SurveyFactory, UserFactory
+from tests.factories import CustomerFactory, StaffFactory, SurveyFactory, UserFactory, answer_at
 
 pytestmark = pytest.mark.django_db
 
@@ -58,25 +58,13 @@ def at(month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
-def answer(customer, score: int, when: datetime, *, survey=None, comment: str = "", suspect: bool = False,
-           reference: str = "", email: str = "", revisions: int = 0) -> Response:
-    extra = {}
+def answer(customer, score: int, when: datetime, *, suspect: bool = False, reference: str = "", email: str = "",
+           **fields) -> Response:
     if reference:
-        extra["invitation__delivery__reference"] = reference
+        fields["invitation__delivery__reference"] = reference
     if email:
-        extra["invitation__delivery__contact__email"] = email
-    return ResponseFactory(
-        customer=customer,
-        score=score,
-        submitted_at=when,
-        first_submitted_at=when,
-        comment=comment,
-        is_suspect=suspect,
-        revisions=revisions,
-        invitation__scheduled_for=when - timedelta(hours=1),
-        invitation__delivery__survey=survey or Survey.default(),
-        **extra,
-    )
+        fields["invitation__delivery__contact__email"] = email
+    return answer_at(customer, score, when, is_suspect=suspect, **fields)
 
 
 def download(client, name: str, query: dict | None = None) -> list[list[str]]:

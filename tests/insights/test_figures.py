@@ -31,15 +31,14 @@ from insights import figures
 from insights.figures import InsightFilters, Quadrant
 from insights.forms import InsightFilterForm
 from insights.models import AlertStatus
-from surveys.models import InvitationStatus, Survey
 from surveys.services import refresh_latest_answers
 from tests.factories import (
     AlertFactory,
     CustomerFactory,
-    InvitationFactory,
-    ResponseFactory,
     SurveyFactory,
     UserFactory,
+    answer_at,
+    unanswered_invitation,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,26 +52,11 @@ def at(month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
-def answer(customer, score: int, when: datetime, *, survey=None, comment: str = "", suspect: bool = False):
-    """An answer whose survey email went out an hour before."""
-    survey = survey or Survey.default()
-    sent = when - timedelta(hours=1)
-    return ResponseFactory(
-        customer=customer,
-        score=score,
-        submitted_at=when,
-        comment=comment,
-        is_suspect=suspect,
-        invitation__scheduled_for=sent,
-        invitation__delivery__survey=survey,
-    )
+def answer(customer, score: int, when: datetime, *, suspect: bool = False, **fields):
+    return answer_at(customer, score, when, is_suspect=suspect, **fields)
 
 
-def unanswered(customer, sent: datetime) -> None:
-    InvitationFactory(
-        delivery__customer=customer, status=InvitationStatus.EXPIRED, scheduled_for=sent, sent_at=sent,
-        next_attempt_at=None,
-    )
+unanswered = unanswered_invitation
 
 
 @pytest.fixture

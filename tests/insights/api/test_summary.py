@@ -19,7 +19,7 @@ Alpha and Delta, 650,000.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -28,15 +28,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from insights.models import AlertStatus
-from surveys.models import InvitationStatus, Survey
 from tests.factories import (
     AlertFactory,
     ApiUserFactory,
     CustomerFactory,
-    InvitationFactory,
-    ResponseFactory,
     SurveyFactory,
     UserFactory,
+    answer_at,
+    unanswered_invitation,
 )
 
 pytestmark = pytest.mark.django_db
@@ -50,22 +49,8 @@ def at(month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
-def answer(customer, score: int, when: datetime, *, survey: Survey | None = None):
-    """An answer whose survey email went out an hour before."""
-    return ResponseFactory(
-        customer=customer,
-        score=score,
-        submitted_at=when,
-        invitation__scheduled_for=when - timedelta(hours=1),
-        invitation__delivery__survey=survey or Survey.default(),
-    )
-
-
-def unanswered(customer, sent: datetime) -> None:
-    InvitationFactory(
-        delivery__customer=customer, status=InvitationStatus.EXPIRED, scheduled_for=sent, sent_at=sent,
-        next_attempt_at=None,
-    )
+answer = answer_at
+unanswered = unanswered_invitation
 
 
 def quadrants(**counts: tuple[int, str]) -> dict:
