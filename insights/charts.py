@@ -367,7 +367,8 @@ def value_map(
 ) -> ValueMap:
     """Customers placed by 12-month revenue (log scale: revenue spans orders of
     magnitude) and latest score; sized by revenue, coloured by payment punctuality."""
-    frame = Frame(width=480, height=340, left=48, right=470, top=12, bottom=296)
+    # Room around the plot for the largest circles.
+    frame = Frame(width=480, height=340, left=52, right=462, top=20, bottom=296)
     revenues = [float(customer.revenue_12m) for customer in customers if customer.revenue_12m > 0]
     if threshold:
         revenues.append(float(threshold))
@@ -383,7 +384,7 @@ def value_map(
     points = [
         MapPoint(
             x=x(float(customer.revenue_12m)),
-            y=frame.y(customer.answer_score, 0, 10),
+            y=frame.y(customer.answer_score + _jitter(customer.pk), 0, 10),
             radius=round(3 + 11 * math.sqrt(max(float(customer.revenue_12m), 0) / largest), 1),
             punctuality=punctuality(customer.on_time_rate),
             name=customer.name,
@@ -397,6 +398,9 @@ def value_map(
     ]
     decades = range(round(math.log10(low)), round(math.log10(high)) + 1)
     x_ticks = [Label(x=x(10**power), y=frame.bottom + 16, text=_money_short(10**power)) for power in decades]
+    if len(x_ticks) > 1:  # the outer labels stay inside the chart
+        x_ticks[0] = Label(x=x_ticks[0].x, y=x_ticks[0].y, text=x_ticks[0].text, anchor="start")
+        x_ticks[-1] = Label(x=x_ticks[-1].x, y=x_ticks[-1].y, text=x_ticks[-1].text, anchor="end")
     y_ticks = [Label(x=frame.left - 6, y=frame.y(score, 0, 10), text=str(score), anchor="end") for score in (0, 2, 4, 6, 8, 10)]
     value_x = x(float(threshold)) if threshold else None
     satisfied_y = frame.y(satisfied_min - 0.5, 0, 10)
@@ -408,6 +412,12 @@ def value_map(
     ]
     return ValueMap(frame=frame, points=points, x_ticks=x_ticks, y_ticks=y_ticks, value_x=value_x,
                     satisfied_y=satisfied_y, quadrant_labels=quadrant_labels)
+
+
+def _jitter(pk: int) -> float:
+    """A fixed nudge of up to ±0.3 points per customer, so that customers with the same
+    score do not hide each other on the map (the tooltip and table give the score)."""
+    return ((pk * 2654435761) % 1000 / 1000 - 0.5) * 0.6
 
 
 def _money_short(amount: float) -> str:
@@ -437,7 +447,7 @@ class ParetoChart:
 
 def pareto_chart(points: Sequence, tiers: Sequence) -> ParetoChart:
     """Cumulative revenue against customers ranked by revenue, with where each tier ends."""
-    frame = Frame(width=480, height=300, left=48, right=470, top=12, bottom=256)
+    frame = Frame(width=480, height=300, left=48, right=456, top=12, bottom=256)
     line = " ".join(
         f"{frame.x(point.customer_share, 0, 100)},{frame.y(point.revenue_share, 0, 100)}" for point in points
     )

@@ -298,6 +298,12 @@ class TestValueMap:
     def test_the_customers_of_each_quadrant_are_listed_on_demand(self, portfolio, quadrant, names):
         assert [customer.name for customer in figures.quadrant_customers(JUNE, quadrant)] == names
 
+    def test_a_new_customer_without_a_tier_yet_counts_as_smaller(self, portfolio):
+        newcomer = CustomerFactory(name="Newcomer", tier=None, revenue_12m=Decimal(0))
+        answer(newcomer, 2, at(6, 12))
+        assert figures.latest_answers(JUNE).quadrants[Quadrant.RETHINK].customers == 2
+        assert [c.name for c in figures.quadrant_customers(JUNE, Quadrant.RETHINK)] == ["Charlie", "Newcomer"]
+
     def test_a_customer_moves_quadrant_when_the_answer_is_revised(self, portfolio):
         latest = portfolio["alpha"].responses.get(score=3)
         latest.score, latest.band = 9, Band.PROMOTER
