@@ -219,8 +219,8 @@ def band_mix_chart(buckets: Sequence, *, weekly: bool) -> BandMixChart:
         columns.append(Column(label=label, responses=bucket.mix.responses, segments=segments))
         if index % every == 0:
             x_labels.append(Label(x=round(x + bar / 2, 1), y=frame.bottom + 16, text=label))
-    y_ticks = [Label(x=frame.left - 6, y=frame.y(value, 0, top), text=f"{value:g}", anchor="end")
-               for value in (0, top / 2, top)]
+    values = (0, top // 2, top) if top % 2 == 0 else (0, top)  # whole numbers of answers only
+    y_ticks = [Label(x=frame.left - 6, y=frame.y(value, 0, top), text=f"{value:,}", anchor="end") for value in values]
     return BandMixChart(frame=frame, columns=columns, y_ticks=y_ticks, x_labels=x_labels)
 
 
@@ -268,6 +268,7 @@ class BarRow:
     y: float
     segments: list[Segment]
     breakdown: object  # figures.Breakdown
+    url: str | None = None  # the page filtered to this row
 
 
 @dataclass(frozen=True)
@@ -280,8 +281,9 @@ class BandBarsChart:
 LABEL_CHARACTERS = 16
 
 
-def band_bars_chart(breakdowns: Sequence) -> BandBarsChart:
-    """One bar per tier, manager or survey: its answers split by band, 100% wide."""
+def band_bars_chart(breakdowns: Sequence, *, link: Callable[[object], str | None] = lambda key: None) -> BandBarsChart:
+    """One bar per tier, manager or survey: its answers split by band, 100% wide; `link`
+    gives the address of the page filtered to a row's key."""
     row_height = 30
     frame = Frame(width=480, height=max(row_height * len(breakdowns), row_height) + 8, left=160, right=432,
                   top=4, bottom=4 + row_height * max(len(breakdowns), 1))
@@ -296,7 +298,8 @@ def band_bars_chart(breakdowns: Sequence) -> BandBarsChart:
                 segments.append(Segment(band, round(x, 1), y, width, row_height - 12, getattr(breakdown.mix, band), share))
             x += width
         label = breakdown.label if len(breakdown.label) <= LABEL_CHARACTERS else breakdown.label[: LABEL_CHARACTERS - 1] + "…"
-        rows.append(BarRow(label=label, y=y, segments=segments, breakdown=breakdown))
+        url = link(breakdown.key) if breakdown.key is not None else None
+        rows.append(BarRow(label=label, y=y, segments=segments, breakdown=breakdown, url=url))
     return BandBarsChart(frame=frame, rows=rows, row_height=row_height)
 
 

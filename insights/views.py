@@ -7,6 +7,7 @@ htmx, the same POST answers with the alert's work panel (status, actions, notes)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -253,9 +254,9 @@ def _insight_charts(filters: figures.InsightFilters, board: figures.Dashboard) -
     return {
         "mix": charts.band_mix_chart(buckets, weekly=filters.weekly),
         "net": charts.net_score_chart(buckets, weekly=filters.weekly),
-        "tiers": charts.band_bars_chart(board.summary.tiers),
-        "managers": charts.band_bars_chart(board.managers),
-        "surveys": charts.band_bars_chart(board.surveys),
+        "tiers": charts.band_bars_chart(board.summary.tiers, link=_filtered_to(filters, "tier")),
+        "managers": charts.band_bars_chart(board.managers, link=_filtered_to(filters, "account_manager")),
+        "surveys": charts.band_bars_chart(board.surveys, link=_filtered_to(filters, "survey")),
         "map": charts.value_map(
             board.map_customers,
             threshold=board.high_value_threshold,
@@ -264,6 +265,11 @@ def _insight_charts(filters: figures.InsightFilters, board: figures.Dashboard) -
         ),
         "pareto": charts.pareto_chart(board.pareto, board.tiers),
     }
+
+
+def _filtered_to(filters: figures.InsightFilters, name: str) -> Callable[[object], str]:
+    """The insights page's address with one more filter set: a breakdown row's link."""
+    return lambda key: "?" + urlencode(filters.query_string(**{name: key}))
 
 
 def _url_maker(view_name: str) -> Callable[[int], str]:

@@ -39,6 +39,12 @@ class TestBandMix:
         assert [column.label for column in chart.columns] == ["1 Jun", "8 Jun", "15 Jun"]
 
 
+    def test_the_answers_axis_counts_in_whole_numbers(self):
+        assert [tick.text for tick in charts.band_mix_chart(buckets(BandMix()), weekly=True).y_ticks] == ["0", "1"]
+        chart = charts.band_mix_chart(buckets(BandMix(promoter=1800)), weekly=True)
+        assert [tick.text for tick in chart.y_ticks] == ["0", "1,000", "2,000"]
+
+
 class TestNetScore:
     def test_an_empty_bucket_breaks_the_line(self):
         chart = charts.net_score_chart(

@@ -124,6 +124,12 @@ class TestFilters:
         assert f'{reverse("insights:quadrant", args=["grow"])}?{query}' not in html  # Delta's NPS answer is at risk
         assert f'{reverse("insights:quadrant", args=["rethink"])}?{query}' in html
 
+    def test_each_breakdown_row_links_to_the_page_filtered_to_it(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        assert '<a href="?from=2026-06-01&amp;to=2026-06-30&amp;tier=2">Tier 2</a>' in html
+        assert '<a href="?from=2026-06-01&amp;to=2026-06-30&amp;account_manager=ana">Ana Manager</a>' in html
+        assert '<a href="?from=2026-06-01&amp;to=2026-06-30&amp;survey=nps">NPS</a>' in html
+
     def test_htmx_gets_only_the_results(self, staff_client, portfolio):
         response = staff_client.get(PAGE, JUNE, headers=HTMX)
         html = response.content.decode()
