@@ -8,6 +8,7 @@ the defence against formulas that spreadsheets would run."""
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, tzinfo
@@ -21,6 +22,8 @@ from customers.models import Customer
 
 from . import figures
 from .figures import InsightFilters
+
+logger = logging.getLogger(__name__)
 
 # Rows fetched from the database at a time (a server-side cursor on PostgreSQL): the
 # memory an export needs is one chunk's, whatever its length.
@@ -75,23 +78,30 @@ class _Echo:
 def csv_response(rows: Iterable[Sequence[object]], *, filename: str) -> StreamingHttpResponse:
     """`rows` (the header first) as a CSV download, streamed as it is read. Times are
     written in ISO 8601 with their offset in the current time zone."""
-    response = StreamingHttpResponse(_lines(rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_lines(rows, filename=filename), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     # Customer data: no copy on shared caches or on disk.
     patch_cache_control(response, no_store=True)
     return response
 
 
-def _lines(rows: Iterable[Sequence[object]]) -> Iterator[str]:
+def _lines(rows: Iterable[Sequence[object]], *, filename: str) -> Iterator[str]:
     writer = csv.writer(_Echo())
     zone = timezone.get_current_timezone()
     # The byte order mark makes Excel read the file as UTF-8 rather than its local code page.
-    lines = ["\ufeff"]
-    for row in rows:
-        lines.append(writer.writerow([_cell(value, zone) for value in row]))
-        if len(lines) >= LINES_PER_CHUNK:
-            yield "".join(lines)
-            lines = []
+    lines, sent = ["\ufeff"], 0
+    try:
+        for row in rows:
+            lines.append(writer.writerow([_cell(value, zone) for value in row]))
+            if len(lines) >= LINES_PER_CHUNK:
+                sent += len(lines)
+                yield "".join(lines)
+                lines = []
+    except Exception:
+        # The headers are gone already: all we can do is break the download off (the
+        # browser reports it failed) and say why here.
+        logger.exception("Export %s failed after %d lines", filename, sent)
+        raise
     yield "".join(lines)
 
 

@@ -11,7 +11,7 @@ urlpatterns = [
     path("alerts/<int:pk>/resolve/", views.resolve, name="resolve"),
     path("alerts/<int:pk>/reassign/", views.reassign, name="reassign"),
     path("insights/", views.insights, name="insights"),
-    path("insights/quadrants/<str:quadrant>/", views.quadrant, name="quadrant"),
+    path("insights/quadrants/<str:name>/", views.quadrant, name="quadrant"),
     path("insights/export/responses.csv", views.export_responses, name="export-responses"),
     path("insights/export/customers.csv", views.export_customers, name="export-customers"),
 ]

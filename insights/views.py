@@ -181,7 +181,7 @@ def reassign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 # --- Insights, for staff
 
 
-def _insight_filters(request: HtmxHttpRequest) -> InsightFilterForm:
+def _filter_form(request: HtmxHttpRequest) -> InsightFilterForm:
     """The filters from the query string; only staff browse insights (403 for others)."""
     if not request.user.is_staff:
         raise PermissionDenied("Insights are for staff.")
@@ -199,7 +199,7 @@ def _csv_export(
     rows: Callable[[figures.InsightFilters], Iterable[Sequence[object]]],
     filename: Callable[[figures.InsightFilters], str],
 ) -> HttpResponse:
-    form = _insight_filters(request)
+    form = _filter_form(request)
     if form.is_bound and not form.is_valid():
         return _invalid_filters(form)
     filters = form.filters()
@@ -229,7 +229,7 @@ DEFAULT_SATISFIED_MIN = Survey._meta.get_field("satisfied_min").default
 
 @login_required
 def insights(request: HtmxHttpRequest) -> HttpResponse:
-    form = _insight_filters(request)
+    form = _filter_form(request)
     filters = form.filters()
     board = figures.dashboard(filters, now=timezone.now())
     context = {"form": form, "filters": filters, "board": board, "charts": _insight_charts(filters, board)}
@@ -279,10 +279,10 @@ def _url_maker(view_name: str) -> Callable[[int], str]:
 
 
 @login_required
-def quadrant(request: HtmxHttpRequest, quadrant: str) -> HttpResponse:
-    form = _insight_filters(request)
+def quadrant(request: HtmxHttpRequest, name: str) -> HttpResponse:
+    form = _filter_form(request)
     try:
-        chosen = figures.Quadrant(quadrant)
+        chosen = figures.Quadrant(name)
     except ValueError:
         raise Http404("No such quadrant.") from None
     filters = form.filters()

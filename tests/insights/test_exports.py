@@ -354,3 +354,16 @@ class TestStreaming:
             tracemalloc.stop()
         assert total > 5000 * 200
         assert peak < total / 3, f"peak {peak:,} bytes for a {total:,}-byte export"
+
+
+class TestFailures:
+    def test_a_failure_midway_is_logged_with_the_file_and_breaks_the_download_off(self, caplog):
+        def rows():
+            yield ["a"]
+            yield ["1"]
+            raise RuntimeError("connection lost")
+
+        response = exports.csv_response(rows(), filename="answers.csv")
+        with pytest.raises(RuntimeError):
+            b"".join(response.streaming_content)
+        assert "Export answers.csv failed after 0 lines" in caplog.text
