@@ -169,6 +169,9 @@ CELERY_BEAT_SCHEDULE = {
     "notify-pending-alerts": {"task": "insights.tasks.notify_pending", **_EVERY_MINUTE},
     "escalate-overdue-alerts": {"task": "insights.tasks.escalate_overdue", **_EVERY_MINUTE},
     "send-pending-alert-webhooks": {"task": "insights.tasks.send_pending_webhooks", **_EVERY_MINUTE},
+    # Insights' counts of settled days: rebuilt when a day settles or customers change.
+    "refresh-answer-counts": {"task": "insights.tasks.refresh_answer_counts", "schedule": 300.0,
+                              "options": {"expires": 290}},
 }
 
 # --- Cache: Redis when REDIS_URL is set (shared across processes), memory otherwise.

@@ -7,8 +7,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from . import webhooks
-from .models import Alert, AlertNote
+from . import counts, webhooks
+from .models import Alert, AlertNote, AnswerCount, AnswerCountState
 
 
 class EscalatedFilter(admin.SimpleListFilter):
@@ -193,3 +193,27 @@ class AlertNoteAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: AlertNote | None = None) -> bool:
         return False
+
+
+@admin.register(AnswerCountState)
+class AnswerCountStateAdmin(admin.ModelAdmin):
+    """Which days the insights read from counts made ahead (insights/counts.py); beat
+    keeps them current every five minutes, the action rebuilds them now."""
+
+    list_display = ["__str__", "settled_before", "built_at", "time_zone", "rows"]
+    actions = ["rebuild_counts"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AnswerCountState | None = None) -> bool:
+        return False
+
+    @admin.display(description="rows counted")
+    def rows(self, state: AnswerCountState) -> int:
+        return AnswerCount.objects.count()
+
+    @admin.action(description="Rebuild the answer counts now", permissions=["view"])
+    def rebuild_counts(self, request: HttpRequest, queryset: QuerySet[AnswerCountState]) -> None:
+        state = counts.rebuild()
+        self.message_user(request, f"Answer counts rebuilt for the days before {state.settled_before}.", messages.SUCCESS)

@@ -38,7 +38,8 @@ from django.utils import timezone
 from customers.models import Band, Customer, Tier
 from surveys.models import Invitation, InvitationStatus, Response, Survey
 
-from .models import Alert, AlertStatus
+from . import counts
+from .models import Alert, AlertStatus, AnswerCount
 
 DEFAULT_PERIOD_DAYS = 90
 HIGH_VALUE_TIERS = (Tier.ONE, Tier.TWO)
@@ -141,9 +142,10 @@ class BandMix:
         return BandMix(self.promoter + other.promoter, self.satisfied + other.satisfied, self.at_risk + other.at_risk)
 
 
-def answers(filters: InsightFilters) -> QuerySet[Response]:
-    """The answers counted in the period, within the filters."""
-    queryset = Response.objects.filter(submitted_at__gte=filters.start, submitted_at__lt=filters.end, is_suspect=False)
+def answers(filters: InsightFilters, *, since: datetime | None = None) -> QuerySet[Response]:
+    """The answers counted in the period (from `since` if later), within the filters."""
+    start = max(filters.start, since) if since else filters.start
+    queryset = Response.objects.filter(submitted_at__gte=start, submitted_at__lt=filters.end, is_suspect=False)
     if filters.tier:
         queryset = queryset.filter(customer__tier=filters.tier)
     if filters.account_manager:
@@ -204,14 +206,28 @@ class AnswerCounts:
 
     @classmethod
     def of(cls, filters: InsightFilters) -> AnswerCounts:
+        """Settled days from the counts made ahead (insights/counts.py), the days after
+        from the answers themselves; without counts, every day from the answers."""
         trunc = TruncWeek if filters.weekly else TruncMonth
-        rows = (
-            answers(filters)
-            .annotate(bucket=trunc("submitted_at"))
-            .values_list("bucket", "customer__tier", "customer__account_manager", "survey", "band")
-            .annotate(answers=Count("pk"))
-            .order_by()
-        )
+        settled = counts.state()
+        rows = []
+        if settled and filters.date_from < settled.settled_before:
+            rows += (
+                _counted_ahead(filters, last_day=settled.settled_before - timedelta(days=1))
+                .annotate(bucket=trunc("day"))
+                .values_list("bucket", "tier", "account_manager", "survey", "band")
+                .annotate(answers=Sum("answers"))
+                .order_by()
+            )
+        since = counts.midnight(settled.settled_before) if settled else None
+        if since is None or since < filters.end:
+            rows += (
+                answers(filters, since=since)
+                .annotate(bucket=trunc("submitted_at"))
+                .values_list("bucket", "customer__tier", "customer__account_manager", "survey", "band")
+                .annotate(answers=Count("pk"))
+                .order_by()
+            )
         return cls(filters, [CountRow(_as_date(bucket), *rest) for bucket, *rest in rows])
 
     @cached_property
@@ -256,6 +272,17 @@ class AnswerCounts:
         mixes = _mixes(self.rows, lambda row: row.survey_id)
         surveys = Survey.objects.filter(pk__in=list(mixes)).order_by("name")
         return [Breakdown(key=survey.slug, label=survey.name, mix=mixes[survey.pk]) for survey in surveys]
+
+
+def _counted_ahead(filters: InsightFilters, *, last_day: date) -> QuerySet[AnswerCount]:
+    rows = AnswerCount.objects.filter(day__gte=filters.date_from, day__lte=min(filters.date_to, last_day))
+    if filters.tier:
+        rows = rows.filter(tier=filters.tier)
+    if filters.account_manager:
+        rows = rows.filter(account_manager=filters.account_manager)
+    if filters.survey:
+        rows = rows.filter(survey=filters.survey)
+    return rows
 
 
 def band_mix_over_time(filters: InsightFilters) -> list[Bucket]:

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from customers.models import Customer, Tier
-from surveys.models import Response
+from customers.models import Band, Customer, Tier
+from surveys.models import Response, Survey
 
 
 class AlertKind(models.TextChoices):
@@ -155,3 +155,44 @@ class AlertNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AnswerCount(models.Model):
+    """Settled answers counted by day, survey, tier, account manager and band: what the
+    insights read for the days whose answers can no longer change, instead of every
+    answer (see counts.py). Tier and account manager are the customer's at the last
+    rebuild; suspect answers are left out, as everywhere in the insights."""
+
+    day = models.DateField(help_text="In TIME_ZONE.")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    band = models.CharField(max_length=10, choices=Band.choices)
+    answers = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["day"], include=["survey", "tier", "account_manager", "band", "answers"],
+                name="answer_count_day_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answers} {self.band} on {self.day}"
+
+
+class AnswerCountState(models.Model):
+    """The one row (pk 1) saying which days AnswerCount holds, and when and in which
+    time zone it was built."""
+
+    settled_before = models.DateField(
+        null=True, blank=True, help_text="AnswerCount holds every day before this one; empty: not built yet."
+    )
+    built_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"Answer counts before {self.settled_before}"

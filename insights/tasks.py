@@ -6,7 +6,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import services
+from . import counts, services
 
 _RETRY = {"autoretry_for": (SMTPException, ConnectionError), "retry_backoff": 30, "retry_backoff_max": 600, "max_retries": 5}
 
@@ -51,3 +51,8 @@ def send_alert_webhook(alert_id: int) -> bool:
 @shared_task(acks_late=True, ignore_result=True)
 def send_pending_webhooks() -> int:
     return services.send_pending_webhooks()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refresh_answer_counts() -> bool:
+    return counts.refresh()

@@ -145,3 +145,21 @@ class TestWhereTellingPeopleFailed:
         )
         assert "No webhook is configured" in response.content.decode()
         assert Alert.objects.get(pk=alerts["gave_up"].pk).webhook_attempts == 5
+
+
+class TestAnswerCounts:
+    def test_staff_see_which_days_are_counted_and_can_rebuild_them(self, admin_client):
+        from insights import counts
+        from insights.models import AnswerCountState
+
+        state = counts.rebuild()
+        AnswerCountState.objects.update(settled_before=state.settled_before - timedelta(days=30))
+        response = admin_client.get(changelist("answercountstate"))
+        assert response.status_code == 200
+        response = admin_client.post(
+            changelist("answercountstate"),
+            {"action": "rebuild_counts", "_selected_action": [state.pk]},
+            follow=True,
+        )
+        assert "Answer counts rebuilt for the days before" in response.content.decode()
+        assert AnswerCountState.objects.get().settled_before == state.settled_before

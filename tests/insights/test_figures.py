@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from customers.models import Band
-from insights import figures
+from insights import counts, figures
 from insights.figures import InsightFilters, Quadrant
 from insights.forms import InsightFilterForm
 from insights.models import AlertStatus
@@ -102,34 +102,44 @@ def portfolio(settings):
             "delta": delta, "echo": echo, "foxtrot": foxtrot}
 
 
+@pytest.fixture(params=["from the answers", "counted ahead"])
+def june(request, portfolio):
+    """The portfolio, its figures read from the answers alone, or with the days settled
+    on 1 July (before 20 June, when the earliest still-open survey email went out) read
+    from the counts made ahead (insights/counts.py): the figures must not differ."""
+    if request.param == "counted ahead":
+        assert counts.rebuild(now=NOW).settled_before == date(2026, 6, 20)
+    return portfolio
+
+
 def filtered(**changes) -> InsightFilters:
     return InsightFilters(**{**JUNE.__dict__, **changes})
 
 
 class TestHeadline:
-    def test_it_counts_the_answers_of_the_period_by_band(self, portfolio):
+    def test_it_counts_the_answers_of_the_period_by_band(self, june):
         summary = figures.summary(JUNE, now=NOW)
         assert summary.mix == figures.BandMix(promoter=2, satisfied=1, at_risk=3)
         assert summary.mix.responses == 6
 
-    def test_net_score_is_promoters_less_at_risk_in_percent(self, portfolio):
+    def test_net_score_is_promoters_less_at_risk_in_percent(self, june):
         assert figures.summary(JUNE, now=NOW).mix.net_score == -16.7
 
-    def test_the_weighted_net_score_weighs_each_customers_latest_answer_by_revenue(self, portfolio):
+    def test_the_weighted_net_score_weighs_each_customers_latest_answer_by_revenue(self, june):
         assert figures.summary(JUNE, now=NOW).weighted_net_score == -74.0
 
-    def test_response_rate_is_the_share_of_emails_sent_in_the_period_that_were_answered(self, portfolio):
+    def test_response_rate_is_the_share_of_emails_sent_in_the_period_that_were_answered(self, june):
         reach = figures.summary(JUNE, now=NOW).reach
         assert (reach.sent, reach.answered) == (9, 7)
         assert reach.response_rate == 0.7778
 
-    def test_revenue_at_risk_sums_customers_whose_latest_answer_is_at_risk(self, portfolio):
+    def test_revenue_at_risk_sums_customers_whose_latest_answer_is_at_risk(self, june):
         assert figures.summary(JUNE, now=NOW).revenue_at_risk == Decimal("770000")
 
-    def test_alerts_count_what_is_being_worked_and_what_is_overdue(self, portfolio):
+    def test_alerts_count_what_is_being_worked_and_what_is_overdue(self, june):
         assert figures.summary(JUNE, now=NOW).alerts == figures.AlertCounts(unresolved=2, overdue=1)
 
-    def test_an_empty_period_has_no_scores_rather_than_zero(self, portfolio):
+    def test_an_empty_period_has_no_scores_rather_than_zero(self, june):
         summary = figures.summary(filtered(date_from=date(2025, 1, 1), date_to=date(2025, 1, 31)), now=NOW)
         assert summary.mix.responses == 0
         assert summary.mix.net_score is None
@@ -139,17 +149,17 @@ class TestHeadline:
 
 
 class TestPeriodEdges:
-    def test_the_first_moment_of_the_first_day_counts(self, portfolio):
+    def test_the_first_moment_of_the_first_day_counts(self, june):
         later = figures.summary(filtered(date_from=date(2026, 6, 2)), now=NOW)
         assert later.mix.responses == 5
         assert later.mix.at_risk == 2
 
-    def test_the_last_minute_of_the_last_day_counts_and_the_next_day_does_not(self, portfolio):
+    def test_the_last_minute_of_the_last_day_counts_and_the_next_day_does_not(self, june):
         buckets = figures.band_mix_over_time(filtered(date_from=date(2026, 6, 30)))
         assert sum(bucket.mix.responses for bucket in buckets) == 1
         assert sum(bucket.mix.promoter for bucket in buckets) == 1
 
-    def test_revenue_at_risk_looks_180_days_back_from_the_periods_end(self, portfolio):
+    def test_revenue_at_risk_looks_180_days_back_from_the_periods_end(self, june):
         # Ending on 1 July, Delta's 1 of that midnight is its latest answer: at risk too.
         summary = figures.summary(filtered(date_to=date(2026, 7, 1)), now=NOW)
         assert summary.revenue_at_risk == Decimal("800000")
@@ -159,21 +169,21 @@ class TestPeriodEdges:
         much_later = filtered(date_from=date(2026, 12, 1), date_to=date(2026, 12, 28))
         assert figures.summary(much_later, now=NOW).revenue_at_risk == 0
 
-    def test_a_short_period_goes_week_by_week_with_empty_weeks_shown(self, portfolio):
+    def test_a_short_period_goes_week_by_week_with_empty_weeks_shown(self, june):
         buckets = figures.band_mix_over_time(JUNE)
         assert [bucket.start for bucket in buckets] == [
             date(2026, 6, 1), date(2026, 6, 8), date(2026, 6, 15), date(2026, 6, 22), date(2026, 6, 29)
         ]
         assert [bucket.mix.responses for bucket in buckets] == [2, 1, 2, 0, 1]
 
-    def test_a_long_period_goes_month_by_month(self, portfolio):
+    def test_a_long_period_goes_month_by_month(self, june):
         buckets = figures.band_mix_over_time(filtered(date_from=date(2026, 3, 1), date_to=date(2026, 7, 31)))
         assert [(bucket.start, bucket.mix.responses) for bucket in buckets] == [
             (date(2026, 3, 1), 1), (date(2026, 4, 1), 0), (date(2026, 5, 1), 1), (date(2026, 6, 1), 6),
             (date(2026, 7, 1), 1),
         ]
 
-    def test_days_follow_the_configured_time_zone(self, portfolio, settings):
+    def test_days_follow_the_configured_time_zone(self, june, settings):
         # Madrid is UTC+2 in summer: Charlie's 00:00 UTC answer was given at 02:00 on 1 June,
         # Delta's 23:59 UTC one on 1 July.
         settings.TIME_ZONE = "Europe/Madrid"
@@ -183,7 +193,7 @@ class TestPeriodEdges:
 
 
 class TestBreakdowns:
-    def test_by_tier_gives_every_tier_its_answers_net_score_and_revenue_at_risk(self, portfolio):
+    def test_by_tier_gives_every_tier_its_answers_net_score_and_revenue_at_risk(self, june):
         tiers = {row.key: row for row in figures.summary(JUNE, now=NOW).tiers}
         assert {tier: row.mix.responses for tier, row in tiers.items()} == {1: 1, 2: 2, 3: 1, 4: 2}
         assert {tier: row.mix.net_score for tier, row in tiers.items()} == {1: -100.0, 2: 50.0, 3: -100.0, 4: 0.0}
@@ -191,15 +201,15 @@ class TestBreakdowns:
             1: Decimal("700000"), 2: 0, 3: Decimal("70000"), 4: 0,
         }
 
-    def test_by_account_manager_names_the_manager_or_the_cx_leads(self, portfolio):
+    def test_by_account_manager_names_the_manager_or_the_cx_leads(self, june):
         rows = {row.label: row.mix.responses for row in figures.AnswerCounts.of(JUNE).by_account_manager()}
         assert rows == {"Ana Manager": 2, "Ben Other": 2, "CX leads (no manager)": 2}
 
-    def test_by_survey(self, portfolio):
+    def test_by_survey(self, june):
         rows = {row.key: (row.mix.responses, row.mix.net_score) for row in figures.AnswerCounts.of(JUNE).by_survey()}
         assert rows == {"post-delivery": (5, 0.0), "nps": (1, -100.0)}
 
-    def test_the_summary_tiers_add_up_to_the_headline(self, portfolio):
+    def test_the_summary_tiers_add_up_to_the_headline(self, june):
         summary = figures.summary(JUNE, now=NOW)
         total = figures.BandMix()
         for tier in summary.tiers:
@@ -208,7 +218,7 @@ class TestBreakdowns:
 
 
 class TestFilters:
-    def test_tier(self, portfolio):
+    def test_tier(self, june):
         summary = figures.summary(filtered(tier=1), now=NOW)
         assert summary.mix == figures.BandMix(at_risk=1)
         assert (summary.reach.sent, summary.reach.answered) == (1, 1)
@@ -217,15 +227,15 @@ class TestFilters:
         assert [tier.key for tier in summary.tiers] == [1]
         assert summary.alerts == figures.AlertCounts(unresolved=1, overdue=1)
 
-    def test_account_manager(self, portfolio):
-        summary = figures.summary(filtered(account_manager=portfolio["ana"]), now=NOW)
+    def test_account_manager(self, june):
+        summary = figures.summary(filtered(account_manager=june["ana"]), now=NOW)
         assert summary.mix == figures.BandMix(at_risk=2)
         assert (summary.reach.sent, summary.reach.answered) == (2, 1)
         assert summary.revenue_at_risk == Decimal("770000")
         assert summary.alerts == figures.AlertCounts(unresolved=2, overdue=1)
 
-    def test_survey(self, portfolio):
-        summary = figures.summary(filtered(survey=portfolio["nps"]), now=NOW)
+    def test_survey(self, june):
+        summary = figures.summary(filtered(survey=june["nps"]), now=NOW)
         assert summary.mix == figures.BandMix(at_risk=1)
         assert (summary.reach.sent, summary.reach.answered) == (1, 1)
         # Delta's latest NPS answer (6) is at risk, though its latest answer overall is a 9.
@@ -233,13 +243,13 @@ class TestFilters:
         assert summary.revenue_at_risk == Decimal("30000")
         assert summary.alerts == figures.AlertCounts(unresolved=0, overdue=0)
 
-    def test_manager_and_tier_together(self, portfolio):
-        summary = figures.summary(filtered(account_manager=portfolio["ana"], tier=3), now=NOW)
+    def test_manager_and_tier_together(self, june):
+        summary = figures.summary(filtered(account_manager=june["ana"], tier=3), now=NOW)
         assert summary.mix == figures.BandMix(at_risk=1)
         assert summary.revenue_at_risk == Decimal("70000")
 
-    def test_tier_and_survey_with_nothing_in_common(self, portfolio):
-        summary = figures.summary(filtered(survey=portfolio["nps"], tier=1), now=NOW)
+    def test_tier_and_survey_with_nothing_in_common(self, june):
+        summary = figures.summary(filtered(survey=june["nps"], tier=1), now=NOW)
         assert summary.mix.responses == 0
         assert summary.revenue_at_risk == 0
 
@@ -248,11 +258,11 @@ class TestRevisedAnswers:
     """Figures are read from the answers as they stand: a revision moves every one."""
 
     @pytest.fixture
-    def recorded(self, portfolio):
+    def recorded(self, june):
         from surveys.services import record_response
         from tests.factories import sent_invitation
 
-        invitation = sent_invitation(delivery__customer=portfolio["bravo"], sent_at=at(6, 25))
+        invitation = sent_invitation(delivery__customer=june["bravo"], sent_at=at(6, 25))
         first = record_response(invitation=invitation, score=2, now=at(6, 26))
         return invitation, first, record_response
 

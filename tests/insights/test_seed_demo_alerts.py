@@ -10,21 +10,20 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
 from django.test import override_settings
 
 from customers import demo
-from customers.models import Band, Customer
-from insights import alerts, services
-from insights.models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind
+from customers.models import Band
+from insights import alerts, counts, services
+from insights.models import Alert, AlertKind, AlertNote, AlertStatus, AnswerCount, NoteKind
 from surveys.models import Response
+from tests.support.demo import remove_demo
 
 TODAY = date(2026, 6, 15)
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)  # --today puts the demo's clock at noon (UTC)
 SEED = 5
-DEMO_USERNAMES = [demo.STAFF_LOGIN[0], *(login[0] for login in demo.ACCOUNT_MANAGER_LOGINS)]
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 RULE_FIELDS = ("response_id", "kind", "priority", "high_value", "assignee_id", "tier", "score", "previous_score")
 
@@ -33,12 +32,6 @@ def seed_demo(**options) -> str:
     out = io.StringIO()
     call_command("seed_demo", stdout=out, **{"today": TODAY, "customers": 300, "seed": SEED, **options})
     return out.getvalue()
-
-
-def remove_demo() -> None:
-    Customer.objects.all().delete()
-    get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
-    Group.objects.filter(name=demo.CX_LEADS_GROUP).delete()
 
 
 @pytest.fixture(scope="class")
@@ -168,6 +161,18 @@ class TestMondayMorning:
             f"Raised {counts.total():,} alerts: {counts['open']} open ({open_overdue().count()} overdue), "
             f"{counts['acknowledged']} acknowledged, {counts['resolved']:,} resolved." in alert_demo
         )
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("alert_demo")
+class TestInsightsCounts:
+    def test_the_demo_leaves_the_settled_days_counted_for_the_insights(self):
+        state = counts.state()
+        assert state is not None
+        settled = Response.objects.filter(is_suspect=False, submitted_at__lt=counts.midnight(state.settled_before))
+        assert settled.count() > 100
+        assert AnswerCount.objects.aggregate(answers=Sum("answers"))["answers"] == settled.count()
+        assert counts.refresh() is False
 
 
 @pytest.mark.django_db

@@ -12,7 +12,6 @@ from statistics import mean
 import pytest
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -30,15 +29,15 @@ from surveys.models import (
     InvitationStatus,
     Response,
     ResponseRevision,
-    Survey,
     SuppressedReason,
+    Survey,
 )
 from tests.factories import CustomerFactory
+from tests.support.demo import DEMO_USERNAMES, remove_demo
 
 TODAY = date(2026, 6, 15)
 # With --today the demo's clock stands at noon of that day (TIME_ZONE is UTC).
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
-DEMO_USERNAMES = [demo.STAFF_LOGIN[0], *(login[0] for login in demo.ACCOUNT_MANAGER_LOGINS)]
 # The real hasher takes a good fraction of a second per password on purpose.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -127,9 +126,7 @@ def demo_data(django_db_setup, django_db_blocker):
         output = seed_demo(customers=2000, seed=11)
     yield output
     with django_db_blocker.unblock():
-        Customer.objects.all().delete()
-        get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
-        Group.objects.filter(name=demo.CX_LEADS_GROUP).delete()
+        remove_demo()
 
 
 @pytest.mark.django_db
@@ -225,9 +222,7 @@ def survey_demo(django_db_setup, django_db_blocker):
         output = seed_demo(customers=400, seed=5)
     yield output
     with django_db_blocker.unblock():
-        Customer.objects.all().delete()
-        get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
-        Group.objects.filter(name=demo.CX_LEADS_GROUP).delete()
+        remove_demo()
 
 
 def due_now() -> list[Invitation]:

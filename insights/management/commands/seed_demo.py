@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from customers import demo
 from customers.models import Band, Customer
+from insights import counts
 from insights import demo as alert_demo
 from insights.models import AlertStatus
 from surveys import demo as survey_demo
@@ -76,6 +77,7 @@ class Command(BaseCommand):
                 summary = demo.seed(customers=customers, rng=rng, today=today)
                 surveys = survey_demo.seed_surveys(rng=rng, today=today, now=now)
                 alerts = alert_demo.seed_alerts(rng=rng, now=now)
+            counts.rebuild()
             self.report(summary)
             self.report_surveys(surveys)
             self.report_alerts(alerts)

@@ -322,10 +322,10 @@ class TestQueries:
         self, api, portfolio, customers, django_assert_num_queries
     ):
         self.add_customers(customers, manager=portfolio["carla"], survey=portfolio["nps"])
-        # Token lookup, the token owner's other tokens; answers by week, tier, manager and
-        # survey in one, response rate, customers by latest answer (weighted net score,
-        # quadrants, revenue at risk), alerts.
-        with django_assert_num_queries(6):
+        # Token lookup, the token owner's other tokens; the answer counts' state, answers by
+        # week, tier, manager and survey in one, response rate, customers by latest answer
+        # (weighted net score, quadrants, revenue at risk), alerts.
+        with django_assert_num_queries(7):
             summary(api)
 
     @pytest.mark.parametrize("customers", [4, 40])
@@ -333,5 +333,5 @@ class TestQueries:
         self, api, portfolio, customers, django_assert_num_queries
     ):
         self.add_customers(customers, manager=portfolio["carla"], survey=portfolio["nps"])
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(9):
             summary(api, tier="2", account_manager="carla", survey="nps")

@@ -1,0 +1,21 @@
+"""Removing what seed_demo committed for a class of tests, so no later test sees it."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from customers import demo
+from customers.models import Customer
+from insights.models import AnswerCount, AnswerCountState
+
+DEMO_USERNAMES = [demo.STAFF_LOGIN[0], *(login[0] for login in demo.ACCOUNT_MANAGER_LOGINS)]
+
+
+def remove_demo() -> None:
+    Customer.objects.all().delete()
+    get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
+    Group.objects.filter(name=demo.CX_LEADS_GROUP).delete()
+    # The insights' counts made ahead of time would describe answers that are gone.
+    AnswerCount.objects.all().delete()
+    AnswerCountState.objects.all().delete()
