@@ -137,11 +137,7 @@ def customer_rows(filters: InsightFilters) -> Iterator[list]:
     or not, most revenue first. The period and survey do not apply: the figures are the
     customer's as they stand now."""
     yield list(CUSTOMER_COLUMNS)
-    customers = Customer.objects.all()
-    if filters.tier:
-        customers = customers.filter(tier=filters.tier)
-    if filters.account_manager:
-        customers = customers.filter(account_manager=filters.account_manager)
+    customers = figures.within(filters, Customer.objects.all(), customer="", survey=None)
     customers = customers.order_by("-revenue_12m", "pk").values_list(*CUSTOMER_COLUMNS.values())
     for row in customers.iterator(chunk_size=CHUNK_SIZE):
         yield list(row)

@@ -146,12 +146,20 @@ def answers(filters: InsightFilters, *, since: datetime | None = None) -> QueryS
     """The answers counted in the period (from `since` if later), within the filters."""
     start = max(filters.start, since) if since else filters.start
     queryset = Response.objects.filter(submitted_at__gte=start, submitted_at__lt=filters.end, is_suspect=False)
+    return within(filters, queryset, customer="customer", survey="survey")
+
+
+def within(filters: InsightFilters, queryset: QuerySet, *, customer: str, survey: str | None) -> QuerySet:
+    """`queryset` narrowed to the filters' tier and account manager, found on the
+    customer at the path `customer` ("": the rows carry them), and to their survey at
+    the path `survey` (None: the survey filter does not apply)."""
+    prefix = f"{customer}__" if customer else ""
     if filters.tier:
-        queryset = queryset.filter(customer__tier=filters.tier)
+        queryset = queryset.filter(**{f"{prefix}tier": filters.tier})
     if filters.account_manager:
-        queryset = queryset.filter(customer__account_manager=filters.account_manager)
-    if filters.survey:
-        queryset = queryset.filter(survey=filters.survey)
+        queryset = queryset.filter(**{f"{prefix}account_manager": filters.account_manager})
+    if filters.survey and survey:
+        queryset = queryset.filter(**{survey: filters.survey})
     return queryset
 
 
@@ -276,13 +284,7 @@ class AnswerCounts:
 
 def _counted_ahead(filters: InsightFilters, *, last_day: date) -> QuerySet[AnswerCount]:
     rows = AnswerCount.objects.filter(day__gte=filters.date_from, day__lte=min(filters.date_to, last_day))
-    if filters.tier:
-        rows = rows.filter(tier=filters.tier)
-    if filters.account_manager:
-        rows = rows.filter(account_manager=filters.account_manager)
-    if filters.survey:
-        rows = rows.filter(survey=filters.survey)
-    return rows
+    return within(filters, rows, customer="", survey="survey")
 
 
 def band_mix_over_time(filters: InsightFilters) -> list[Bucket]:
@@ -324,13 +326,8 @@ class Reach:
 
 def reach(filters: InsightFilters) -> Reach:
     invitations = Invitation.objects.filter(sent_at__gte=filters.start, sent_at__lt=filters.end)
-    # Through the contact, not the delivery: contacts are far fewer to join.
-    if filters.tier:
-        invitations = invitations.filter(contact__customer__tier=filters.tier)
-    if filters.account_manager:
-        invitations = invitations.filter(contact__customer__account_manager=filters.account_manager)
-    if filters.survey:
-        invitations = invitations.filter(delivery__survey=filters.survey)
+    # The customer through the contact, not the delivery: contacts are far fewer to join.
+    invitations = within(filters, invitations, customer="contact__customer", survey="delivery__survey")
     totals = invitations.aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(status=InvitationStatus.RESPONDED)))
     return Reach(sent=totals["sent"], answered=totals["answered"])
 
@@ -339,12 +336,7 @@ def reach(filters: InsightFilters) -> Reach:
 
 
 def customers_in_scope(filters: InsightFilters) -> QuerySet[Customer]:
-    queryset = Customer.objects.filter(is_active=True)
-    if filters.tier:
-        queryset = queryset.filter(tier=filters.tier)
-    if filters.account_manager:
-        queryset = queryset.filter(account_manager=filters.account_manager)
-    return queryset
+    return within(filters, Customer.objects.filter(is_active=True), customer="", survey=None)
 
 
 def _latest_answer(filters: InsightFilters, *, since: datetime, field_name: str) -> Subquery:
@@ -592,16 +584,11 @@ def alert_counts(filters: InsightFilters, *, now: datetime) -> AlertCounts:
     """Alerts being worked now (open or acknowledged), and those whose acknowledgement
     is overdue; tier, manager and survey filters apply, the period does not."""
     alerts = Alert.objects.filter(status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED])
-    if filters.tier:
-        alerts = alerts.filter(customer__tier=filters.tier)
-    if filters.account_manager:
-        alerts = alerts.filter(customer__account_manager=filters.account_manager)
-    if filters.survey:
-        alerts = alerts.filter(response__survey=filters.survey)
-    counts = alerts.aggregate(
+    alerts = within(filters, alerts, customer="customer", survey="response__survey")
+    totals = alerts.aggregate(
         unresolved=Count("pk"), overdue=Count("pk", filter=Q(status=AlertStatus.OPEN, due_at__lte=now))
     )
-    return AlertCounts(**counts)
+    return AlertCounts(**totals)
 
 
 # --- The summary: the headline figures, for the page and the API
