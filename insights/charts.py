@@ -1,5 +1,6 @@
-"""The score history chart, laid out in Python and drawn as inline SVG by a template:
-no JavaScript and no chart library, so it shows in any browser and in tests."""
+"""Charts laid out in Python and drawn as inline SVG by templates: the alert page's
+score history and the insights charts. No JavaScript and no chart library, so they
+show in any browser, without a network, and in tests."""
 
 from __future__ import annotations
 
