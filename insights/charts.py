@@ -34,31 +34,23 @@ class Tick:
 
 
 @dataclass(frozen=True)
-class ScoreChart:
-    points: list[ChartPoint]
-    line: str  # the polyline's `points` attribute
-    y_ticks: list[Tick]
-    x_ticks: list[Tick]
-    at_risk_top: float  # where the at-risk band ends, on the y axis
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: int = RIGHT
-    top: int = TOP
-    bottom: int = BOTTOM
+class Frame:
+    """A chart's viewBox and the plot area inside it."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
 
     @property
     def plot_width(self) -> int:
         return self.right - self.left
 
     @property
-    def rows(self) -> list[MapPoint]:
-        """The points for the table: the most valuable first."""
-        return sorted(self.points, key=lambda point: point.radius, reverse=True)
-
-    @property
-    def at_risk_height(self) -> float:
-        return round(self.bottom - self.at_risk_top, 1)
+    def plot_height(self) -> int:
+        return self.bottom - self.top
 
     @property
     def middle_x(self) -> float:
@@ -68,9 +60,32 @@ class ScoreChart:
     def middle_y(self) -> float:
         return (self.top + self.bottom) / 2
 
+    def y(self, value: float, low: float, high: float) -> float:
+        return round(self.bottom - self.plot_height * (value - low) / (high - low), 1)
+
+    def x(self, value: float, low: float, high: float) -> float:
+        return round(self.left + self.plot_width * (value - low) / (high - low), 1)
+
+
+SCORE_FRAME = Frame(width=WIDTH, height=HEIGHT, left=LEFT, right=RIGHT, top=TOP, bottom=BOTTOM)
+
+
+@dataclass(frozen=True)
+class ScoreChart:
+    points: list[ChartPoint]
+    line: str  # the polyline's `points` attribute
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    at_risk_top: float  # where the at-risk band ends, on the y axis
+    frame: Frame = SCORE_FRAME
+
+    @property
+    def at_risk_height(self) -> float:
+        return round(self.frame.bottom - self.at_risk_top, 1)
+
 
 def _y(score: float) -> float:
-    return round(BOTTOM - (BOTTOM - TOP) * score / SCORE_MAX, 1)
+    return SCORE_FRAME.y(score, 0, SCORE_MAX)
 
 
 def score_chart(answers: Sequence[Answer], *, current_pk: int, satisfied_min: int) -> ScoreChart:
@@ -109,40 +124,6 @@ def score_chart(answers: Sequence[Answer], *, current_pk: int, satisfied_min: in
 # to laptop. Every chart's numbers are also given as a table beside it.
 
 BAND_ORDER = ("at_risk", "satisfied", "promoter")  # bottom to top, left to right
-
-
-@dataclass(frozen=True)
-class Frame:
-    """A chart's viewBox and the plot area inside it."""
-
-    width: int
-    height: int
-    left: int
-    right: int
-    top: int
-    bottom: int
-
-    @property
-    def plot_width(self) -> int:
-        return self.right - self.left
-
-    @property
-    def plot_height(self) -> int:
-        return self.bottom - self.top
-
-    @property
-    def middle_x(self) -> float:
-        return (self.left + self.right) / 2
-
-    @property
-    def middle_y(self) -> float:
-        return (self.top + self.bottom) / 2
-
-    def y(self, value: float, low: float, high: float) -> float:
-        return round(self.bottom - self.plot_height * (value - low) / (high - low), 1)
-
-    def x(self, value: float, low: float, high: float) -> float:
-        return round(self.left + self.plot_width * (value - low) / (high - low), 1)
 
 
 @dataclass(frozen=True)
