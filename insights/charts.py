@@ -178,6 +178,11 @@ class BandMixChart:
     columns: list[Column]
     y_ticks: list[Label]
     x_labels: list[Label]
+    x_title: str
+
+
+def _period_title(*, weekly: bool) -> str:
+    return "Week starting" if weekly else "Month"
 
 
 def band_mix_chart(buckets: Sequence, *, weekly: bool) -> BandMixChart:
@@ -203,7 +208,8 @@ def band_mix_chart(buckets: Sequence, *, weekly: bool) -> BandMixChart:
             x_labels.append(Label(x=round(x + bar / 2, 1), y=frame.bottom + 16, text=label))
     values = (0, top // 2, top) if top % 2 == 0 else (0, top)  # whole numbers of answers only
     y_ticks = [Label(x=frame.left - 6, y=frame.y(value, 0, top), text=f"{value:,}", anchor="end") for value in values]
-    return BandMixChart(frame=frame, columns=columns, y_ticks=y_ticks, x_labels=x_labels)
+    return BandMixChart(frame=frame, columns=columns, y_ticks=y_ticks, x_labels=x_labels,
+                        x_title=_period_title(weekly=weekly))
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,7 @@ class NetScoreChart:
     y_ticks: list[Label]
     x_labels: list[Label]
     zero_y: float
+    x_title: str
 
 
 def net_score_chart(buckets: Sequence, *, weekly: bool) -> NetScoreChart:
@@ -241,7 +248,7 @@ def net_score_chart(buckets: Sequence, *, weekly: bool) -> NetScoreChart:
     y_ticks = [Label(x=frame.left - 6, y=frame.y(value, -100, 100), text=f"{value:+d}" if value else "0", anchor="end")
                for value in (-100, -50, 0, 50, 100)]
     return NetScoreChart(frame=frame, lines=lines, points=points, y_ticks=y_ticks, x_labels=x_labels,
-                         zero_y=frame.y(0, -100, 100))
+                         zero_y=frame.y(0, -100, 100), x_title=_period_title(weekly=weekly))
 
 
 @dataclass(frozen=True)
