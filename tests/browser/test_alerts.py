@@ -11,10 +11,9 @@ from playwright.sync_api import expect
 
 from insights.models import AlertStatus, NoteKind
 from tests.factories import AlertFactory, CustomerFactory, UserFactory
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -24,16 +23,8 @@ def alert():
     return AlertFactory(customer=customer, score=2, response__comment="The fitter never came.")
 
 
-def log_in(page, live_server) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("ana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
 def test_an_account_manager_acknowledges_and_resolves_an_alert_in_place(page, live_server, alert):
-    log_in(page, live_server)
+    log_in(page, live_server, "ana")
     page.get_by_role("link", name=re.compile(r"^Alerts\s*1 open")).click()
     expect(page.get_by_role("heading", name="Alerts")).to_be_visible()
     page.get_by_role("link", name="Acme Kitchens").click()
@@ -69,7 +60,7 @@ def test_the_same_works_without_javascript(browser, live_server, alert):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        log_in(page, live_server)
+        log_in(page, live_server, "ana")
         page.goto(f"{live_server.url}/alerts/{alert.pk}/")
         page.get_by_role("button", name="Acknowledge").click()
         expect(page.get_by_text("Alert acknowledged.")).to_be_visible()

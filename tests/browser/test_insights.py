@@ -11,10 +11,10 @@ from playwright.sync_api import expect
 
 from tests.factories import StaffFactory
 from tests.insights.test_figures import portfolio  # noqa: F401  (the hand-computed data set)
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "correct horse battery staple"
 JUNE = "from=2026-06-01&to=2026-06-30"
 CHARTS = ["net-score", "band-mix", "tier", "manager", "survey", "value-map", "pareto"]
 SMALLEST_READABLE_PX = 9
@@ -25,20 +25,12 @@ def staff():
     return StaffFactory(username="cx.lead", first_name="Morgan", last_name="Lead")
 
 
-def log_in(page, live_server) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("cx.lead")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 def test_every_chart_renders_without_overflow(browser, live_server, staff, portfolio, width):
     context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600)
     page = context.new_page()
     try:
-        log_in(page, live_server)
+        log_in(page, live_server, "cx.lead")
         page.goto(f"{live_server.url}/insights/?{JUNE}")
         expect(page.get_by_role("heading", name="Insights", exact=True)).to_be_visible()
         for chart in CHARTS:
@@ -64,7 +56,7 @@ def test_every_chart_renders_without_overflow(browser, live_server, staff, portf
 
 
 def test_filters_update_the_page_in_place_and_the_address_can_be_shared(page, live_server, staff, portfolio):
-    log_in(page, live_server)
+    log_in(page, live_server, "cx.lead")
     page.goto(f"{live_server.url}/insights/?{JUNE}")
     expect(page.locator("#figure-responses")).to_have_text("6")
     page.evaluate("window.__marker = 1")
@@ -85,7 +77,7 @@ def test_filters_update_the_page_in_place_and_the_address_can_be_shared(page, li
 
 
 def test_a_quadrants_customers_are_listed_on_demand(page, live_server, staff, portfolio):
-    log_in(page, live_server)
+    log_in(page, live_server, "cx.lead")
     page.goto(f"{live_server.url}/insights/?{JUNE}")
     protect = page.locator(".quadrant-protect")
     protect.get_by_role("link", name="List them").click()
