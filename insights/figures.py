@@ -76,8 +76,8 @@ class InsightFilters:
     def weekly(self) -> bool:
         return (self.date_to - self.date_from).days < WEEKLY_UP_TO_DAYS
 
-    def query_string(self, **changes: object) -> dict[str, str]:
-        """The filters as the page's and the API's query string."""
+    def query_string(self, **changes: object) -> str:
+        """The filters, with `changes` made, as the page's and the API's query string."""
         values = {
             "from": self.date_from.isoformat(),
             "to": self.date_to.isoformat(),
@@ -86,11 +86,11 @@ class InsightFilters:
             "survey": self.survey.slug if self.survey else "",
         }
         values.update({key: str(value) for key, value in changes.items()})
-        return {key: value for key, value in values.items() if value}
+        return urlencode({key: value for key, value in values.items() if value})
 
     @property
     def urlencoded(self) -> str:
-        return urlencode(self.query_string())
+        return self.query_string()
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ PRESET_DAYS = {"Last 30 days": 30, "Last 90 days": 90, "Last 12 months": 365}
 def period_presets(filters: InsightFilters, *, today: date) -> list[Preset]:
     """Links to common periods ending today, keeping the other filters."""
     return [
-        Preset(label, urlencode(filters.query_string(**{"from": today - timedelta(days=days - 1), "to": today})))
+        Preset(label, filters.query_string(**{"from": today - timedelta(days=days - 1), "to": today}))
         for label, days in PRESET_DAYS.items()
     ]
 

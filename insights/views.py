@@ -7,7 +7,6 @@ htmx, the same POST answers with the alert's work panel (status, actions, notes)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -269,7 +268,7 @@ def _insight_charts(filters: figures.InsightFilters, board: figures.Dashboard) -
 
 def _filtered_to(filters: figures.InsightFilters, name: str) -> Callable[[object], str]:
     """The insights page's address with one more filter set: a breakdown row's link."""
-    return lambda key: "?" + urlencode(filters.query_string(**{name: key}))
+    return lambda key: "?" + filters.query_string(**{name: key})
 
 
 def _url_maker(view_name: str) -> Callable[[int], str]:
