@@ -287,10 +287,6 @@ def _counted_ahead(filters: InsightFilters, *, last_day: date) -> QuerySet[Answe
     return within(filters, rows, customer="", survey="survey")
 
 
-def band_mix_over_time(filters: InsightFilters) -> list[Bucket]:
-    return AnswerCounts.of(filters).over_time()
-
-
 def _as_date(value: date | datetime) -> date:
     if isinstance(value, datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()

@@ -155,7 +155,7 @@ class TestPeriodEdges:
         assert later.mix.at_risk == 2
 
     def test_the_last_minute_of_the_last_day_counts_and_the_next_day_does_not(self, june):
-        buckets = figures.band_mix_over_time(filtered(date_from=date(2026, 6, 30)))
+        buckets = figures.AnswerCounts.of(filtered(date_from=date(2026, 6, 30))).over_time()
         assert sum(bucket.mix.responses for bucket in buckets) == 1
         assert sum(bucket.mix.promoter for bucket in buckets) == 1
 
@@ -170,14 +170,14 @@ class TestPeriodEdges:
         assert figures.summary(much_later, now=NOW).revenue_at_risk == 0
 
     def test_a_short_period_goes_week_by_week_with_empty_weeks_shown(self, june):
-        buckets = figures.band_mix_over_time(JUNE)
+        buckets = figures.AnswerCounts.of(JUNE).over_time()
         assert [bucket.start for bucket in buckets] == [
             date(2026, 6, 1), date(2026, 6, 8), date(2026, 6, 15), date(2026, 6, 22), date(2026, 6, 29)
         ]
         assert [bucket.mix.responses for bucket in buckets] == [2, 1, 2, 0, 1]
 
     def test_a_long_period_goes_month_by_month(self, june):
-        buckets = figures.band_mix_over_time(filtered(date_from=date(2026, 3, 1), date_to=date(2026, 7, 31)))
+        buckets = figures.AnswerCounts.of(filtered(date_from=date(2026, 3, 1), date_to=date(2026, 7, 31))).over_time()
         assert [(bucket.start, bucket.mix.responses) for bucket in buckets] == [
             (date(2026, 3, 1), 1), (date(2026, 4, 1), 0), (date(2026, 5, 1), 1), (date(2026, 6, 1), 6),
             (date(2026, 7, 1), 1),
