@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django import forms
 
@@ -82,7 +82,7 @@ class InsightFilterForm(forms.Form):
         if self.errors:
             return data
         date_to = data.get("to") or self.today
-        date_from = data.get("from") or date_to - timedelta(days=figures.DEFAULT_PERIOD_DAYS - 1)
+        date_from = data.get("from") or figures.InsightFilters.default(today=date_to).date_from
         if date_from < EARLIEST:
             self.add_error("from", f"Choose a date from {EARLIEST:%Y-%m-%d} on.")
         elif date_from > date_to:
