@@ -55,9 +55,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "core",
     "customers",
     "surveys",
     "insights",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -86,7 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.navigation",
+                "core.context_processors.navigation",
                 "insights.context_processors.open_alerts",
             ],
         },
@@ -200,7 +202,7 @@ MAILBOX_DIR = VAR_DIR / "mailbox"
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
-    EMAIL_BACKEND = "config.mailbox.MailboxBackend"
+    EMAIL_BACKEND = "core.mailbox.MailboxBackend"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -4,8 +4,6 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
-
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="insights:alerts", permanent=False)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -13,8 +11,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("", include("insights.urls")),
     path("", include("surveys.urls")),
-    path("mailbox/", views.mailbox, name="mailbox"),
-    path("mailbox/<str:name>/", views.mailbox_message, name="mailbox-message"),
+    path("", include("core.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

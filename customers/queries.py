@@ -1,16 +1,22 @@
-"""Reads for the customer pages: filtering and sorting the list, invoice status."""
+"""Reads for the customer pages and the API: who sees which customer, filtering and
+sorting the list, invoice status."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.http import QueryDict
 
+from core.querystring import int_choice, is_id
+
 from .models import Customer, Invoice, Tier
+
+M = TypeVar("M", bound=Model)
 
 # Public sort names (what the query string says) mapped to model fields.
 SORT_FIELDS = {
@@ -31,11 +37,6 @@ MAX_SEARCH_LENGTH = 100
 class SortLink:
     param: str  # the ?sort= value a click on the column header asks for
     aria_sort: str  # "ascending", "descending" or "none"
-
-
-def int_choice(value: str, choices: list[int]) -> int | None:
-    """`value` from a query string as one of the integer `choices`, or None."""
-    return int(value) if value in {str(choice) for choice in choices} else None
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,6 @@ class CustomerFilters:
         return links
 
 
-def is_id(value: str) -> bool:
-    # Bounded so that no database is handed an integer wider than its columns.
-    return value.isascii() and value.isdigit() and int(value) < 2**63
-
-
 def customers(*, filters: CustomerFilters, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
     queryset = Customer.objects.select_related("account_manager")
     if filters.search:
@@ -105,6 +101,16 @@ def customers(*, filters: CustomerFilters, user: AbstractBaseUser | AnonymousUse
     # the order total, so no customer shows up on two pages.
     order = field.desc(nulls_last=True) if filters.sort.startswith("-") else field.asc(nulls_last=True)
     return queryset.order_by(order, "name", "pk")
+
+
+def visible_to(user: AbstractBaseUser | AnonymousUser, queryset: QuerySet[M], *, via: str = "") -> QuerySet[M]:
+    """The part of `queryset` that `user` may read. `via` is the path from its model to
+    the customer ("customer" for contacts and invoices); empty for customers."""
+    if user.is_staff:
+        return queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(**{f"{via}__account_manager" if via else "account_manager": user})
 
 
 def account_managers() -> QuerySet:

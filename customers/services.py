@@ -13,7 +13,7 @@ from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Sum, V
 from django.db.models.functions import Cast, Coalesce, Greatest, Lower
 from django.utils import timezone
 
-from config.queue import enqueue_on_commit
+from core.queue import enqueue_on_commit
 
 from . import tasks
 from .models import Contact, Customer, Invoice, Language

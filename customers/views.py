@@ -5,9 +5,8 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 
-from config.http import HtmxHttpRequest
+from core.http import HtmxHttpRequest, page_or_fragment
 
 from . import queries
 from .models import Customer, Tier
@@ -25,15 +24,13 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         "page": paginator.get_page(request.GET.get("page")),
         "sort_links": filters.sort_links(),
     }
-    # A history restore after a cache miss replaces the whole body, so it needs the page.
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "customers/partials/customer_table.html", context)
-    else:
-        context.update(tiers=Tier.choices, managers=queries.account_managers())
-        response = render(request, "customers/list.html", context)
-    # One URL answers with a page or a fragment: the browser cache must keep them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return page_or_fragment(
+        request,
+        page="customers/list.html",
+        fragment="customers/partials/customer_table.html",
+        context=context,
+        page_context=lambda: {"tiers": Tier.choices, "managers": queries.account_managers()},
+    )
 
 
 @login_required

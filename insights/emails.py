@@ -1,11 +1,11 @@
-"""Alert emails: one short function per email, built by config.emails. Sent only from tasks."""
+"""Alert emails: one short function per email, built by core.emails. Sent only from tasks."""
 
 from __future__ import annotations
 
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
-from config.emails import absolute_url, build_email
+from core.emails import absolute_url, build_email
 
 from .models import Alert
 

@@ -11,7 +11,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import QueryDict
 
 from customers.models import Band, Customer, Invoice, Tier
-from customers.queries import account_managers, int_choice, is_id
+from core.querystring import int_choice, is_id
+from customers.queries import account_managers
 from surveys.models import Response
 
 from .models import Alert, AlertKind, AlertStatus, Priority

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.queue import enqueue
+from core.queue import enqueue
 
 from . import tasks
 

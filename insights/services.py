@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from config.queue import enqueue_on_commit
+from core.queue import enqueue_on_commit
 from customers.models import CX_LEADS_GROUP
 from surveys.models import Response
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from config.http import HtmxHttpRequest, see_other
+from core.http import HtmxHttpRequest, see_other
 from customers.models import Tier
 from customers.queries import account_managers
 from surveys.models import Survey

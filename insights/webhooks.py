@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from django.urls import reverse
 
-from config.emails import absolute_url
+from core.emails import absolute_url
 
 from .models import Alert, AlertKind
 

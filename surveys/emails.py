@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 
-from config.emails import absolute_url, build_email
+from core.emails import absolute_url, build_email
 
 from .models import Invitation
 

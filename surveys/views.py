@@ -10,16 +10,16 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import push_url
 
-from config.http import HtmxHttpRequest, see_other
-from config.ratelimit import rate_limited
+from core.http import HtmxHttpRequest, page_or_fragment, see_other
+from core.ratelimit import rate_limited
 
 from . import services
 from .forms import ResponseForm, preselected_score
@@ -57,11 +57,11 @@ def _invitation_or_404(token: str) -> Invitation:
     return invitation
 
 
-def _render(request: HttpRequest, invitation: Invitation, template: str, context: dict, status: int = 200) -> HttpResponse:
+def _render(
+    request: HttpRequest, invitation: Invitation, template: str, context: dict, status: int = 200, *, fragment: str = ""
+) -> HttpResponse:
     context = {"invitation": invitation, "language": invitation.contact.language, **context}
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return page_or_fragment(request, page=template, fragment=fragment or template, context=context, status=status)
 
 
 @public_page
@@ -91,8 +91,9 @@ def respond(request: HtmxHttpRequest, token: str) -> HttpResponse:
         form = ResponseForm(initial=initial, survey=survey)
         status = 200
     context = {"survey": survey, "question": invitation.text("question"), "form": form, "answer": answer, "token": token}
-    template = "surveys/partials/answer_form.html" if request.htmx else "surveys/respond.html"
-    return _render(request, invitation, template, context, status=status)
+    return _render(
+        request, invitation, "surveys/respond.html", context, status=status, fragment="surveys/partials/answer_form.html"
+    )
 
 
 @public_page

@@ -49,7 +49,7 @@ class TestDefaults:
         assert settings["database"] == str(tmp_path / "valuepulse.sqlite3")
         assert settings["broker"].startswith("filesystem://")
         assert settings["cache"].endswith("LocMemCache")
-        assert settings["email_backend"] == "config.mailbox.MailboxBackend"
+        assert settings["email_backend"] == "core.mailbox.MailboxBackend"
         assert settings["debug"] is False
         assert settings["tier_thresholds"] == [70, 90, 97]
 

@@ -3,66 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import empty
 from rest_framework.validators import UniqueValidator
 
+from core.api.bulk import BulkListSerializer, Row, RowErrors, find_repeats
+from core.api.fields import ApiModelSerializer, SingleLineCharField, SingleLineSlugRelatedField
 from customers import validators
 from customers.models import Band, Contact, Customer, Invoice
-
-MAX_BULK_ROWS = 1000
-
-Row = dict[str, Any]
-RowErrors = dict[int, dict[str, list[str]]]
-
-
-def _check(validator: Callable[[str], None], value: str) -> None:
-    try:
-        validator(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages, code=exc.code) from None
-
-
-class _SingleLine:
-    """Looks for control characters before DRF trims surrounding whitespace, so a
-    trailing line break is rejected like any other rather than quietly dropped."""
-
-    def run_validation(self, data: Any = empty) -> Any:
-        if isinstance(data, str):
-            _check(validators.reject_control_characters, data)
-        return super().run_validation(data)
-
-
-class SingleLineCharField(_SingleLine, serializers.CharField):
-    pass
-
-
-class EmailAddressField(_SingleLine, serializers.EmailField):
-    def to_internal_value(self, data: Any) -> str:
-        return validators.normalize_email(super().to_internal_value(data))
-
-
-class ApiModelSerializer(serializers.ModelSerializer):
-    # Every text column written through the API (names, IDs, invoice numbers, emails)
-    # holds a single line.
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.CharField: SingleLineCharField,
-        models.EmailField: EmailAddressField,
-    }
-
-
-class SingleLineSlugRelatedField(_SingleLine, serializers.SlugRelatedField):
-    """A record named by a one-line key. A key with control characters is refused
-    before it is looked up: PostgreSQL cannot even compare a text containing NUL."""
-
 
 def customer_reference_field() -> serializers.SlugRelatedField:
     """A customer named by its external ID; an unknown one is a 400 naming `customer`."""
@@ -88,52 +38,6 @@ def resolve_customers(rows: list[Row], errors: RowErrors) -> None:
             row["customer"] = customers[row["customer"]]
         else:
             errors[index]["customer"] = [f'No customer with external ID "{row["customer"]}".']
-
-
-class UpsertCountsSerializer(serializers.Serializer):
-    created = serializers.IntegerField(help_text="Rows that did not exist before.")
-    updated = serializers.IntegerField(help_text="Rows that existed and were replaced.")
-
-
-def find_repeats(rows: Sequence[Row], key: Callable[[Row], Hashable]) -> dict[int, int]:
-    """Maps the index of each row repeating an earlier row's key to that earlier index."""
-    first_seen: dict[Hashable, int] = {}
-    return {
-        index: first
-        for index, row in enumerate(rows)
-        if (first := first_seen.setdefault(key(row), index)) != index
-    }
-
-
-class BulkListSerializer(serializers.ListSerializer):
-    """A list of at most 1,000 rows, accepted all or nothing.
-
-    A 400 answer names each bad row by its index in the list (from 0; a string in JSON)
-    and then the field: `{"3": {"name": ["This field may not be blank."]}}`; only bad
-    rows appear. That is DRF's own dict form of list errors (its default,
-    LIST_SERIALIZER_ERRORS_AS_DICT), so every bulk endpoint answers alike. A problem with the body as a whole (not a list, too many rows) is
-    `{"non_field_errors": ["..."]}`. Rows are validated one by one first; the checks
-    across rows (repeats, references to other records, one query for the whole list)
-    run once every row is valid on its own.
-    """
-
-    default_error_messages = {
-        "max_length": "At most {max_length} rows per request; split the list into several requests.",
-    }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", MAX_BULK_ROWS)
-        super().__init__(*args, **kwargs)
-
-    def validate(self, rows: list[Row]) -> list[Row]:
-        errors = self.check_rows(rows)
-        if errors:
-            raise serializers.ValidationError(dict(sorted(errors.items())))
-        return rows
-
-    def check_rows(self, rows: list[Row]) -> RowErrors:
-        """Cross-row checks; may replace references in `rows` with the records they name."""
-        raise NotImplementedError
 
 
 # --- Customers

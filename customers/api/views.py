@@ -6,60 +6,30 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.bulk import BULK_DESCRIPTION, BULK_ERRORS, UpsertCountsSerializer
+from core.api.permissions import StaffWritesManagersRead
 from customers import services
+from customers.queries import visible_to
+
+# Customers and invoices are upserted by their key.
+UPSERT_DESCRIPTION = BULK_DESCRIPTION + "Rows are matched to existing records by their key and replace them."
 from customers.models import Contact, Customer, Invoice
 
 from .filters import ContactFilter, CustomerFilter, InvoiceFilter
-from .permissions import StaffWritesManagersRead, visible_to
 from .serializers import (
-    MAX_BULK_ROWS,
     ContactSerializer,
     CustomerRowSerializer,
     CustomerSerializer,
     InvoiceRowSerializer,
     InvoiceSerializer,
-    UpsertCountsSerializer,
 )
-
-BULK_ERRORS = OpenApiResponse(
-    response={
-        "type": "object",
-        "description": (
-            "Nothing was written. Each key is the index (from 0) of a bad row, with that row's "
-            "field errors; a problem with the body as a whole is under non_field_errors."
-        ),
-        "properties": {"non_field_errors": {"type": "array", "items": {"type": "string"}}},
-        "additionalProperties": {
-            "type": "object",
-            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    description="Invalid rows; nothing was written.",
-    examples=[
-        OpenApiExample(
-            "A bad row",
-            value={"3": {"name": ["This field may not be blank."]}},
-            status_codes=["400"],
-        ),
-        OpenApiExample(
-            "Too many rows",
-            value={"non_field_errors": [f"At most {MAX_BULK_ROWS} rows per request; split the list into several requests."]},
-            status_codes=["400"],
-        ),
-    ],
-)
-BULK_DESCRIPTION = (
-    f"At most {MAX_BULK_ROWS} rows. All or nothing: one bad row and nothing is written. "
-    "Rows are matched to existing records by their key and replace them."
-)
-
 
 class _ApiViewSet(viewsets.GenericViewSet):
     permission_classes = [StaffWritesManagersRead]
@@ -127,7 +97,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ApiView
 
     @extend_schema(
         summary="Create or replace many customers",
-        description=BULK_DESCRIPTION + " The key is external_id.",
+        description=UPSERT_DESCRIPTION + " The key is external_id.",
         request=CustomerRowSerializer(many=True),
         responses={200: UpsertCountsSerializer, 400: BULK_ERRORS},
     )
@@ -182,7 +152,7 @@ class InvoiceViewSet(mixins.ListModelMixin, _ApiViewSet):
 
     @extend_schema(
         summary="Create or update many invoices",
-        description=BULK_DESCRIPTION
+        description=UPSERT_DESCRIPTION
         + " The key is customer + number. Value metrics and tiers are recomputed in the background.",
         request=InvoiceRowSerializer(many=True),
         responses={200: UpsertCountsSerializer, 400: BULK_ERRORS},

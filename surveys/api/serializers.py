@@ -10,17 +10,9 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from customers.api.serializers import (
-    BulkListSerializer,
-    EmailAddressField,
-    Row,
-    RowErrors,
-    SingleLineCharField,
-    SingleLineSlugRelatedField,
-    find_repeats,
-    customer_reference_field,
-    resolve_customers,
-)
+from core.api.bulk import BulkListSerializer, Row, RowErrors, find_repeats
+from core.api.fields import EmailAddressField, SingleLineCharField, SingleLineSlugRelatedField
+from customers.api.serializers import customer_reference_field, resolve_customers
 from surveys.models import Invitation, Response, SuppressedReason, Survey
 
 

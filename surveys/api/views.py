@@ -10,9 +10,9 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from customers.api.permissions import StaffWritesManagersRead, visible_to
-from customers.api.serializers import MAX_BULK_ROWS
-from customers.api.views import BULK_ERRORS
+from core.api.bulk import BULK_DESCRIPTION, BULK_ERRORS
+from core.api.permissions import StaffWritesManagersRead
+from customers.queries import visible_to
 from surveys import services
 from surveys.models import Response as SurveyResponse
 
@@ -43,8 +43,8 @@ class DeliveryViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Record many deliveries",
-        description=f"At most {MAX_BULK_ROWS} rows. All or nothing: one bad row and nothing is written. "
-        "The key is customer + reference: a delivery recorded before counts as existing, stays unchanged "
+        description=BULK_DESCRIPTION
+        + "The key is customer + reference: a delivery recorded before counts as existing, stays unchanged "
         "and schedules nothing.",
         request=DeliveryRowSerializer(many=True),
         responses={200: DeliveryCountsSerializer, 400: BULK_ERRORS},

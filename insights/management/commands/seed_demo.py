@@ -110,7 +110,7 @@ class Command(BaseCommand):
             for reason, count in sorted(summary.suppressed.items(), key=lambda item: -item[1])
         )
         where = ""
-        if settings.EMAIL_BACKEND == "config.mailbox.MailboxBackend":
+        if settings.EMAIL_BACKEND == "core.mailbox.MailboxBackend":
             where = f" to {settings.SITE_URL}{reverse('mailbox')}"
         self.stdout.write(
             self.style.SUCCESS(

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
-from surveys import imports
+from imports import importers
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("kind", choices=list(imports.KINDS))
+        parser.add_argument("kind", choices=list(importers.KINDS))
         parser.add_argument("path", help="The CSV file; - reads standard input.")
         parser.add_argument(
             "--progress",
@@ -35,10 +35,10 @@ class Command(BaseCommand):
         with _opened(path) as file:
             progress_line = ProgressLine(self.stderr, file) if show_progress else None
             try:
-                counts = imports.import_csv(kind=kind, file=file, progress=progress_line)
-            except imports.BadFile as exc:
+                counts = importers.import_csv(kind=kind, file=file, progress=progress_line)
+            except importers.BadFile as exc:
                 raise CommandError(f"{'Standard input' if path == '-' else path}: {exc}") from None
-            except imports.BadRows as exc:
+            except importers.BadRows as exc:
                 if progress_line:
                     progress_line.finish()
                 for error in exc.errors:

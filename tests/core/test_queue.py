@@ -12,7 +12,7 @@ from tests.support.processes import PROJECT_DIR
 PUBLISH_WITH_THE_BROKER_DOWN = """
 import django; django.setup()
 from django.db import transaction
-from config.queue import enqueue_on_commit
+from core.queue import enqueue_on_commit
 from customers.tasks import recompute_value_metrics
 with transaction.atomic():
     enqueue_on_commit(recompute_value_metrics)
@@ -44,7 +44,7 @@ class TestOncePerTransaction:
     ):
         from django.db import transaction
 
-        from config.queue import enqueue_on_commit
+        from core.queue import enqueue_on_commit
         from customers.tasks import recompute_value_metrics
 
         with django_capture_on_commit_callbacks() as callbacks:
@@ -56,7 +56,7 @@ class TestOncePerTransaction:
     def test_a_rolled_back_request_does_not_swallow_a_later_one(self, db, django_capture_on_commit_callbacks):
         from django.db import transaction
 
-        from config.queue import enqueue_on_commit
+        from core.queue import enqueue_on_commit
         from customers.tasks import recompute_value_metrics
 
         with django_capture_on_commit_callbacks() as callbacks:

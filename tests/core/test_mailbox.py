@@ -4,7 +4,7 @@ import pytest
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from config import mailbox as dev_mailbox
+from core import mailbox as dev_mailbox
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,7 @@ MAILBOX_URL = reverse("mailbox")
 @pytest.fixture
 def mailbox_dir(settings, tmp_path):
     # pytest-django swaps in the in-memory backend; these tests are about the real local one.
-    settings.EMAIL_BACKEND = "config.mailbox.MailboxBackend"
+    settings.EMAIL_BACKEND = "core.mailbox.MailboxBackend"
     settings.MAILBOX_DIR = tmp_path / "mailbox"
     return settings.MAILBOX_DIR
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from customers.validators import normalize_email, reject_control_characters, validate_external_id
+from core.validators import normalize_email, reject_control_characters
+from customers.validators import validate_external_id
 
 
 class TestRejectControlCharacters:

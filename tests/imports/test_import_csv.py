@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 
 from customers import services as customer_services
 from customers.models import Contact, Customer, Invoice
-from surveys import imports
+from imports import importers
 from surveys.models import Delivery, Invitation, InvitationStatus, Survey, SuppressedReason
 from tests.factories import ContactFactory, CustomerFactory, InvoiceFactory, SurveyFactory, UserFactory
 
@@ -386,8 +386,8 @@ class TestWholeFile:
 
     def test_every_error_is_listed_for_callers_of_the_module(self):
         file = io.StringIO("external_id,name\nCRM-1,\nCRM-1,Acme\nCRM-1,Acme\n")
-        with pytest.raises(imports.BadRows) as failure:
-            imports.import_csv(kind="customers", file=file)
+        with pytest.raises(importers.BadRows) as failure:
+            importers.import_csv(kind="customers", file=file)
         assert [(error.line, error.field) for error in failure.value.errors] == [(2, "name"), (4, "external_id")]
         assert failure.value.bad_rows == 2
 

@@ -4,8 +4,6 @@ A file is one big bulk request: its header row names the API's fields, the API's
 serializers validate its rows in chunks of at most 1,000 (their limit), the services
 behind the bulk endpoints write them, and it is all or nothing. Every error in the
 file is reported with its line number before anything is written.
-
-It lives in `surveys` because deliveries do, and `customers` may not import `surveys`.
 """
 
 from __future__ import annotations
@@ -20,14 +18,12 @@ from django.db import transaction
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from core.api.bulk import MAX_BULK_ROWS, BulkListSerializer, Row
 from customers import services as customer_services
 from customers.api.serializers import (
-    MAX_BULK_ROWS,
-    BulkListSerializer,
     ContactRowSerializer,
     CustomerRowSerializer,
     InvoiceRowSerializer,
-    Row,
 )
 from surveys import services as survey_services
 from surveys.api.serializers import DeliveryRowSerializer

@@ -18,6 +18,11 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 
 
+def is_enabled() -> bool:
+    """Mail is kept in the mailbox (no EMAIL_HOST); otherwise the mailbox pages are a 404."""
+    return settings.EMAIL_BACKEND == "core.mailbox.MailboxBackend"
+
+
 class MailboxBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:
         folder = Path(settings.MAILBOX_DIR)

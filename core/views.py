@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -9,7 +8,7 @@ from . import mailbox as dev_mailbox
 
 
 def _require_mailbox() -> None:
-    if settings.EMAIL_BACKEND != "config.mailbox.MailboxBackend":
+    if not dev_mailbox.is_enabled():
         raise Http404("Mail is sent over SMTP; there is no local mailbox.")
 
 
