@@ -28,6 +28,15 @@ class Tier(models.IntegerChoices):
     THREE = 3, "Tier 3"
     FOUR = 4, "Tier 4"
 
+    @property
+    def is_high_value(self) -> bool:
+        """Tiers 1–2: their churn risk is flagged high-value; the insights' "high value"."""
+        return self in HIGH_VALUE_TIERS
+
+
+# For queries (`tier__in=HIGH_VALUE_TIERS`); Tier.is_high_value reads it.
+HIGH_VALUE_TIERS = (Tier.ONE, Tier.TWO)
+
 
 class Customer(models.Model):
     external_id = models.CharField("external ID", max_length=100, unique=True)
@@ -89,7 +98,7 @@ class Customer(models.Model):
 
     @property
     def is_high_value(self) -> bool:
-        return self.tier in (Tier.ONE, Tier.TWO)
+        return self.tier is not None and Tier(self.tier).is_high_value
 
 
 class Language(models.TextChoices):

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from core.queue import enqueue_on_commit
 
-from . import tasks
 from .models import Contact, Customer, Invoice, Language
 from .value import DaysBetween, trailing_year_start
 
@@ -23,6 +22,9 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
+
+# Enqueued by name: customers.tasks imports this module.
+RECOMPUTE_VALUE_METRICS = "customers.tasks.recompute_value_metrics"
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
             update_fields=["amount", "issued_on", "due_on", "paid_on"],
             batch_size=1000,
         )
-        enqueue_on_commit(tasks.recompute_value_metrics)
+        enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
     updated = len(keys & existing)
     return UpsertResult(created=len(keys) - updated, updated=updated)
 
@@ -202,7 +204,7 @@ def upsert_customer(
                 setattr(customer, field, fields[field])
             customer.save(update_fields=[*changed, "updated_at"])
         if created or changed & _METRIC_INPUTS:
-            enqueue_on_commit(tasks.recompute_value_metrics)
+            enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
     # Callers show the manager's username; this spares them a query.
     customer.account_manager = account_manager
     return customer, created
@@ -234,7 +236,7 @@ def upsert_customers(*, customers: Sequence[CustomerData]) -> UpsertResult:
             update_fields=["name", "account_manager", "cost_to_serve", "is_active", "updated_at"],
             batch_size=1000,
         )
-        enqueue_on_commit(tasks.recompute_value_metrics)
+        enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
     return UpsertResult(created=len(external_ids) - existing, updated=existing)
 
 

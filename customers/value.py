@@ -1,15 +1,11 @@
-"""What a customer is worth: the trailing window and Pareto tiers as plain rules.
-
-The same rules run in SQL for every customer at once (customers.services);
-these functions are their readable, directly testable definition.
+"""What a customer is worth: the trailing 12-month window, and whole days between two
+dates in SQL. The Pareto tiers are cut in SQL for every customer at once
+(customers.services._update_tiers); their rule is spelled out there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
-from itertools import groupby
-from decimal import Decimal
 
 from django.db.models import Func, IntegerField
 
@@ -24,40 +20,6 @@ def trailing_year_start(as_of: date) -> date:
         return as_of.replace(year=as_of.year - 1)
     except ValueError:
         return as_of.replace(year=as_of.year - 1, day=28)
-
-
-def tier_for_share(share_before: Decimal, thresholds: Sequence[int]) -> int:
-    """The tier of a customer whose higher-revenue peers already make up
-    `share_before` percent of all revenue.
-
-    Tier 1 is the smallest set of customers that reaches the first threshold (70%):
-    a customer belongs to it while the revenue ranked above it is still short of it.
-    """
-    for tier, threshold in enumerate(thresholds, start=1):
-        if share_before < threshold:
-            return tier
-    return len(thresholds) + 1
-
-
-def assign_tiers(revenues: Sequence[Decimal], thresholds: Sequence[int]) -> list[int]:
-    """Tiers for revenues sorted from largest to smallest.
-
-    Customers with equal revenue share one tier (the higher one); customers
-    without revenue, and everyone when there is no revenue at all, are in the last tier.
-    """
-    last_tier = len(thresholds) + 1
-    total = sum(revenues, Decimal("0"))
-    tiers: list[int] = []
-    before = Decimal("0")
-    for revenue, peers in groupby(revenues):
-        count = len(list(peers))
-        if total <= 0 or revenue <= 0:
-            tier = last_tier
-        else:
-            tier = tier_for_share(before * 100 / total, thresholds)
-        tiers.extend([tier] * count)
-        before += revenue * count
-    return tiers
 
 
 class DaysBetween(Func):

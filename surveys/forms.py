@@ -3,16 +3,14 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext, gettext_lazy as _
 
-from .models import Survey
-
-MAX_COMMENT_LENGTH = 2000
+from .models import COMMENT_MAX_LENGTH, Survey
 
 
 class ResponseForm(forms.Form):
     score = forms.IntegerField(error_messages={"required": _("Choose a score."), "invalid": _("Choose a whole-number score.")})
     comment = forms.CharField(
         required=False,
-        max_length=MAX_COMMENT_LENGTH,
+        max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea,
         error_messages={
             "max_length": _("Keep the comment to %(limit_value)d characters (it has %(show_value)d)."),

@@ -20,6 +20,7 @@ def hash_token(token: str) -> str:
 
 
 DEFAULT_SURVEY_SLUG = "post-delivery"
+NO_DEFAULT_SURVEY = "No survey is marked as the default; name a survey by its slug, or mark one as the default in the admin."
 
 
 class Survey(models.Model):
@@ -107,13 +108,12 @@ class Survey(models.Model):
 
     @classmethod
     def default(cls) -> Survey:
-        """The survey of deliveries that name none. Migration 0002 creates it; should it
-        be missing (a database flushed by tests), it is made again with the defaults."""
+        """The survey of deliveries that name none: migration 0002 makes it, and staff may
+        mark another one in the admin. Reading it never writes; with none marked it
+        raises Survey.DoesNotExist saying so."""
         survey = cls.objects.filter(is_default=True).first()
         if survey is None:
-            survey, _ = cls.objects.update_or_create(
-                slug=DEFAULT_SURVEY_SLUG, defaults={"name": "Post-delivery satisfaction", "is_default": True}
-            )
+            raise cls.DoesNotExist(NO_DEFAULT_SURVEY)
         return survey
 
 
@@ -285,6 +285,10 @@ class Invitation(models.Model):
         )
 
 
+# The longest comment a respondent may leave: the model, the form and the pages' textareas.
+COMMENT_MAX_LENGTH = 2000
+
+
 class Response(models.Model):
     """The answer to an invitation: the latest score and comment stand; every earlier
     version is kept as a ResponseRevision. Customer and survey are copied here so
@@ -295,7 +299,7 @@ class Response(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
     score = models.PositiveSmallIntegerField(validators=[MinValueValidator(0), MaxValueValidator(10)])
     band = models.CharField(max_length=10, choices=Band.choices)
-    comment = models.TextField(blank=True, max_length=2000)
+    comment = models.TextField(blank=True, max_length=COMMENT_MAX_LENGTH)
     is_suspect = models.BooleanField(
         "suspect", default=False, help_text="Looks like a machine clicking; raises no alert until a stable answer."
     )

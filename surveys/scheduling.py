@@ -9,9 +9,6 @@ from typing import Protocol
 
 from .models import InvitationStatus, SuppressedReason
 
-MAX_SEND_ATTEMPTS = 5
-
-
 class Timing(Protocol):
     send_delay: timedelta
     throttle: timedelta
@@ -52,11 +49,6 @@ def plan_invitation(
         reason = SuppressedReason.THROTTLED
     status = InvitationStatus.SUPPRESSED if reason else InvitationStatus.SCHEDULED
     return Plan(status=status, scheduled_for=scheduled_for, expires_at=expires_at, suppressed_reason=reason)
-
-
-def retry_delay(failed_attempts: int) -> timedelta:
-    """Backoff after a transient send failure: 1, 2, 4, 8 minutes, then give up."""
-    return timedelta(minutes=min(2 ** (failed_attempts - 1), 30))
 
 
 def reminder_due_at(*, sent_at: datetime, reminder_delay: timedelta, expires_at: datetime) -> datetime | None:

@@ -16,6 +16,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core import retry
 from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
@@ -59,10 +60,10 @@ class RecordedDelivery:
     created: bool
 
 
-def record_delivery(**fields) -> tuple[Delivery, bool]:
-    """Records one delivery as record_deliveries does. Returns it and whether it is new."""
-    (result,) = record_deliveries(deliveries=[DeliveryData(**fields)])
-    return result.delivery, result.created
+def record_delivery(*, delivery: DeliveryData) -> RecordedDelivery:
+    """Records one delivery as record_deliveries does."""
+    (result,) = record_deliveries(deliveries=[delivery])
+    return result
 
 
 def record_deliveries(*, deliveries: Sequence[DeliveryData]) -> list[RecordedDelivery]:
@@ -70,7 +71,8 @@ def record_deliveries(*, deliveries: Sequence[DeliveryData]) -> list[RecordedDel
     few queries whatever their number. Results come in the order given.
 
     A delivery whose customer + reference exists already is answered with the existing
-    one and changes nothing. Locking the customers first makes two identical requests
+    one and changes nothing. A new one naming no survey takes the default survey
+    (Survey.DoesNotExist when none is marked default: nothing is written). Locking the customers first makes two identical requests
     arriving together queue up: the second finds what the first wrote.
     """
     with transaction.atomic():
@@ -310,12 +312,12 @@ def _record_sent(invitation: Invitation, *, token: str, reminder: bool) -> None:
 
 def _record_failure(invitation: Invitation, exc: Exception, *, reminder: bool) -> None:
     """A permanent failure (a 5xx answer) ends the attempt at once; a transient one is
-    retried with growing delays until MAX_SEND_ATTEMPTS. Either way the reason is kept
+    retried with growing delays until retry.MAX_ATTEMPTS. Either way the reason is kept
     on the invitation for staff to see."""
     now = timezone.now()
     invitation.send_attempts += 1
     invitation.last_error = f"{now:%Y-%m-%d %H:%M:%S} UTC, {'reminder' if reminder else 'invitation'}: {exc!r}"[:2000]
-    give_up = _is_permanent(exc) or invitation.send_attempts >= scheduling.MAX_SEND_ATTEMPTS
+    give_up = _is_permanent(exc) or invitation.send_attempts >= retry.MAX_ATTEMPTS
     logger.warning(
         "Sending %s for invitation %s to contact %s failed (attempt %d%s): %r",
         "reminder" if reminder else "invitation",
@@ -326,12 +328,12 @@ def _record_failure(invitation: Invitation, exc: Exception, *, reminder: bool) -
         exc,
     )
     if reminder:
-        invitation.remind_at = None if give_up else now + scheduling.retry_delay(invitation.send_attempts)
+        invitation.remind_at = None if give_up else now + retry.retry_delay(invitation.send_attempts)
     elif give_up:
         invitation.status = InvitationStatus.FAILED
         invitation.next_attempt_at = None
     else:
-        invitation.next_attempt_at = now + scheduling.retry_delay(invitation.send_attempts)
+        invitation.next_attempt_at = now + retry.retry_delay(invitation.send_attempts)
 
 
 def _is_permanent(exc: Exception) -> bool:

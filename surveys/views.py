@@ -23,7 +23,7 @@ from core.ratelimit import rate_limited
 
 from . import services
 from .forms import ResponseForm, preselected_score
-from .models import Invitation
+from .models import COMMENT_MAX_LENGTH, Invitation
 
 PublicView = Callable[..., HttpResponse]
 
@@ -60,7 +60,12 @@ def _invitation_or_404(token: str) -> Invitation:
 def _render(
     request: HttpRequest, invitation: Invitation, template: str, context: dict, status: int = 200, *, fragment: str = ""
 ) -> HttpResponse:
-    context = {"invitation": invitation, "language": invitation.contact.language, **context}
+    context = {
+        "invitation": invitation,
+        "language": invitation.contact.language,
+        "comment_max_length": COMMENT_MAX_LENGTH,
+        **context,
+    }
     return page_or_fragment(request, page=template, fragment=fragment or template, context=context, status=status)
 
 

@@ -29,6 +29,26 @@ def tasks_run_in_process():
     app.conf.task_always_eager = False
 
 
+def _restore_default_survey(sender, **kwargs) -> None:
+    if sender.name != "surveys":
+        return
+    from tests.factories import ensure_default_survey
+
+    ensure_default_survey()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def default_survey_after_each_flush():
+    """A transactional test ends with a flush, which also empties the default survey that
+    migration 0002 made. Django then sends post_migrate (that is how content types come
+    back); this puts the survey back too, so every test starts as a migrated database does."""
+    from django.db.models.signals import post_migrate
+
+    post_migrate.connect(_restore_default_survey, dispatch_uid="tests-default-survey")
+    yield
+    post_migrate.disconnect(dispatch_uid="tests-default-survey")
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The real hasher costs ~0.25 s a user by design; tests do not need that strength.

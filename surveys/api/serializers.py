@@ -13,7 +13,7 @@ from rest_framework import serializers
 from core.api.bulk import BulkListSerializer, Row, RowErrors, find_repeats
 from core.api.fields import EmailAddressField, SingleLineCharField, SingleLineSlugRelatedField
 from customers.api.serializers import customer_reference_field, resolve_customers
-from surveys.models import Invitation, Response, SuppressedReason, Survey
+from surveys.models import NO_DEFAULT_SURVEY, Invitation, Response, SuppressedReason, Survey
 
 
 EARLIEST_DELIVERY = datetime(1900, 1, 1, tzinfo=UTC)
@@ -127,10 +127,15 @@ class DeliveryBulkSerializer(BulkListSerializer):
         resolve_customers(rows, errors)
         slugs = {row["survey"] for row in rows if "survey" in row}
         surveys = {survey.slug: survey for survey in Survey.objects.filter(slug__in=slugs, is_active=True)}
+        needs_default = any("survey" not in row for row in rows)
+        default_survey = Survey.objects.filter(is_default=True).first() if needs_default else None
         for index, row in enumerate(rows):
             if "survey" not in row:
-                continue
-            if row["survey"] in surveys:
+                if default_survey is None:
+                    errors[index]["survey"] = [NO_DEFAULT_SURVEY]
+                else:
+                    row["survey"] = default_survey
+            elif row["survey"] in surveys:
                 row["survey"] = surveys[row["survey"]]
             else:
                 errors[index]["survey"] = [f'No active survey with slug "{row["survey"]}".']

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -14,6 +14,7 @@ from core.api.bulk import BULK_DESCRIPTION, BULK_ERRORS
 from core.api.permissions import StaffWritesManagersRead
 from customers.queries import visible_to
 from surveys import services
+from surveys.models import NO_DEFAULT_SURVEY, Survey
 from surveys.models import Response as SurveyResponse
 
 from .filters import ResponseFilter
@@ -36,9 +37,13 @@ class DeliveryViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         serializer = DeliverySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        delivery, created = services.record_delivery(**serializer.delivery_values())
+        try:
+            recorded = services.record_delivery(delivery=services.DeliveryData(**serializer.delivery_values()))
+        except Survey.DoesNotExist:
+            raise serializers.ValidationError({"survey": [NO_DEFAULT_SURVEY]}) from None
         return Response(
-            DeliverySerializer(delivery).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            DeliverySerializer(recorded.delivery).data,
+            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
         )
 
     @extend_schema(

@@ -69,3 +69,33 @@ class TestOncePerTransaction:
                     pass
                 enqueue_on_commit(recompute_value_metrics)
         assert len(callbacks) == 1
+
+
+class TestEnqueueByName:
+    def test_a_task_named_by_a_service_runs_like_the_task_itself(self, db, django_capture_on_commit_callbacks):
+        from decimal import Decimal
+
+        from django.db import transaction
+
+        from core.queue import enqueue_on_commit
+        from customers.models import Customer
+        from tests.factories import CustomerFactory, InvoiceFactory
+
+        customer = CustomerFactory()
+        InvoiceFactory(customer=customer, amount=Decimal("100"))
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                enqueue_on_commit("customers.tasks.recompute_value_metrics")
+        assert Customer.objects.get().tier == 1
+
+    def test_a_task_and_its_name_count_as_one_request(self, db, django_capture_on_commit_callbacks):
+        from django.db import transaction
+
+        from core.queue import enqueue_on_commit
+        from customers.tasks import recompute_value_metrics
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            with transaction.atomic():
+                enqueue_on_commit(recompute_value_metrics)
+                enqueue_on_commit("customers.tasks.recompute_value_metrics")
+        assert len(callbacks) == 1

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import groupby
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from customers.models import Customer
 from customers.services import recompute_value_metrics
-from customers.value import assign_tiers, tier_for_share
 from tests.factories import CustomerFactory, InvoiceFactory
 
 AS_OF = date(2026, 6, 15)
@@ -21,32 +22,40 @@ def d(*values) -> list[Decimal]:
     return [Decimal(str(value)) for value in values]
 
 
-class TestTierRule:
-    def test_a_customer_is_tier_one_while_the_revenue_above_is_short_of_seventy_percent(self):
-        assert tier_for_share(Decimal("69.99"), THRESHOLDS) == 1
-        assert tier_for_share(Decimal("70"), THRESHOLDS) == 2
-        assert tier_for_share(Decimal("89.99"), THRESHOLDS) == 2
-        assert tier_for_share(Decimal("90"), THRESHOLDS) == 3
-        assert tier_for_share(Decimal("97"), THRESHOLDS) == 4
+# The Pareto rule in plain Python: the reference the SQL in customers.services is checked
+# against on random portfolios. The product cuts tiers only in SQL.
+def reference_tier_for_share(share_before: Decimal, thresholds: Sequence[int]) -> int:
+    """The tier of a customer whose higher-revenue peers already make up
+    `share_before` percent of all revenue.
 
-    def test_tier_one_is_the_smallest_set_reaching_seventy_percent(self):
-        assert assign_tiers(d(70, 20, 7, 3), THRESHOLDS) == [1, 2, 3, 4]
-        assert assign_tiers(d(60, 20, 10, 5, 5), THRESHOLDS) == [1, 1, 2, 3, 3]
+    Tier 1 is the smallest set of customers that reaches the first threshold (70%):
+    a customer belongs to it while the revenue ranked above it is still short of it.
+    """
+    for tier, threshold in enumerate(thresholds, start=1):
+        if share_before < threshold:
+            return tier
+    return len(thresholds) + 1
 
-    def test_equal_revenues_share_the_higher_tier(self):
-        assert assign_tiers(d(35, 35, 20, 10), THRESHOLDS) == [1, 1, 2, 3]
-        assert assign_tiers(d(50, 25, 25), THRESHOLDS) == [1, 1, 1]
 
-    def test_a_single_customer_is_tier_one(self):
-        assert assign_tiers(d(500), THRESHOLDS) == [1]
+def reference_tiers(revenues: Sequence[Decimal], thresholds: Sequence[int]) -> list[int]:
+    """Tiers for revenues sorted from largest to smallest.
 
-    def test_customers_without_revenue_are_in_the_last_tier(self):
-        assert assign_tiers(d(100, 0, 0), THRESHOLDS) == [1, 4, 4]
-        assert assign_tiers(d(0, 0), THRESHOLDS) == [4, 4]
-
-    def test_changed_thresholds_move_the_boundaries(self):
-        assert assign_tiers(d(50, 30, 15, 5), (50, 80, 95)) == [1, 2, 3, 4]
-        assert assign_tiers(d(50, 30, 15, 5), (90, 95, 99)) == [1, 1, 1, 3]
+    Customers with equal revenue share one tier (the higher one); customers
+    without revenue, and everyone when there is no revenue at all, are in the last tier.
+    """
+    last_tier = len(thresholds) + 1
+    total = sum(revenues, Decimal("0"))
+    tiers: list[int] = []
+    before = Decimal("0")
+    for revenue, peers in groupby(revenues):
+        count = len(list(peers))
+        if total <= 0 or revenue <= 0:
+            tier = last_tier
+        else:
+            tier = reference_tier_for_share(before * 100 / total, thresholds)
+        tiers.extend([tier] * count)
+        before += revenue * count
+    return tiers
 
 
 @pytest.mark.django_db
@@ -69,6 +78,36 @@ class TestTiersInTheDatabase:
     def tiers(self, customers: list[Customer]) -> list[int | None]:
         by_pk = dict(Customer.objects.values_list("pk", "tier"))
         return [by_pk[customer.pk] for customer in customers]
+
+    def test_a_customer_is_tier_one_while_the_revenue_above_is_short_of_seventy_percent(self):
+        just_short = self.customers_with_revenue(6999, 2001, 700, 300)  # 69.99% above the second
+        recompute_value_metrics(as_of=AS_OF)
+        assert self.tiers(just_short) == [1, 1, 3, 4]
+
+    def test_a_customer_with_seventy_percent_above_is_tier_two(self):
+        exactly = self.customers_with_revenue(7000, 2000, 700, 300)
+        recompute_value_metrics(as_of=AS_OF)
+        assert self.tiers(exactly) == [1, 2, 3, 4]
+
+    def test_tier_one_is_the_smallest_set_reaching_seventy_percent(self):
+        customers = self.customers_with_revenue(60, 20, 10, 5, 5)
+        recompute_value_metrics(as_of=AS_OF)
+        assert self.tiers(customers) == [1, 1, 2, 3, 3]
+
+    def test_equal_revenues_share_the_higher_tier(self):
+        customers = self.customers_with_revenue(50, 25, 25)
+        recompute_value_metrics(as_of=AS_OF)
+        assert self.tiers(customers) == [1, 1, 1]
+
+    def test_customers_without_revenue_are_in_the_last_tier(self):
+        customers = self.customers_with_revenue(100, 0, 0)
+        recompute_value_metrics(as_of=AS_OF)
+        assert self.tiers(customers) == [1, 4, 4]
+
+    def test_wider_thresholds_move_the_boundaries(self):
+        customers = self.customers_with_revenue(50, 30, 15, 5)
+        recompute_value_metrics(as_of=AS_OF, thresholds=(90, 95, 99))
+        assert self.tiers(customers) == [1, 1, 1, 3]
 
     def test_tiers_follow_the_pareto_rule(self):
         customers = self.customers_with_revenue(6000, 1500, 1000, 700, 500, 300)
@@ -108,7 +147,7 @@ class TestTiersInTheDatabase:
         customers = self.customers_with_revenue(*amounts)
         recompute_value_metrics(as_of=AS_OF)
         ordered = sorted(zip(amounts, self.tiers(customers)), key=lambda pair: -pair[0])
-        expected = assign_tiers(d(*(amount for amount, _ in ordered)), THRESHOLDS)
+        expected = reference_tiers(d(*(amount for amount, _ in ordered)), THRESHOLDS)
         assert [tier for _, tier in ordered] == expected
 
 

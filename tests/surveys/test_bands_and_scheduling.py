@@ -93,12 +93,7 @@ class TestPlanInvitation:
         )
 
 
-class TestRetries:
-    def test_retry_delays_grow_and_stay_bounded(self):
-        delays = [scheduling.retry_delay(attempt) for attempt in range(1, 10)]
-        assert delays[:4] == [timedelta(minutes=minutes) for minutes in (1, 2, 4, 8)]
-        assert max(delays) == timedelta(minutes=30)
-
+class TestReminders:
     def test_no_reminder_is_planned_after_the_link_closes(self):
         sent = DELIVERED
         assert scheduling.reminder_due_at(

@@ -9,7 +9,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from customers.models import Contact, Customer
-from surveys.models import Delivery, Invitation, InvitationStatus, Survey
+from surveys.models import NO_DEFAULT_SURVEY, Delivery, Invitation, InvitationStatus, Survey
 from tests.customers.api.bulk import insert_statements
 from tests.support.concurrency import run_at_once
 from tests.factories import (
@@ -344,6 +344,13 @@ class TestInvalidDelivery:
         assert response.json() == {field: ["This field is required."]}
         assert_nothing_written()
 
+    def test_no_survey_named_and_none_marked_default_is_a_400_naming_survey(self, api, customer):
+        Survey.objects.update(is_default=False)
+        response = api.post(URL, body(), format="json")
+        assert response.status_code == 400
+        assert response.json() == {"survey": [NO_DEFAULT_SURVEY]}
+        assert_nothing_written()
+
     @pytest.mark.parametrize(
         ("field", "value"),
         [
@@ -463,6 +470,14 @@ class TestBulkDeliveries:
         assert sorted(Delivery.objects.values_list("reference", flat=True)) == ["ORDER-0", "ORDER-1", "ORDER-2"]
         assert set(Invitation.objects.values_list("status", "scheduled_for")) == {(InvitationStatus.SCHEDULED, DUE)}
         assert Contact.objects.count() == 3
+
+    def test_rows_naming_no_survey_when_none_is_marked_default_are_named(self, api, customer):
+        Survey.objects.update(is_default=False)
+        SurveyFactory(slug="nps")
+        response = api.post(BULK_URL, [*rows(2), {**body(reference="ORDER-9"), "survey": "nps"}], format="json")
+        assert response.status_code == 400
+        assert response.json() == {"0": {"survey": [NO_DEFAULT_SURVEY]}, "1": {"survey": [NO_DEFAULT_SURVEY]}}
+        assert_nothing_written()
 
     def test_rows_recorded_before_count_as_existing_and_stay_unchanged(self, api, customer):
         api.post(URL, body(reference="ORDER-1", description="first"), format="json")
