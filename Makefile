@@ -28,7 +28,9 @@ browser:
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; }
 
+# The import arrows (.importlinter) first: a wrong import fails before any test runs.
 test: setup browser
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 # Speed figures; PostgreSQL when DATABASE_URL is set (see README "Benchmarks").
