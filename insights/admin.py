@@ -7,7 +7,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from . import counts, webhooks
+from . import webhooks
+from .dashboard import counts
 from .models import Alert, AlertNote, AnswerCount, AnswerCountState
 
 
@@ -197,8 +198,9 @@ class AlertNoteAdmin(admin.ModelAdmin):
 
 @admin.register(AnswerCountState)
 class AnswerCountStateAdmin(admin.ModelAdmin):
-    """Which days the insights read from counts made ahead (insights/counts.py); beat
-    keeps them current every five minutes, the action rebuilds them now."""
+    """Which days the insights read from counts made ahead
+    (insights/dashboard/counts.py); beat keeps them current every five minutes, the
+    action rebuilds them now."""
 
     list_display = ["__str__", "settled_before", "built_at", "time_zone", "rows"]
     actions = ["rebuild_counts"]

@@ -8,7 +8,8 @@ from customers.models import Tier
 from customers.queries import account_managers
 from surveys.models import Survey
 
-from . import figures, queries
+from . import queries
+from .dashboard import figures
 
 MAX_NOTE_LENGTH = 4000
 _TOO_LONG = "Keep it to %(limit_value)d characters (it has %(show_value)d)."

@@ -160,8 +160,8 @@ class AlertNote(models.Model):
 class AnswerCount(models.Model):
     """Settled answers counted by day, survey, tier, account manager and band: what the
     insights read for the days whose answers can no longer change, instead of every
-    answer (see counts.py). Tier and account manager are the customer's at the last
-    rebuild; suspect answers are left out, as everywhere in the insights."""
+    answer (see dashboard/counts.py). Tier and account manager are the customer's at
+    the last rebuild; suspect answers are left out, as everywhere in the insights."""
 
     day = models.DateField(help_text="In TIME_ZONE.")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")

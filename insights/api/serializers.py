@@ -1,5 +1,5 @@
 """Alerts and the insights summary in API v1: serializers validate and translate;
-insights.services works the alert, insights.figures computes the summary."""
+insights.services works the alert, insights.dashboard.figures computes the summary."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from insights.figures import Quadrant, QuadrantFigure
+from insights.dashboard.figures import Quadrant, QuadrantFigure
 from insights.models import Alert, AlertNote, AlertStatus
 
 
@@ -84,7 +84,7 @@ class AlertChangeSerializer(serializers.Serializer):
         return attrs
 
 
-# --- The insights summary: read-only, translated from insights.figures.Summary.
+# --- The insights summary: read-only, translated from insights.dashboard.figures.Summary.
 
 
 def _money(help_text: str, **kwargs: Any) -> serializers.DecimalField:

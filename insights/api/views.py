@@ -1,5 +1,5 @@
 """Alerts and the insights summary in API v1: serializers validate, insights.services
-acknowledges, resolves and notes, insights.figures sums up."""
+acknowledges, resolves and notes, insights.dashboard.figures sums up."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from customers.models import Tier
-from insights import figures, services
+from insights import services
+from insights.dashboard import figures
 from insights.forms import InsightFilterForm
 from insights.models import Alert, AlertStatus
 from insights.queries import alerts_visible_to

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from insights import charts
+from insights.dashboard import charts
 from insights.models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind, Priority
 from insights.queries import Answer
 from tests.factories import (

@@ -16,7 +16,8 @@ from django.test import override_settings
 
 from customers import demo
 from customers.models import Band
-from insights import alerts, counts, services
+from insights import alerts, services
+from insights.dashboard import counts
 from insights.models import Alert, AlertKind, AlertNote, AlertStatus, AnswerCount, NoteKind
 from surveys.models import Response
 from tests.support.demo import remove_demo
