@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from . import webhooks
+from .alerts import webhooks
 from .dashboard import counts
 from .models import Alert, AlertNote, AnswerCount, AnswerCountState
 

@@ -8,7 +8,7 @@ from customers.models import Tier
 from customers.queries import account_managers
 from surveys.models import Survey
 
-from . import queries
+from .alerts import queries
 from .dashboard import figures
 
 MAX_NOTE_LENGTH = 4000

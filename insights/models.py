@@ -115,11 +115,11 @@ class Alert(models.Model):
         return self.status != AlertStatus.RESOLVED and (self.escalated_at is not None or self.is_overdue())
 
     def rank_reason(self) -> str:
-        """Why the alert ranks where it does, in words (see alerts.rank_reason)."""
-        # alerts imports this module for the choices, so it is imported here, late.
-        from . import alerts
+        """Why the alert ranks where it does, in words (see alerts.rules.rank_reason)."""
+        # alerts.rules imports this module for the choices, so it is imported here, late.
+        from .alerts import rules
 
-        return alerts.rank_reason(
+        return rules.rank_reason(
             kind=self.kind,
             priority=self.priority,
             tier=self.tier,

@@ -25,7 +25,7 @@ from customers.models import Tier
 from customers.queries import account_managers
 from surveys.models import Survey
 
-from . import queries, services
+from .alerts import queries, services
 from .dashboard import charts, exports, figures
 from .forms import AcknowledgeForm, InsightFilterForm, NoteForm, ReassignForm, ResolveForm
 from .models import Alert, AlertKind, AlertStatus, Priority

@@ -1,5 +1,6 @@
 """Alerts and the insights summary in API v1: serializers validate and translate;
-insights.services works the alert, insights.dashboard.figures computes the summary."""
+insights.alerts.services works the alert, insights.dashboard.figures computes the
+summary."""
 
 from __future__ import annotations
 

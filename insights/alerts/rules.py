@@ -10,7 +10,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 
 from customers.models import Band
 
-from .models import Alert, AlertKind, Priority
+from ..models import Alert, AlertKind, Priority
 
 # A tier 1–2 customer whose score falls this far from their previous answer.
 DECLINE_DROP = 3

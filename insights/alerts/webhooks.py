@@ -31,7 +31,7 @@ from django.urls import reverse
 
 from config.emails import absolute_url
 
-from .models import Alert, AlertKind
+from ..models import Alert, AlertKind
 
 SIGNATURE_HEADER = "X-ValuePulse-Signature"
 TIMEOUT_SECONDS = 5.0

@@ -14,7 +14,7 @@ from customers.models import Band, Customer, Invoice, Tier
 from customers.queries import account_managers, int_choice, is_id
 from surveys.models import Response
 
-from .models import Alert, AlertKind, AlertStatus, Priority
+from ..models import Alert, AlertKind, AlertStatus, Priority
 
 # What the queue shows unless asked otherwise: everything still being worked.
 UNRESOLVED = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]

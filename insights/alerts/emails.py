@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from config.emails import absolute_url, build_email
 
-from .models import Alert
+from ..models import Alert
 
 
 def _context(alert: Alert) -> dict:
