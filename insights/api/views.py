@@ -21,7 +21,7 @@ from customers.models import Tier
 from insights.alerts import services
 from insights.alerts.queries import alerts_visible_to
 from insights.dashboard import figures
-from insights.forms import InsightFilterForm
+from insights.dashboard.filters import InsightFilterForm
 from insights.models import Alert, AlertStatus
 
 from .filters import AlertFilter

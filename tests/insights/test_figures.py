@@ -29,7 +29,7 @@ import pytest
 from customers.models import Band
 from insights.dashboard import counts, figures
 from insights.dashboard.figures import InsightFilters, Quadrant
-from insights.forms import InsightFilterForm
+from insights.dashboard.filters import InsightFilterForm
 from insights.models import AlertStatus
 from surveys.services import refresh_latest_answers
 from tests.factories import (
