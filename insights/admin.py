@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from .alerts import webhooks
+from .alerts import rules, webhooks
 from .dashboard import counts
 from .models import Alert, AlertNote, AnswerCount, AnswerCountState
 
@@ -156,7 +156,7 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.display(description="why it ranks so")
     def why(self, alert: Alert) -> str:
-        return alert.rank_reason()
+        return rules.rank_reason(alert)
 
     @admin.display(description="webhook")
     def webhook_status(self, alert: Alert) -> str:

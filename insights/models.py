@@ -114,21 +114,6 @@ class Alert(models.Model):
         the queue highlights it."""
         return self.status != AlertStatus.RESOLVED and (self.escalated_at is not None or self.is_overdue())
 
-    def rank_reason(self) -> str:
-        """Why the alert ranks where it does, in words (see alerts.rules.rank_reason)."""
-        # alerts.rules imports this module for the choices, so it is imported here, late.
-        from .alerts import rules
-
-        return rules.rank_reason(
-            kind=self.kind,
-            priority=self.priority,
-            tier=self.tier,
-            revenue_12m=self.revenue_12m,
-            score=self.score,
-            previous_score=self.previous_score,
-            on_time_rate=self.on_time_rate,
-        )
-
 
 class NoteKind(models.TextChoices):
     NOTE = "note", "Note"

@@ -8,6 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from insights.alerts import rules
 from insights.dashboard.figures import Quadrant, QuadrantFigure
 from insights.models import Alert, AlertNote, AlertStatus
 
@@ -56,7 +57,7 @@ class AlertSerializer(serializers.ModelSerializer):
         }
 
     def get_reason(self, alert: Alert) -> str:
-        return alert.rank_reason()
+        return rules.rank_reason(alert)
 
 
 class AlertChangeSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ import pytest
 
 from customers.models import Band
 from insights.alerts import rules
-from insights.models import AlertKind
+from insights.models import Alert, AlertKind
 
 
 class TestKindsToRaise:
@@ -57,13 +57,15 @@ class TestPriority:
 class TestRankReason:
     def test_it_explains_tier_revenue_score_change_and_punctuality(self):
         reason = rules.rank_reason(
-            kind=AlertKind.AT_RISK,
-            priority=1,
-            tier=1,
-            revenue_12m=Decimal("1250000.00"),
-            score=3,
-            previous_score=9,
-            on_time_rate=0.62,
+            Alert(
+                kind=AlertKind.AT_RISK,
+                priority=1,
+                tier=1,
+                revenue_12m=Decimal("1250000.00"),
+                score=3,
+                previous_score=9,
+                on_time_rate=0.62,
+            )
         )
         assert reason == (
             "Critical priority: tier 1; 1,250,000 revenue in 12 months; scored 3, down from 9; "
@@ -72,7 +74,9 @@ class TestRankReason:
 
     def test_a_decline_says_so(self):
         reason = rules.rank_reason(
-            kind=AlertKind.DECLINE, priority=2, tier=1, revenue_12m=Decimal("10"), score=6, previous_score=10,
-            on_time_rate=None,
+            Alert(
+                kind=AlertKind.DECLINE, priority=2, tier=1, revenue_12m=Decimal("10"), score=6, previous_score=10,
+                on_time_rate=None,
+            )
         )
         assert "fell sharply" in reason and "no payment record yet" in reason
