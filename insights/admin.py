@@ -7,7 +7,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from . import counts, webhooks
+from .alerts import rules, webhooks
+from .dashboard import counts
 from .models import Alert, AlertNote, AnswerCount, AnswerCountState
 
 
@@ -155,7 +156,7 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.display(description="why it ranks so")
     def why(self, alert: Alert) -> str:
-        return alert.rank_reason()
+        return rules.rank_reason(alert)
 
     @admin.display(description="webhook")
     def webhook_status(self, alert: Alert) -> str:
@@ -197,8 +198,9 @@ class AlertNoteAdmin(admin.ModelAdmin):
 
 @admin.register(AnswerCountState)
 class AnswerCountStateAdmin(admin.ModelAdmin):
-    """Which days the insights read from counts made ahead (insights/counts.py); beat
-    keeps them current every five minutes, the action rebuilds them now."""
+    """Which days the insights read from counts made ahead
+    (insights/dashboard/counts.py); beat keeps them current every five minutes, the
+    action rebuilds them now."""
 
     list_display = ["__str__", "settled_before", "built_at", "time_zone", "rows"]
     actions = ["rebuild_counts"]

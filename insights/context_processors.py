@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from .queries import open_alert_count
+from .alerts.queries import open_alert_count
 
 
 def open_alerts(request: HttpRequest) -> dict[str, object]:

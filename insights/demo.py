@@ -1,7 +1,7 @@
 """The alerts the demo's year of answers would have raised, worked as a team works them.
 
 `seed_alerts` runs after `surveys.demo.seed_surveys`. For every answer the product's
-own rules (`alerts.kinds_to_raise`, from the score, the customer's answer before it and
+own rules (`rules.kinds_to_raise`, from the score, the customer's answer before it and
 the tier) would have raised an alert for, it writes that alert as it stands at `now`:
 ranked from the customer's tier, revenue and punctuality, assigned to the account
 manager, and, depending on its age, resolved with a note saying what was done,
@@ -34,7 +34,7 @@ from django.utils import timezone
 from customers.models import CX_LEADS_GROUP, Customer
 from surveys.models import Response
 
-from . import alerts
+from .alerts import rules
 from .models import Alert, AlertNote, AlertStatus, NoteKind
 
 BATCH_SIZE = 1000
@@ -179,7 +179,7 @@ def _alerts_to_raise(customers: dict[int, _Customer]) -> Iterator[tuple[int, int
         score_at_time = score
         if is_suspect:
             continue
-        for kind in alerts.kinds_to_raise(
+        for kind in rules.kinds_to_raise(
             band=band, score=score, previous_score=before, tier=customers[customer_id].tier
         ):
             yield pk, customer_id, kind, score, before, submitted_at
@@ -221,7 +221,7 @@ class _Builder:
     ) -> None:
         rng = self.rng
         created_at = min(self.now, submitted_at + timedelta(seconds=rng.uniform(2, 30)))
-        alert = alerts.new_alert(
+        alert = rules.new_alert(
             response_id=response_id,
             customer_id=customer_id,
             kind=kind,

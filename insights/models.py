@@ -114,21 +114,6 @@ class Alert(models.Model):
         the queue highlights it."""
         return self.status != AlertStatus.RESOLVED and (self.escalated_at is not None or self.is_overdue())
 
-    def rank_reason(self) -> str:
-        """Why the alert ranks where it does, in words (see alerts.rank_reason)."""
-        # alerts imports this module for the choices, so it is imported here, late.
-        from . import alerts
-
-        return alerts.rank_reason(
-            kind=self.kind,
-            priority=self.priority,
-            tier=self.tier,
-            revenue_12m=self.revenue_12m,
-            score=self.score,
-            previous_score=self.previous_score,
-            on_time_rate=self.on_time_rate,
-        )
-
 
 class NoteKind(models.TextChoices):
     NOTE = "note", "Note"
@@ -160,8 +145,8 @@ class AlertNote(models.Model):
 class AnswerCount(models.Model):
     """Settled answers counted by day, survey, tier, account manager and band: what the
     insights read for the days whose answers can no longer change, instead of every
-    answer (see counts.py). Tier and account manager are the customer's at the last
-    rebuild; suspect answers are left out, as everywhere in the insights."""
+    answer (see dashboard/counts.py). Tier and account manager are the customer's at
+    the last rebuild; suspect answers are left out, as everywhere in the insights."""
 
     day = models.DateField(help_text="In TIME_ZONE.")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")

@@ -6,7 +6,8 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import counts, services
+from .alerts import services
+from .dashboard import counts
 
 _RETRY = {"autoretry_for": (SMTPException, ConnectionError), "retry_backoff": 30, "retry_backoff_max": 600, "max_retries": 5}
 

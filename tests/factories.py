@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from customers.models import Contact, Customer, Invoice
-from insights import alerts as alert_rules
+from insights.alerts import rules as alert_rules
 from insights.models import Alert, AlertKind
 from surveys.models import DEFAULT_SURVEY_SLUG, Delivery, Invitation, InvitationStatus, Response, Survey, hash_token
 

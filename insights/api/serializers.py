@@ -1,5 +1,6 @@
 """Alerts and the insights summary in API v1: serializers validate and translate;
-insights.services works the alert, insights.figures computes the summary."""
+insights.alerts.services works the alert, insights.dashboard.figures computes the
+summary."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from insights.figures import Quadrant, QuadrantFigure
+from insights.alerts import rules
+from insights.dashboard.figures import Quadrant, QuadrantFigure
 from insights.models import Alert, AlertNote, AlertStatus
 
 
@@ -55,7 +57,7 @@ class AlertSerializer(serializers.ModelSerializer):
         }
 
     def get_reason(self, alert: Alert) -> str:
-        return alert.rank_reason()
+        return rules.rank_reason(alert)
 
 
 class AlertChangeSerializer(serializers.Serializer):
@@ -84,7 +86,7 @@ class AlertChangeSerializer(serializers.Serializer):
         return attrs
 
 
-# --- The insights summary: read-only, translated from insights.figures.Summary.
+# --- The insights summary: read-only, translated from insights.dashboard.figures.Summary.
 
 
 def _money(help_text: str, **kwargs: Any) -> serializers.DecimalField:

@@ -1,5 +1,6 @@
-"""Alerts and the insights summary in API v1: serializers validate, insights.services
-acknowledges, resolves and notes, insights.figures sums up."""
+"""Alerts and the insights summary in API v1: serializers validate,
+insights.alerts.services acknowledges, resolves and notes, insights.dashboard.figures
+sums up."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from customers.models import Tier
-from insights import figures, services
-from insights.forms import InsightFilterForm
+from insights.alerts import services
+from insights.alerts.queries import alerts_visible_to
+from insights.dashboard import figures
+from insights.dashboard.filters import InsightFilterForm
 from insights.models import Alert, AlertStatus
-from insights.queries import alerts_visible_to
 
 from .filters import AlertFilter
 from .serializers import AlertChangeSerializer, AlertSerializer, InsightSummarySerializer

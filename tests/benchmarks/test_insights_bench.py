@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken
 
-from insights import counts
+from insights.dashboard import counts
 from insights.models import AnswerCount
 from tests.benchmarks.insights_data import create_insights_portfolio
 from tests.factories import StaffFactory

@@ -149,7 +149,7 @@ class TestWhereTellingPeopleFailed:
 
 class TestAnswerCounts:
     def test_staff_see_which_days_are_counted_and_can_rebuild_them(self, admin_client):
-        from insights import counts
+        from insights.dashboard import counts
         from insights.models import AnswerCountState
 
         state = counts.rebuild()

@@ -1,6 +1,7 @@
-"""Answers counted ahead for settled days (insights/counts.py): what they hold, when they
-are rebuilt, and that the figures read them. tests/insights/test_figures.py runs every
-count-based figure both ways and expects the same numbers."""
+"""Answers counted ahead for settled days (insights/dashboard/counts.py): what they
+hold, when they are rebuilt, and that the figures read them.
+tests/insights/test_figures.py runs every count-based figure both ways and expects the
+same numbers."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from customers.models import Band, Customer
-from insights import counts, figures
-from insights.figures import InsightFilters
+from insights.dashboard import counts, figures
+from insights.dashboard.figures import InsightFilters
 from insights.models import AnswerCount, AnswerCountState
 from surveys.services import record_response
 from tests.factories import CustomerFactory, SurveyFactory, UserFactory, answer_at, sent_invitation

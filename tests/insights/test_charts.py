@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from insights import charts
-from insights.figures import BandMix, Breakdown, Bucket, ParetoPoint, TierFigure
+from insights.dashboard import charts
+from insights.dashboard.figures import BandMix, Breakdown, Bucket, ParetoPoint, TierFigure
 
 
 def buckets(*mixes: BandMix) -> list[Bucket]:

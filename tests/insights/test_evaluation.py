@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Customer
-from insights import services
+from insights.alerts import services
 from insights.models import Alert, AlertStatus, NoteKind
 from surveys import services as survey_services
 from surveys.models import Response

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Contact, Customer
-from insights import exports
+from insights.dashboard import exports
 from surveys.models import Delivery, Invitation, InvitationStatus, Response, Survey
 from tests.factories import CustomerFactory, StaffFactory, SurveyFactory, UserFactory, answer_at
 

@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from customers.models import Band
-from insights import counts, figures
-from insights.figures import InsightFilters, Quadrant
-from insights.forms import InsightFilterForm
+from insights.dashboard import counts, figures
+from insights.dashboard.figures import InsightFilters, Quadrant
+from insights.dashboard.filters import InsightFilterForm
 from insights.models import AlertStatus
 from surveys.services import refresh_latest_answers
 from tests.factories import (
@@ -106,7 +106,8 @@ def portfolio(settings):
 def june(request, portfolio):
     """The portfolio, its figures read from the answers alone, or with the days settled
     on 1 July (before 20 June, when the earliest still-open survey email went out) read
-    from the counts made ahead (insights/counts.py): the figures must not differ."""
+    from the counts made ahead (insights/dashboard/counts.py): the figures must not
+    differ."""
     if request.param == "counted ahead":
         assert counts.rebuild(now=NOW).settled_before == date(2026, 6, 20)
     return portfolio

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from customers.models import CX_LEADS_GROUP
-from insights import services
+from insights.alerts import services
 from insights.models import NoteKind
 from tests.factories import StaffFactory, UserFactory
 from tests.insights.test_evaluation import answer, customer, evaluate

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from insights import charts
+from insights.alerts.queries import Answer
+from insights.dashboard import charts
 from insights.models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind, Priority
-from insights.queries import Answer
 from tests.factories import (
     AlertFactory,
     ContactFactory,

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from customers.models import Band
-from insights import alerts
-from insights.models import AlertKind
+from insights.alerts import rules
+from insights.models import Alert, AlertKind
 
 
 class TestKindsToRaise:
@@ -17,53 +17,55 @@ class TestKindsToRaise:
         [(Band.AT_RISK, 1, ["at_risk"]), (Band.AT_RISK, 5, ["at_risk"]), (Band.SATISFIED, 6, []), (Band.PROMOTER, 10, [])],
     )
     def test_every_at_risk_answer_raises_one_at_risk_alert_whatever_the_tier(self, tier, band, score, raised):
-        assert alerts.kinds_to_raise(band=band, score=score, previous_score=None, tier=tier) == raised
+        assert rules.kinds_to_raise(band=band, score=score, previous_score=None, tier=tier) == raised
 
     @pytest.mark.parametrize("tier", [1, 2])
     def test_a_high_value_customer_dropping_three_points_raises_a_decline(self, tier):
-        assert alerts.kinds_to_raise(band=Band.SATISFIED, score=7, previous_score=10, tier=tier) == ["decline"]
+        assert rules.kinds_to_raise(band=Band.SATISFIED, score=7, previous_score=10, tier=tier) == ["decline"]
 
     def test_a_drop_of_two_points_is_no_decline(self):
-        assert alerts.kinds_to_raise(band=Band.SATISFIED, score=7, previous_score=9, tier=1) == []
+        assert rules.kinds_to_raise(band=Band.SATISFIED, score=7, previous_score=9, tier=1) == []
 
     @pytest.mark.parametrize("tier", [3, 4, None])
     def test_smaller_customers_get_no_decline_alert(self, tier):
-        assert alerts.kinds_to_raise(band=Band.SATISFIED, score=6, previous_score=10, tier=tier) == []
+        assert rules.kinds_to_raise(band=Band.SATISFIED, score=6, previous_score=10, tier=tier) == []
 
     def test_an_at_risk_drop_raises_the_at_risk_alert_only(self):
-        assert alerts.kinds_to_raise(band=Band.AT_RISK, score=3, previous_score=9, tier=1) == ["at_risk"]
+        assert rules.kinds_to_raise(band=Band.AT_RISK, score=3, previous_score=9, tier=1) == ["at_risk"]
 
     def test_a_first_answer_has_nothing_to_decline_from(self):
-        assert alerts.kinds_to_raise(band=Band.SATISFIED, score=6, previous_score=None, tier=1) == []
+        assert rules.kinds_to_raise(band=Band.SATISFIED, score=6, previous_score=None, tier=1) == []
 
 
 class TestPriority:
     @pytest.mark.parametrize("tier, priority", [(1, 1), (2, 2), (3, 3), (4, 4), (None, 4)])
     def test_priority_follows_the_tier(self, tier, priority):
-        assert alerts.priority_for(tier=tier, kind=AlertKind.AT_RISK) == priority
+        assert rules.priority_for(tier=tier, kind=AlertKind.AT_RISK) == priority
 
     @pytest.mark.parametrize("tier, priority", [(1, 2), (2, 3)])
     def test_a_decline_ranks_one_lower_than_its_tier(self, tier, priority):
-        assert alerts.priority_for(tier=tier, kind=AlertKind.DECLINE) == priority
+        assert rules.priority_for(tier=tier, kind=AlertKind.DECLINE) == priority
 
     @pytest.mark.parametrize(
         "tier, window",
         [(1, timedelta(hours=4)), (2, timedelta(hours=24)), (3, timedelta(hours=72)), (4, timedelta(days=7)), (None, timedelta(days=7))],
     )
     def test_acknowledgement_windows_by_tier(self, tier, window):
-        assert alerts.acknowledgement_window(tier) == window
+        assert rules.acknowledgement_window(tier) == window
 
 
 class TestRankReason:
     def test_it_explains_tier_revenue_score_change_and_punctuality(self):
-        reason = alerts.rank_reason(
-            kind=AlertKind.AT_RISK,
-            priority=1,
-            tier=1,
-            revenue_12m=Decimal("1250000.00"),
-            score=3,
-            previous_score=9,
-            on_time_rate=0.62,
+        reason = rules.rank_reason(
+            Alert(
+                kind=AlertKind.AT_RISK,
+                priority=1,
+                tier=1,
+                revenue_12m=Decimal("1250000.00"),
+                score=3,
+                previous_score=9,
+                on_time_rate=0.62,
+            )
         )
         assert reason == (
             "Critical priority: tier 1; 1,250,000 revenue in 12 months; scored 3, down from 9; "
@@ -71,8 +73,10 @@ class TestRankReason:
         )
 
     def test_a_decline_says_so(self):
-        reason = alerts.rank_reason(
-            kind=AlertKind.DECLINE, priority=2, tier=1, revenue_12m=Decimal("10"), score=6, previous_score=10,
-            on_time_rate=None,
+        reason = rules.rank_reason(
+            Alert(
+                kind=AlertKind.DECLINE, priority=2, tier=1, revenue_12m=Decimal("10"), score=6, previous_score=10,
+                on_time_rate=None,
+            )
         )
         assert "fell sharply" in reason and "no payment record yet" in reason

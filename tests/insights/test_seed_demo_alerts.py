@@ -16,7 +16,8 @@ from django.test import override_settings
 
 from customers import demo
 from customers.models import Band
-from insights import alerts, counts, services
+from insights.alerts import rules, services
+from insights.dashboard import counts
 from insights.models import Alert, AlertKind, AlertNote, AlertStatus, AnswerCount, NoteKind
 from surveys.models import Response
 from tests.support.demo import remove_demo
@@ -73,8 +74,8 @@ class TestWhichAlerts:
             else:
                 assert alert.kind == AlertKind.DECLINE
                 assert alert.response.band != Band.AT_RISK
-                assert alert.tier in alerts.HIGH_VALUE_TIERS
-                assert alert.previous_score - alert.score >= alerts.DECLINE_DROP
+                assert alert.tier in rules.HIGH_VALUE_TIERS
+                assert alert.previous_score - alert.score >= rules.DECLINE_DROP
 
     def test_they_are_the_alerts_evaluating_each_answer_would_raise(self):
         seeded = set(Alert.objects.values_list(*RULE_FIELDS))
@@ -89,11 +90,11 @@ class TestWhichAlerts:
         for alert in Alert.objects.select_related("customer"):
             customer = alert.customer
             assert alert.tier == customer.tier
-            assert alert.priority == alerts.priority_for(tier=customer.tier, kind=alert.kind)
+            assert alert.priority == rules.priority_for(tier=customer.tier, kind=alert.kind)
             assert alert.high_value == (customer.tier in (1, 2))
             assert (alert.revenue_12m, alert.on_time_rate) == (customer.revenue_12m, customer.on_time_rate)
             assert alert.assignee_id == customer.account_manager_id
-            assert alert.due_at - alert.created_at == alerts.acknowledgement_window(customer.tier)
+            assert alert.due_at - alert.created_at == rules.acknowledgement_window(customer.tier)
 
     def test_priorities_span_the_tiers(self):
         priorities = Counter(Alert.objects.values_list("priority", flat=True))

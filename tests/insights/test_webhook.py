@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Band
-from insights import services, webhooks
+from insights.alerts import services, webhooks
 from insights.models import Alert, AlertKind
 from surveys.models import Response, Survey
 from surveys.services import record_response
@@ -256,7 +256,7 @@ class TestFailuresAndRetries:
         alert = make_alert(customer, now=now)
         receiver.answers = [500] * 10
 
-        with caplog.at_level(logging.WARNING, logger="insights.services"):
+        with caplog.at_level(logging.WARNING, logger="insights.alerts.services"):
             for minutes in range(0, 60, 1):
                 services.send_pending_webhooks(now=now + minutes * MINUTE)
 

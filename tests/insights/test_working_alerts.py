@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from insights import services
+from insights.alerts import services
 from insights.models import AlertStatus, NoteKind
 from tests.factories import UserFactory
 from tests.insights.test_evaluation import answer, customer, evaluate

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from customers import demo
 from customers.models import Band, Customer
-from insights import counts
+from insights.dashboard import counts
 from insights import demo as alert_demo
 from insights.models import AlertStatus
 from surveys import demo as survey_demo

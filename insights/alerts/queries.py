@@ -15,7 +15,7 @@ from core.querystring import int_choice, is_id
 from customers.queries import account_managers
 from surveys.models import Response
 
-from .models import Alert, AlertKind, AlertStatus, Priority
+from ..models import Alert, AlertKind, AlertStatus, Priority
 
 # What the queue shows unless asked otherwise: everything still being worked.
 UNRESOLVED = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]

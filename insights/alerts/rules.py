@@ -10,7 +10,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 
 from customers.models import Band
 
-from .models import Alert, AlertKind, Priority
+from ..models import Alert, AlertKind, Priority
 
 # A tier 1–2 customer whose score falls this far from their previous answer.
 DECLINE_DROP = 3
@@ -43,21 +43,13 @@ def acknowledgement_window(tier: int | None) -> timedelta:
     return timedelta(hours=hours)
 
 
-def rank_reason(
-    *,
-    kind: str,
-    priority: int,
-    tier: int | None,
-    revenue_12m: Decimal,
-    score: int,
-    previous_score: int | None,
-    on_time_rate: float | None,
-) -> str:
+def rank_reason(alert: Alert) -> str:
     """Why the alert ranks where it does, in words: tier, revenue, score, change from
-    the last score, payment punctuality."""
+    the last score, payment punctuality, as they stood when it was raised."""
+    tier, score, previous_score = alert.tier, alert.score, alert.previous_score
     parts = [
-        f"{Priority(priority).label} priority: " + (f"tier {tier}" if tier else "no tier (inactive)"),
-        f"{intcomma(int(revenue_12m))} revenue in 12 months",
+        f"{Priority(alert.priority).label} priority: " + (f"tier {tier}" if tier else "no tier (inactive)"),
+        f"{intcomma(int(alert.revenue_12m))} revenue in 12 months",
     ]
     if previous_score is None:
         parts.append(f"scored {score}, first answer")
@@ -66,11 +58,11 @@ def rank_reason(
     else:
         change = "down" if score < previous_score else "up"
         parts.append(f"scored {score}, {change} from {previous_score}")
-    if on_time_rate is None:
+    if alert.on_time_rate is None:
         parts.append("no payment record yet")
     else:
-        parts.append(f"pays {on_time_rate:.0%} of invoices on time")
-    if kind == AlertKind.DECLINE:
+        parts.append(f"pays {alert.on_time_rate:.0%} of invoices on time")
+    if alert.kind == AlertKind.DECLINE:
         parts.append("a high-value customer's score fell sharply")
     return "; ".join(parts) + "."
 

@@ -1,19 +1,17 @@
-"""The account managers' pages: the alert queue and one alert, worked in place; and the
-staff's insights page with its quadrant lists and CSV exports.
+"""The account managers' pages: the alert queue and one alert, worked in place.
 
 Every alert action is a plain form POST that redirects back (303) with a message; with
 htmx, the same POST answers with the alert's work panel (status, actions, notes) only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,11 +21,11 @@ from django.views.decorators.http import require_POST
 from core.http import HtmxHttpRequest, see_other
 from customers.models import Tier
 from customers.queries import account_managers
-from surveys.models import Survey
 
-from . import charts, exports, figures, queries, services
-from .forms import AcknowledgeForm, InsightFilterForm, NoteForm, ReassignForm, ResolveForm
-from .models import Alert, AlertKind, AlertStatus, Priority
+from ..dashboard import charts
+from ..models import Alert, AlertKind, AlertStatus, Priority
+from . import queries, services
+from .forms import AcknowledgeForm, NoteForm, ReassignForm, ResolveForm
 
 ALERTS_PER_PAGE = 50
 HISTORY_SHOWN = 24
@@ -175,121 +173,3 @@ def reassign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         request, pk, ReassignForm(request.POST), name="reassign_form", done="Alert reassigned.",
         change=lambda alert, data: services.reassign(alert=alert, user=request.user, assignee=data["assignee"]),
     )
-
-
-# --- Insights, for staff
-
-
-def _filter_form(request: HtmxHttpRequest) -> InsightFilterForm:
-    """The filters from the query string; only staff browse insights (403 for others)."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Insights are for staff.")
-    return InsightFilterForm(request.GET or None, today=timezone.localdate())
-
-
-def _invalid_filters(form: InsightFilterForm) -> HttpResponse:
-    errors = "; ".join(f"{name}: {' '.join(messages_)}" for name, messages_ in form.errors.items())
-    return HttpResponse(f"Invalid filters. {errors}", status=400, content_type="text/plain; charset=utf-8")
-
-
-def _csv_export(
-    request: HtmxHttpRequest,
-    *,
-    rows: Callable[[figures.InsightFilters], Iterable[Sequence[object]]],
-    filename: Callable[[figures.InsightFilters], str],
-) -> HttpResponse:
-    form = _filter_form(request)
-    if form.is_bound and not form.is_valid():
-        return _invalid_filters(form)
-    filters = form.filters()
-    return exports.csv_response(rows(filters), filename=filename(filters))
-
-
-@login_required
-def export_responses(request: HtmxHttpRequest) -> HttpResponse:
-    return _csv_export(
-        request,
-        rows=exports.response_rows,
-        filename=lambda filters: f"responses-{filters.date_from}-to-{filters.date_to}.csv",
-    )
-
-
-@login_required
-def export_customers(request: HtmxHttpRequest) -> HttpResponse:
-    return _csv_export(
-        request, rows=exports.customer_rows, filename=lambda filters: f"customers-{filters.date_to}.csv"
-    )
-
-
-QUADRANT_CUSTOMERS_PER_PAGE = 25
-# Where the value map draws its satisfaction line when no survey is chosen.
-DEFAULT_SATISFIED_MIN = Survey._meta.get_field("satisfied_min").default
-
-
-@login_required
-def insights(request: HtmxHttpRequest) -> HttpResponse:
-    form = _filter_form(request)
-    filters = form.filters()
-    board = figures.dashboard(filters, now=timezone.now())
-    context = {"form": form, "filters": filters, "board": board, "charts": _insight_charts(filters, board)}
-    status = 400 if form.errors else 200
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "insights/partials/insights_results.html", context, status=status)
-    else:
-        context.update(
-            tiers=Tier.choices,
-            managers=account_managers(),
-            surveys=Survey.objects.order_by("name"),
-            presets=figures.period_presets(filters, today=timezone.localdate()),
-        )
-        response = render(request, "insights/insights.html", context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def _insight_charts(filters: figures.InsightFilters, board: figures.Dashboard) -> dict[str, object]:
-    buckets = board.summary.buckets
-    satisfied_min = filters.survey.satisfied_min if filters.survey else DEFAULT_SATISFIED_MIN
-    return {
-        "mix": charts.band_mix_chart(buckets, weekly=filters.weekly),
-        "net": charts.net_score_chart(buckets, weekly=filters.weekly),
-        "tiers": charts.band_bars_chart(board.summary.tiers, link=_filtered_to(filters, "tier")),
-        "managers": charts.band_bars_chart(board.managers, link=_filtered_to(filters, "account_manager")),
-        "surveys": charts.band_bars_chart(board.surveys, link=_filtered_to(filters, "survey")),
-        "map": charts.value_map(
-            board.map_customers,
-            threshold=board.high_value_threshold,
-            satisfied_min=satisfied_min,
-            customer_url=_url_maker("customers:detail"),
-        ),
-        "pareto": charts.pareto_chart(board.pareto, board.tiers),
-    }
-
-
-def _filtered_to(filters: figures.InsightFilters, name: str) -> Callable[[object], str]:
-    """The insights page's address with one more filter set: a breakdown row's link."""
-    return lambda key: "?" + filters.query_string(**{name: key})
-
-
-def _url_maker(view_name: str) -> Callable[[int], str]:
-    """A URL for each id without reversing each one: hundreds of links, one reverse."""
-    prefix, suffix = reverse(view_name, args=[0]).rsplit("0", 1)
-    return lambda pk: f"{prefix}{pk}{suffix}"
-
-
-@login_required
-def quadrant(request: HtmxHttpRequest, name: str) -> HttpResponse:
-    form = _filter_form(request)
-    try:
-        chosen = figures.Quadrant(name)
-    except ValueError:
-        raise Http404("No such quadrant.") from None
-    filters = form.filters()
-    paginator = Paginator(figures.quadrant_customers(filters, chosen), QUADRANT_CUSTOMERS_PER_PAGE)
-    context = {"quadrant": chosen, "filters": filters, "page": paginator.get_page(request.GET.get("page"))}
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "insights/partials/quadrant_list.html", context)
-    else:
-        response = render(request, "insights/quadrant.html", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response

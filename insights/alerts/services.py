@@ -16,8 +16,9 @@ from core.queue import enqueue_on_commit
 from customers.models import CX_LEADS_GROUP
 from surveys.models import Response
 
-from . import alerts, emails, tasks, webhooks
-from .models import Alert, AlertNote, AlertStatus, NoteKind
+from .. import tasks
+from ..models import Alert, AlertNote, AlertStatus, NoteKind
+from . import emails, rules, webhooks
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -66,7 +67,7 @@ def evaluate_response(*, response_id: int) -> list[Alert]:
             if alert.score != response.score:
                 _record_revision(alert, response)
         before = previous_score(response)
-        for kind in alerts.kinds_to_raise(
+        for kind in rules.kinds_to_raise(
             band=response.band, score=response.score, previous_score=before, tier=response.customer.tier
         ):
             if kind not in existing:
@@ -79,7 +80,7 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
     customer = response.customer
     manager = customer.account_manager
     now = timezone.now()
-    alert = alerts.new_alert(
+    alert = rules.new_alert(
         response_id=response.pk,
         customer_id=customer.pk,
         kind=kind,

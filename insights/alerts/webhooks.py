@@ -31,7 +31,8 @@ from django.urls import reverse
 
 from core.emails import absolute_url
 
-from .models import Alert, AlertKind
+from ..models import Alert, AlertKind
+from . import rules
 
 SIGNATURE_HEADER = "X-ValuePulse-Signature"
 TIMEOUT_SECONDS = 5.0
@@ -80,7 +81,7 @@ def slack_text(alert: Alert) -> str:
     if alert.kind == AlertKind.DECLINE:
         what += " (score decline)"
     who = _slack_escape(f"{customer.name} ({customer.external_id})")
-    why = _slack_escape(alert.rank_reason())
+    why = _slack_escape(rules.rank_reason(alert))
     return f"{what}: {who}. {why} <{alert_url(alert)}|Open the alert>"
 
 

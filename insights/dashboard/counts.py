@@ -27,7 +27,7 @@ from django.utils import timezone
 from customers.models import Customer
 from surveys.models import Invitation, Response
 
-from .models import AnswerCount, AnswerCountState
+from ..models import AnswerCount, AnswerCountState
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from core.emails import absolute_url, build_email
 
-from .models import Alert
+from ..models import Alert
+from . import rules
 
 
 def _context(alert: Alert) -> dict:
@@ -15,7 +16,7 @@ def _context(alert: Alert) -> dict:
         "alert": alert,
         "customer": alert.customer,
         "comment": alert.response.comment,
-        "why": alert.rank_reason(),
+        "why": rules.rank_reason(alert),
         "alert_url": absolute_url(reverse("insights:alert", args=[alert.pk])),
     }
 

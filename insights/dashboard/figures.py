@@ -39,7 +39,7 @@ from customers.models import Band, Customer, Tier
 from surveys.models import Invitation, InvitationStatus, Response, Survey
 
 from . import counts
-from .models import Alert, AlertStatus, AnswerCount
+from ..models import Alert, AlertStatus, AnswerCount
 
 DEFAULT_PERIOD_DAYS = 90
 HIGH_VALUE_TIERS = (Tier.ONE, Tier.TWO)
@@ -214,7 +214,7 @@ class AnswerCounts:
 
     @classmethod
     def of(cls, filters: InsightFilters) -> AnswerCounts:
-        """Settled days from the counts made ahead (insights/counts.py), the days after
+        """Settled days from the counts made ahead (dashboard/counts.py), the days after
         from the answers themselves; without counts, every day from the answers."""
         trunc = TruncWeek if filters.weekly else TruncMonth
         settled = counts.state()

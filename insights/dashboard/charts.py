@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from .queries import Answer
+from ..alerts.queries import Answer
 
 WIDTH, HEIGHT = 800, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 784, 12, 172  # the plot area inside the SVG
