@@ -7,7 +7,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from .alerts import rules, webhooks
+from core import retry
+
+from .alerts import rules
 from .dashboard import counts
 from .models import Alert, AlertNote, AnswerCount, AnswerCountState
 
@@ -63,7 +65,7 @@ class WebhookFilter(admin.SimpleListFilter):
             return queryset.filter(
                 webhook_sent_at__isnull=True,
                 webhook_next_attempt_at__isnull=True,
-                webhook_attempts__gte=webhooks.MAX_ATTEMPTS,
+                webhook_attempts__gte=retry.MAX_ATTEMPTS,
             )
         if value == "waiting":
             return queryset.filter(webhook_sent_at__isnull=True, webhook_next_attempt_at__isnull=False)

@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from customers.models import Contact, Customer, Invoice
+from customers.models import HIGH_VALUE_TIERS, Contact, Customer, Invoice
 from insights.alerts import rules as alert_rules
 from insights.models import Alert, AlertKind
 from surveys.models import DEFAULT_SURVEY_SLUG, Delivery, Invitation, InvitationStatus, Response, Survey, hash_token
@@ -167,7 +167,7 @@ class AlertFactory(factory.django.DjangoModelFactory):
     kind = AlertKind.AT_RISK
     tier = factory.SelfAttribute("customer.tier")
     priority = factory.LazyAttribute(lambda alert: alert_rules.priority_for(tier=alert.tier, kind=alert.kind))
-    high_value = factory.LazyAttribute(lambda alert: alert.tier in alert_rules.HIGH_VALUE_TIERS)
+    high_value = factory.LazyAttribute(lambda alert: alert.tier in HIGH_VALUE_TIERS)
     assignee = factory.SelfAttribute("customer.account_manager")
     revenue_12m = factory.SelfAttribute("customer.revenue_12m")
     on_time_rate = factory.SelfAttribute("customer.on_time_rate")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -13,6 +13,7 @@ from django.http import QueryDict
 from customers.models import Band, Customer, Invoice, Tier
 from core.querystring import int_choice, is_id
 from customers.queries import account_managers
+from customers.value import trailing_year_start
 from surveys.models import Response
 
 from ..models import Alert, AlertKind, AlertStatus, Priority
@@ -107,7 +108,7 @@ class InvoiceSummary:
 
 def invoice_summary(*, customer: Customer, today: date) -> InvoiceSummary:
     """Invoices issued in the last 12 months: how many, how much, how many overdue."""
-    totals = Invoice.objects.filter(customer=customer, issued_on__gt=today - timedelta(days=365)).aggregate(
+    totals = Invoice.objects.filter(customer=customer, issued_on__gt=trailing_year_start(today), issued_on__lte=today).aggregate(
         count=Count("pk"),
         total=Sum("amount"),
         overdue=Count("pk", filter=Q(paid_on__isnull=True, due_on__lt=today)),

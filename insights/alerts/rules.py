@@ -8,13 +8,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 
-from customers.models import Band
+from customers.models import HIGH_VALUE_TIERS, Band
 
 from ..models import Alert, AlertKind, Priority
 
 # A tier 1–2 customer whose score falls this far from their previous answer.
 DECLINE_DROP = 3
-HIGH_VALUE_TIERS = (1, 2)
 
 
 def kinds_to_raise(*, band: str, score: int, previous_score: int | None, tier: int | None) -> list[str]:

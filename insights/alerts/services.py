@@ -12,11 +12,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core import retry
 from core.queue import enqueue_on_commit
 from customers.models import CX_LEADS_GROUP
 from surveys.models import Response
 
-from .. import tasks
 from ..models import Alert, AlertNote, AlertStatus, NoteKind
 from . import emails, rules, webhooks
 
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
+
+# Enqueued by name: insights.tasks imports this module.
+NOTIFY_ALERT = "insights.tasks.notify_alert"
+NOTIFY_ESCALATION = "insights.tasks.notify_escalation"
+SEND_ALERT_WEBHOOK = "insights.tasks.send_alert_webhook"
 
 # Answers evaluated per sweep transaction.
 EVALUATION_BATCH_SIZE = 200
@@ -95,9 +100,9 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
     alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
     alert.save()
     logger.info("Raised %s alert %s for customer %s (priority %s)", kind, alert.pk, customer.pk, alert.priority)
-    enqueue_on_commit(tasks.notify_alert, alert.pk)
+    enqueue_on_commit(NOTIFY_ALERT, alert.pk)
     if settings.ALERT_WEBHOOK_URL:
-        enqueue_on_commit(tasks.send_alert_webhook, alert.pk)
+        enqueue_on_commit(SEND_ALERT_WEBHOOK, alert.pk)
     return alert
 
 
@@ -185,7 +190,7 @@ def reassign(*, alert: Alert, user: AbstractBaseUser, assignee: AbstractBaseUser
             kind=NoteKind.REASSIGNED,
             text=f"Reassigned to {assignee.get_full_name() or assignee.get_username() if assignee else 'the CX leads'}.",
         )
-        enqueue_on_commit(tasks.notify_alert, alert.pk)
+        enqueue_on_commit(NOTIFY_ALERT, alert.pk)
     return alert
 
 
@@ -209,7 +214,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
                 created_at=now,
                 text=f"Not acknowledged by {timezone.localtime(alert.due_at):%Y-%m-%d %H:%M}: escalated to the CX leads.",
             )
-            enqueue_on_commit(tasks.notify_escalation, alert.pk)
+            enqueue_on_commit(NOTIFY_ESCALATION, alert.pk)
             escalated += 1
     return escalated
 
@@ -310,7 +315,7 @@ def send_webhook(*, alert_id: int, now: datetime | None = None) -> bool:
     if alert is None:
         return False
     attempt = alert.webhook_attempts + 1
-    retry_at = now + webhooks.backoff(attempt) if attempt < webhooks.MAX_ATTEMPTS else None
+    retry_at = now + retry.retry_delay(attempt) if attempt < retry.MAX_ATTEMPTS else None
     claimed = Alert.objects.filter(
         pk=alert.pk, webhook_sent_at__isnull=True, webhook_attempts=alert.webhook_attempts
     ).update(webhook_attempts=attempt, webhook_next_attempt_at=retry_at)
@@ -331,7 +336,7 @@ def _record_webhook_failure(alert: Alert, *, attempt: int, retry_at: datetime | 
     outcome = f"next try at {retry_at.astimezone(UTC):%H:%M:%S} UTC" if retry_at else "gave up"
     failed_at = timezone.now().astimezone(UTC)
     Alert.objects.filter(pk=alert.pk).update(
-        webhook_error=f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, attempt {attempt} of {webhooks.MAX_ATTEMPTS}: "
+        webhook_error=f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, attempt {attempt} of {retry.MAX_ATTEMPTS}: "
         f"{reason}; {outcome}."
     )
     # The host only: a Slack webhook URL's path is its secret.
@@ -341,7 +346,7 @@ def _record_webhook_failure(alert: Alert, *, attempt: int, retry_at: datetime | 
         alert.pk,
         webhooks.host_of(url),
         attempt,
-        webhooks.MAX_ATTEMPTS,
+        retry.MAX_ATTEMPTS,
         reason,
         outcome,
     )

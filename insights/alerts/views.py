@@ -10,15 +10,15 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from core.http import HtmxHttpRequest, see_other
+from core.http import HtmxHttpRequest, page_or_fragment, see_other
 from customers.models import Tier
 from customers.queries import account_managers
 
@@ -46,22 +46,26 @@ def alert_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = queries.AlertFilters.from_query(request.GET) if request.user.is_staff else queries.AlertFilters()
     paginator = Paginator(queries.alert_queue(user=request.user, filters=filters), ALERTS_PER_PAGE)
     context = {"filters": filters, "page": paginator.get_page(request.GET.get("page"))}
-    # A history restore after a cache miss replaces the whole body, so it needs the page.
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "insights/partials/alert_table.html", context)
-    else:
-        if request.user.is_staff:
-            context.update(
-                managers=account_managers(),
-                tiers=Tier.choices,
-                statuses=[*AlertStatus.choices, (queries.ALL_STATUSES, "Any status")],
-                priorities=Priority.choices,
-                kinds=AlertKind.choices,
-            )
-        response = render(request, "insights/alerts.html", context)
-    # One URL answers with a page or a fragment: the browser cache must keep them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return page_or_fragment(
+        request,
+        page="insights/alerts.html",
+        fragment="insights/partials/alert_table.html",
+        context=context,
+        page_context=lambda: _queue_filter_choices(request.user),
+    )
+
+
+def _queue_filter_choices(user: AbstractBaseUser | AnonymousUser) -> dict[str, object]:
+    """The staff's filters above the queue; account managers see their own queue whole."""
+    if not user.is_staff:
+        return {}
+    return {
+        "managers": account_managers(),
+        "tiers": Tier.choices,
+        "statuses": [*AlertStatus.choices, (queries.ALL_STATUSES, "Any status")],
+        "priorities": Priority.choices,
+        "kinds": AlertKind.choices,
+    }
 
 
 @login_required

@@ -24,7 +24,6 @@ import http.client
 import json
 import urllib.error
 import urllib.request
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.urls import reverse
@@ -36,9 +35,6 @@ from . import rules
 
 SIGNATURE_HEADER = "X-ValuePulse-Signature"
 TIMEOUT_SECONDS = 5.0
-MAX_ATTEMPTS = 5
-# Wait before retry n (after the n-th failed attempt): 1, 2, 4, 8 minutes.
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8))
 # Of an error answer's body, kept with the error for staff to read.
 ERROR_BODY_CHARS = 200
 
@@ -104,11 +100,6 @@ def headers_for(body: bytes, secret: str) -> dict[str, str]:
     if secret:
         headers[SIGNATURE_HEADER] = f"sha256={sign(body, secret)}"
     return headers
-
-
-def backoff(failed_attempts: int) -> timedelta:
-    """How long to wait after the `failed_attempts`-th failure before trying again."""
-    return BACKOFF[min(failed_attempts, len(BACKOFF)) - 1]
 
 
 def host_of(url: str) -> str:

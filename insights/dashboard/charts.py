@@ -9,8 +9,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
-from ..alerts.queries import Answer
+
+class Answer(Protocol):
+    """One answer on a customer's score history, as the alert page reads it
+    (insights.alerts.queries.Answer)."""
+
+    pk: int
+    score: int
+    band: str
+    submitted_at: datetime
+
+    @property
+    def band_label(self) -> str: ...
+
 
 WIDTH, HEIGHT = 800, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 784, 12, 172  # the plot area inside the SVG

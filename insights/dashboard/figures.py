@@ -35,14 +35,13 @@ from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
-from customers.models import Band, Customer, Tier
+from customers.models import HIGH_VALUE_TIERS, Band, Customer, Tier
 from surveys.models import Invitation, InvitationStatus, Response, Survey
 
 from . import counts
 from ..models import Alert, AlertStatus, AnswerCount
 
 DEFAULT_PERIOD_DAYS = 90
-HIGH_VALUE_TIERS = (Tier.ONE, Tier.TWO)
 REVENUE_AT_RISK_WINDOW = timedelta(days=180)
 SILENCE = timedelta(days=90)
 # Periods up to this long are shown week by week, longer ones month by month.

@@ -8,12 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 
-from config.http import HtmxHttpRequest
+from core.http import HtmxHttpRequest, page_or_fragment
 from customers.models import Tier
 from customers.queries import account_managers
 from surveys.models import Survey
@@ -74,19 +72,19 @@ def insights(request: HtmxHttpRequest) -> HttpResponse:
     filters = form.filters()
     board = figures.dashboard(filters, now=timezone.now())
     context = {"form": form, "filters": filters, "board": board, "charts": _insight_charts(filters, board)}
-    status = 400 if form.errors else 200
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "insights/partials/insights_results.html", context, status=status)
-    else:
-        context.update(
-            tiers=Tier.choices,
-            managers=account_managers(),
-            surveys=Survey.objects.order_by("name"),
-            presets=figures.period_presets(filters, today=timezone.localdate()),
-        )
-        response = render(request, "insights/insights.html", context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return page_or_fragment(
+        request,
+        page="insights/insights.html",
+        fragment="insights/partials/insights_results.html",
+        context=context,
+        page_context=lambda: {
+            "tiers": Tier.choices,
+            "managers": account_managers(),
+            "surveys": Survey.objects.order_by("name"),
+            "presets": figures.period_presets(filters, today=timezone.localdate()),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _insight_charts(filters: figures.InsightFilters, board: figures.Dashboard) -> dict[str, object]:
@@ -129,9 +127,6 @@ def quadrant(request: HtmxHttpRequest, name: str) -> HttpResponse:
     filters = form.filters()
     paginator = Paginator(figures.quadrant_customers(filters, chosen), QUADRANT_CUSTOMERS_PER_PAGE)
     context = {"quadrant": chosen, "filters": filters, "page": paginator.get_page(request.GET.get("page"))}
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "insights/partials/quadrant_list.html", context)
-    else:
-        response = render(request, "insights/quadrant.html", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return page_or_fragment(
+        request, page="insights/quadrant.html", fragment="insights/partials/quadrant_list.html", context=context
+    )

@@ -15,7 +15,7 @@ from django.db.models import Count, F, Q, Sum
 from django.test import override_settings
 
 from customers import demo
-from customers.models import Band
+from customers.models import HIGH_VALUE_TIERS, Band
 from insights.alerts import rules, services
 from insights.dashboard import counts
 from insights.models import Alert, AlertKind, AlertNote, AlertStatus, AnswerCount, NoteKind
@@ -74,7 +74,7 @@ class TestWhichAlerts:
             else:
                 assert alert.kind == AlertKind.DECLINE
                 assert alert.response.band != Band.AT_RISK
-                assert alert.tier in rules.HIGH_VALUE_TIERS
+                assert alert.tier in HIGH_VALUE_TIERS
                 assert alert.previous_score - alert.score >= rules.DECLINE_DROP
 
     def test_they_are_the_alerts_evaluating_each_answer_would_raise(self):
