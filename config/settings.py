@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "customers",
     "surveys",
     "insights",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 """Deliveries, invitations and a year of answers for the demo customers.
 
-`seed_surveys` runs after `customers.demo.seed`, on the customers and contacts it
+`seed_surveys` runs after `demo.customers.seed`, on the customers and contacts it
 created, and like it draws everything from the random generator it is given: one seed,
 one `today` and one `now` always give the same demo.
 
@@ -31,11 +31,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from customers.demo import ACCOUNT_MANAGER_LOGINS
 from customers.models import Band, Contact, Customer, Invoice
-
-from . import bands, scheduling
-from .models import (
+from surveys import bands, scheduling
+from surveys.models import (
     Delivery,
     Invitation,
     InvitationStatus,
@@ -43,8 +41,10 @@ from .models import (
     ResponseRevision,
     Survey,
 )
-from .services import refresh_latest_answers
-from .suspicion import looks_automated
+from surveys.services import refresh_latest_answers
+from surveys.suspicion import looks_automated
+
+from .customers import ACCOUNT_MANAGER_LOGINS
 
 BATCH_SIZE = 1000
 HISTORY_DAYS = 365

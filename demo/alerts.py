@@ -1,6 +1,6 @@
 """The alerts the demo's year of answers would have raised, worked as a team works them.
 
-`seed_alerts` runs after `surveys.demo.seed_surveys`. For every answer the product's
+`seed_alerts` runs after `demo.surveys.seed_surveys`. For every answer the product's
 own rules (`alerts.kinds_to_raise`, from the score, the customer's answer before it and
 the tier) would have raised an alert for, it writes that alert as it stands at `now`:
 ranked from the customer's tier, revenue and punctuality, assigned to the account
@@ -32,10 +32,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import CX_LEADS_GROUP, Customer
+from insights import alerts
+from insights.models import Alert, AlertNote, AlertStatus, NoteKind
 from surveys.models import Response
-
-from . import alerts
-from .models import Alert, AlertNote, AlertStatus, NoteKind
 
 BATCH_SIZE = 1000
 # Share of alerts acknowledged within their window; the others late, after escalation.
