@@ -29,10 +29,11 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from customers.models import CX_LEADS_GROUP, Customer
-from insights import alerts
+from insights import alerts, services
 from insights.models import Alert, AlertNote, AlertStatus, NoteKind
 from surveys.models import Response
 
@@ -159,29 +160,22 @@ def _cx_lead_id() -> int | None:
 def _alerts_to_raise(customers: dict[int, _Customer]) -> Iterator[tuple[int, int, str, int, int | None, datetime]]:
     """(response id, customer id, kind, score, previous score, submitted at) for every
     alert the answers call for, by the rules evaluate_response applies one answer at a
-    time: the previous score is the customer's answer first given before this one
-    (services.previous_score), suspect answers count as previous answers but raise
-    nothing. One query, in each customer's order."""
-    rows = Response.objects.order_by("customer_id", "first_submitted_at", "pk").values_list(
-        "pk", "customer_id", "score", "band", "is_suspect", "first_submitted_at", "submitted_at"
+    time: the answers awaiting evaluation (suspect ones raise nothing), each with the
+    customer's score before it (services.score_before). One query, in each customer's order."""
+    before = services.score_before(
+        customer_id=OuterRef("customer_id"), first_submitted_at=OuterRef("first_submitted_at")
     )
-    customer_id = None
-    before = at_time = score_at_time = None
-    for pk, row_customer_id, score, band, is_suspect, first_submitted_at, submitted_at in rows.iterator(2000):
-        if row_customer_id != customer_id:
-            customer_id, before, at_time = row_customer_id, None, None
-        if first_submitted_at != at_time:
-            # Everything given at the earlier moment is now strictly before this answer.
-            if at_time is not None:
-                before = score_at_time
-            at_time = first_submitted_at
-        score_at_time = score
-        if is_suspect:
-            continue
+    rows = (
+        services.awaiting_evaluation()
+        .annotate(previous_score=Subquery(before))
+        .order_by("customer_id", "first_submitted_at", "pk")
+        .values_list("pk", "customer_id", "score", "band", "previous_score", "submitted_at")
+    )
+    for pk, customer_id, score, band, previous, submitted_at in rows.iterator(2000):
         for kind in alerts.kinds_to_raise(
-            band=band, score=score, previous_score=before, tier=customers[customer_id].tier
+            band=band, score=score, previous_score=previous, tier=customers[customer_id].tier
         ):
-            yield pk, customer_id, kind, score, before, submitted_at
+            yield pk, customer_id, kind, score, previous, submitted_at
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
 from config.queue import enqueue_on_commit
@@ -32,15 +33,30 @@ class AlertChangeError(Exception):
     """A change the alert's state does not allow; the message says why, for the user."""
 
 
-def previous_score(response: Response) -> int | None:
-    """The customer's answer before this one (by when each was first given)."""
-    earlier = (
-        Response.objects.filter(customer_id=response.customer_id, first_submitted_at__lt=response.first_submitted_at)
+def awaiting_evaluation() -> QuerySet[Response]:
+    """Answers recorded or changed since their alerts were last raised. Suspect answers
+    wait: they are evaluated when a stable answer follows."""
+    return Response.objects.filter(needs_evaluation=True, is_suspect=False)
+
+
+def score_before(
+    *, customer_id: int | OuterRef, first_submitted_at: datetime | OuterRef
+) -> QuerySet:
+    """The customer's last score before an answer first given at `first_submitted_at`,
+    as a query of at most one score: that of their answer first given latest before it
+    (of two first given at one moment, the one recorded last), suspect or not. OuterRef()s
+    for the arguments ask it of every answer of an outer query at once."""
+    return (
+        Response.objects.filter(customer_id=customer_id, first_submitted_at__lt=first_submitted_at)
         .order_by("-first_submitted_at", "-pk")
-        .values_list("score", flat=True)
-        .first()
+        .values_list("score", flat=True)[:1]
     )
-    return earlier
+
+
+def previous_score(*, response: Response) -> int | None:
+    """The customer's answer before this one (by when each was first given): the score
+    an alert's "change from the last score" compares with."""
+    return score_before(customer_id=response.customer_id, first_submitted_at=response.first_submitted_at).first()
 
 
 def evaluate_response(*, response_id: int) -> list[Alert]:
@@ -48,14 +64,14 @@ def evaluate_response(*, response_id: int) -> list[Alert]:
     alert it raised. Safe to run twice or concurrently (task and sweep racing): the
     answer's row is locked and its needs_evaluation flag says whether work is left.
 
-    Suspect answers wait: they are evaluated when a stable answer follows. Returns the
-    alerts raised by this call.
+    Suspect answers wait (see awaiting_evaluation). Returns the alerts raised by this call.
     """
     with transaction.atomic():
         response = (
-            Response.objects.select_for_update(of=("self",))
+            awaiting_evaluation()
+            .select_for_update(of=("self",))
             .select_related("customer")
-            .filter(pk=response_id, needs_evaluation=True, is_suspect=False)
+            .filter(pk=response_id)
             .first()
         )
         if response is None:
@@ -65,7 +81,7 @@ def evaluate_response(*, response_id: int) -> list[Alert]:
         for alert in existing.values():
             if alert.score != response.score:
                 _record_revision(alert, response)
-        before = previous_score(response)
+        before = previous_score(response=response)
         for kind in alerts.kinds_to_raise(
             band=response.band, score=response.score, previous_score=before, tier=response.customer.tier
         ):
@@ -117,7 +133,7 @@ def evaluate_pending(*, batch_size: int = EVALUATION_BATCH_SIZE) -> int:
     raised = 0
     while True:
         pending = list(
-            Response.objects.filter(needs_evaluation=True, is_suspect=False)
+            awaiting_evaluation()
             .order_by("submitted_at")
             .values_list("pk", flat=True)[:batch_size]
         )
