@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from customers.models import CX_LEADS_GROUP, Customer
+from customers.models import Customer
 from insights import alerts, services
 from insights.models import Alert, AlertNote, AlertStatus, NoteKind
 from surveys.models import Response
@@ -132,29 +131,24 @@ def seed_alerts(*, rng: random.Random, now: datetime) -> AlertSeedSummary:
 
 
 def _load_customers() -> dict[int, _Customer]:
+    customers = Customer.objects.select_related("account_manager").only(
+        "tier", "revenue_12m", "on_time_rate", "is_active", "account_manager__is_active"
+    )
     return {
-        pk: _Customer(
-            tier=tier,
-            revenue_12m=revenue,
-            on_time_rate=on_time_rate,
-            assignee_id=manager_id if manager_active else None,
-            is_active=is_active,
+        customer.pk: _Customer(
+            tier=customer.tier,
+            revenue_12m=customer.revenue_12m,
+            on_time_rate=customer.on_time_rate,
+            assignee_id=assignee.pk if (assignee := alerts.assignee_for(customer=customer)) else None,
+            is_active=customer.is_active,
         )
-        for pk, tier, revenue, on_time_rate, manager_id, manager_active, is_active in Customer.objects.values_list(
-            "pk", "tier", "revenue_12m", "on_time_rate", "account_manager_id", "account_manager__is_active", "is_active"
-        )
+        for customer in customers
     }
 
 
 def _cx_lead_id() -> int | None:
-    """Who works the alerts of customers without an account manager."""
-    return (
-        get_user_model()
-        .objects.filter(groups__name=CX_LEADS_GROUP, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    """The CX lead the demo has work the alerts of customers without an account manager."""
+    return services.cx_leads().values_list("pk", flat=True).first()
 
 
 def _alerts_to_raise(customers: dict[int, _Customer]) -> Iterator[tuple[int, int, str, int, int | None, datetime]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -11,6 +12,11 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from customers.models import Band
 
 from .models import Alert, AlertKind, Priority
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from customers.models import Customer
 
 # A tier 1–2 customer whose score falls this far from their previous answer.
 DECLINE_DROP = 3
@@ -35,6 +41,13 @@ def priority_for(*, tier: int | None, kind: str) -> int:
     if kind == AlertKind.DECLINE:
         priority += 1
     return min(priority, Priority.LOW)
+
+
+def assignee_for(*, customer: Customer) -> AbstractBaseUser | None:
+    """Who works the customer's alerts: their account manager while active. None
+    leaves them to the CX leads (services.cx_leads)."""
+    manager = customer.account_manager
+    return manager if manager is not None and manager.is_active else None
 
 
 def acknowledgement_window(tier: int | None) -> timedelta:

@@ -93,7 +93,7 @@ def evaluate_response(*, response_id: int) -> list[Alert]:
 
 def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Alert:
     customer = response.customer
-    manager = customer.account_manager
+    assignee = alerts.assignee_for(customer=customer)
     now = timezone.now()
     alert = alerts.new_alert(
         response_id=response.pk,
@@ -104,7 +104,7 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
         on_time_rate=customer.on_time_rate,
         score=response.score,
         previous_score=previous,
-        assignee_id=manager.pk if manager is not None and manager.is_active else None,
+        assignee_id=assignee.pk if assignee is not None else None,
         created_at=now,
     )
     alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
@@ -232,14 +232,14 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
 # --- Telling people
 
 
+def cx_leads() -> QuerySet:
+    """The active members of the CX leads group: they work the alerts of customers
+    without an active account manager (see alerts.assignee_for), and hear of escalations."""
+    return get_user_model().objects.filter(groups__name=CX_LEADS_GROUP, is_active=True).order_by("pk")
+
+
 def cx_lead_addresses() -> list[str]:
-    return list(
-        get_user_model()
-        .objects.filter(groups__name=CX_LEADS_GROUP, is_active=True)
-        .exclude(email="")
-        .order_by("pk")
-        .values_list("email", flat=True)
-    )
+    return list(cx_leads().exclude(email="").values_list("email", flat=True))
 
 
 def notify_assignee(*, alert_id: int) -> bool:
