@@ -29,7 +29,6 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
 
 from customers.models import Customer
 from insights import alerts, services
@@ -285,7 +284,8 @@ class _Builder:
         each step leaves, as the services write them."""
         now = self.now
         acknowledged_at = None if self._stays_open(alert) else handling.acknowledged_at
-        if (acknowledged_at or now) >= alert.due_at:
+        # Still open at its due time: the sweep escalated it.
+        if alert.is_overdue(acknowledged_at or now):
             self._escalate(alert, handling)
         if acknowledged_at is None:
             return
@@ -310,13 +310,12 @@ class _Builder:
         # By the next minute's sweep, at the latest now, as escalate_overdue does it.
         alert.escalated_at = min(self.now, alert.due_at + handling.escalation_delay)
         alert.escalation_notified_at = min(self.now, alert.escalated_at + handling.escalation_email_delay)
-        due = timezone.localtime(alert.due_at)
         self.notes.append(
             AlertNote(
                 alert=alert,
                 kind=NoteKind.ESCALATED,
                 created_at=alert.escalated_at,
-                text=f"Not acknowledged by {due:%Y-%m-%d %H:%M}: escalated to the CX leads.",
+                text=alerts.escalation_note(due_at=alert.due_at),
             )
         )
 

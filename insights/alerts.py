@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
 
 from customers.models import Band
 
@@ -54,6 +55,11 @@ def acknowledgement_window(tier: int | None) -> timedelta:
     """4 h, 24 h, 72 h or 7 days by tier (settings.ALERT_ACK_HOURS)."""
     hours = settings.ALERT_ACK_HOURS[(tier or 4) - 1]
     return timedelta(hours=hours)
+
+
+def escalation_note(*, due_at: datetime) -> str:
+    """What an escalated alert's history says of it."""
+    return f"Not acknowledged by {timezone.localtime(due_at):%Y-%m-%d %H:%M}: escalated to the CX leads."
 
 
 def rank_reason(

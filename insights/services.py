@@ -222,7 +222,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
                 alert=alert,
                 kind=NoteKind.ESCALATED,
                 created_at=now,
-                text=f"Not acknowledged by {timezone.localtime(alert.due_at):%Y-%m-%d %H:%M}: escalated to the CX leads.",
+                text=alerts.escalation_note(due_at=alert.due_at),
             )
             enqueue_on_commit(tasks.notify_escalation, alert.pk)
             escalated += 1
