@@ -34,6 +34,7 @@ from django.utils import timezone
 from customers.models import Band, Contact, Customer, Invoice
 from surveys import bands, scheduling
 from surveys.models import (
+    SURVEYED_STATUSES,
     Delivery,
     Invitation,
     InvitationStatus,
@@ -476,8 +477,8 @@ class _Builder:
         )
         self.created.invitations.append(invitation)
         if plan.status == InvitationStatus.SCHEDULED:
-            self._follow_up(invitation, customer=customer, contact=contact)
-            if invitation.status != InvitationStatus.FAILED:
+            self._follow_up(invitation, plan=plan, customer=customer, contact=contact)
+            if invitation.status in SURVEYED_STATUSES:
                 self.surveyed_at[contact.pk].append(plan.scheduled_for)
 
     def _description(
@@ -489,11 +490,13 @@ class _Builder:
             quantity=self.rng.randint(*self.outlooks[customer.pk].quantity),
         )
 
-    def _follow_up(self, invitation: Invitation, *, customer: DemoCustomer, contact: DemoContact) -> None:
+    def _follow_up(
+        self, invitation: Invitation, *, plan: scheduling.Plan, customer: DemoCustomer, contact: DemoContact
+    ) -> None:
         """What became of a scheduled invitation by `now`: still due, bounced, sent and
         waiting, answered, or expired unanswered."""
         if invitation.scheduled_for > self.now - RECENT_WINDOW:
-            invitation.next_attempt_at = invitation.scheduled_for
+            invitation.next_attempt_at = plan.next_attempt_at
             return
         rng = self.rng
         if rng.random() < BOUNCE_CHANCE:
@@ -505,12 +508,12 @@ class _Builder:
         )
         answers = rng.random() < self.outlooks[customer.pk].response_rate
         answered_at = invitation.sent_at + self._answer_delay()
-        if answers and answered_at < invitation.expires_at and answered_at <= self.now:
+        if answers and not invitation.is_expired(answered_at) and answered_at <= self.now:
             invitation.status = InvitationStatus.RESPONDED
             if reminder_at and reminder_at < answered_at:
                 invitation.reminded_at = reminder_at + timedelta(seconds=rng.uniform(5, 75))
             self._answer(invitation, customer=customer, contact=contact, answered_at=answered_at)
-        elif invitation.expires_at <= self.now:
+        elif invitation.is_expired(self.now):
             invitation.status = InvitationStatus.EXPIRED
             if reminder_at:
                 invitation.reminded_at = reminder_at + timedelta(seconds=rng.uniform(5, 75))
@@ -554,7 +557,7 @@ class _Builder:
             changed_at = answered_at + timedelta(minutes=rng.uniform(5, 2 * 24 * 60))
             versions = [(answered_at, first_thought, first_comment), (changed_at, score, comment)]
         # A change after the link closed, or still ahead, never happened.
-        versions = [version for version in versions if version[0] < invitation.expires_at and version[0] <= self.now]
+        versions = [version for version in versions if not invitation.is_expired(version[0]) and version[0] <= self.now]
         self._add_response(invitation, customer=customer, versions=versions)
 
     def _scanner_clicks(self, invitation: Invitation, *, customer: DemoCustomer) -> None:

@@ -185,7 +185,7 @@ def _schedule_invitations(deliveries: list[Delivery]) -> None:
             status=plan.status,
             suppressed_reason=plan.suppressed_reason,
             scheduled_for=plan.scheduled_for,
-            next_attempt_at=plan.scheduled_for if plan.status == InvitationStatus.SCHEDULED else None,
+            next_attempt_at=plan.next_attempt_at,
             expires_at=plan.expires_at,
         )
         invitations.append(delivery.invitation)
