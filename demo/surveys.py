@@ -23,7 +23,7 @@ import random
 import smtplib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 from django.contrib.auth import get_user_model
@@ -42,7 +42,7 @@ from surveys.models import (
     ResponseRevision,
     Survey,
 )
-from surveys.services import refresh_latest_answers
+from surveys.services import record_send_failure, refresh_latest_answers
 from surveys.suspicion import looks_automated
 
 from .customers import ACCOUNT_MANAGER_LOGINS
@@ -705,12 +705,10 @@ class _Builder:
 
 
 def _bounce(invitation: Invitation, *, email: str) -> None:
-    """The mail server refused the address for good, recorded as sending records it."""
-    invitation.status = InvitationStatus.FAILED
-    invitation.send_attempts = 1
+    """The mail server refused the address for good at the first attempt, recorded as
+    sending records it."""
     refused = smtplib.SMTPRecipientsRefused({email: (550, b"5.1.1 Mailbox unavailable")})
-    failed_at = invitation.scheduled_for.astimezone(UTC)
-    invitation.last_error = f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, invitation: {refused!r}"
+    record_send_failure(invitation=invitation, error=refused, reminder=False, now=invitation.scheduled_for)
 
 
 def _open_day(day: date, *, first_day: date, days: int) -> date:
