@@ -484,6 +484,21 @@ class TestDeterminism:
 
 
 @pytest.mark.django_db
+class TestDefaultSurvey:
+    def test_it_makes_the_default_survey_again_when_the_database_lost_it(self, monkeypatch):
+        Survey.objects.all().delete()  # as a flush after migrating leaves it
+        # Reading the default survey writes nothing, so seed_demo cannot count on it to.
+        monkeypatch.setattr(Survey, "default", classmethod(lambda cls: cls.objects.get(is_default=True)))
+
+        seed_demo(customers=30, seed=1)
+
+        survey = Survey.objects.get()
+        assert (survey.is_default, survey.slug) == (True, "post-delivery")
+        assert Delivery.objects.exclude(survey=survey).count() == 0
+        assert Delivery.objects.exists()
+
+
+@pytest.mark.django_db
 class TestSmallAndBadInput:
     def test_a_single_customer_is_a_large_one(self):
         assert segment_sizes(1) == {LARGE: 1, MID: 0, SMALL: 0}
