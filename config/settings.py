@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "surveys",
     "insights",
     "imports",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,11 @@ class Plan:
     expires_at: datetime
     suppressed_reason: str = ""
 
+    @property
+    def next_attempt_at(self) -> datetime | None:
+        """When sending is first tried: at the due time, if the invitation goes out at all."""
+        return self.scheduled_for if self.status == InvitationStatus.SCHEDULED else None
+
 
 def plan_invitation(
     *,

@@ -8,7 +8,7 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core import mail
 from django.db import transaction
@@ -187,7 +187,7 @@ def _schedule_invitations(deliveries: list[Delivery]) -> None:
             status=plan.status,
             suppressed_reason=plan.suppressed_reason,
             scheduled_for=plan.scheduled_for,
-            next_attempt_at=plan.scheduled_for if plan.status == InvitationStatus.SCHEDULED else None,
+            next_attempt_at=plan.next_attempt_at,
             expires_at=plan.expires_at,
         )
         invitations.append(delivery.invitation)
@@ -311,13 +311,7 @@ def _record_sent(invitation: Invitation, *, token: str, reminder: bool) -> None:
 
 
 def _record_failure(invitation: Invitation, exc: Exception, *, reminder: bool) -> None:
-    """A permanent failure (a 5xx answer) ends the attempt at once; a transient one is
-    retried with growing delays until retry.MAX_ATTEMPTS. Either way the reason is kept
-    on the invitation for staff to see."""
-    now = timezone.now()
-    invitation.send_attempts += 1
-    invitation.last_error = f"{now:%Y-%m-%d %H:%M:%S} UTC, {'reminder' if reminder else 'invitation'}: {exc!r}"[:2000]
-    give_up = _is_permanent(exc) or invitation.send_attempts >= retry.MAX_ATTEMPTS
+    give_up = record_send_failure(invitation=invitation, error=exc, reminder=reminder, now=timezone.now())
     logger.warning(
         "Sending %s for invitation %s to contact %s failed (attempt %d%s): %r",
         "reminder" if reminder else "invitation",
@@ -327,6 +321,19 @@ def _record_failure(invitation: Invitation, exc: Exception, *, reminder: bool) -
         ", giving up" if give_up else "",
         exc,
     )
+
+
+def record_send_failure(*, invitation: Invitation, error: Exception, reminder: bool, now: datetime) -> bool:
+    """Records on the invitation (unsaved) that sending it, or its reminder, failed at
+    `now`. A permanent failure (a 5xx answer) ends the attempt at once; a transient one
+    is retried with growing delays until retry.MAX_ATTEMPTS. Either way the reason is
+    kept on the invitation for staff to see. Returns whether sending gave up."""
+    invitation.send_attempts += 1
+    failed_at = now.astimezone(UTC)
+    invitation.last_error = (
+        f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, {'reminder' if reminder else 'invitation'}: {error!r}"[:2000]
+    )
+    give_up = _is_permanent(error) or invitation.send_attempts >= retry.MAX_ATTEMPTS
     if reminder:
         invitation.remind_at = None if give_up else now + retry.retry_delay(invitation.send_attempts)
     elif give_up:
@@ -334,6 +341,7 @@ def _record_failure(invitation: Invitation, exc: Exception, *, reminder: bool) -
         invitation.next_attempt_at = None
     else:
         invitation.next_attempt_at = now + retry.retry_delay(invitation.send_attempts)
+    return give_up
 
 
 def _is_permanent(exc: Exception) -> bool:

@@ -32,7 +32,7 @@ def tasks_run_in_process():
 def _restore_default_survey(sender, **kwargs) -> None:
     if sender.name != "surveys":
         return
-    from tests.factories import ensure_default_survey
+    from demo.surveys import ensure_default_survey
 
     ensure_default_survey()
 

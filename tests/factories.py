@@ -10,7 +10,7 @@ from django.utils import timezone
 from customers.models import HIGH_VALUE_TIERS, Contact, Customer, Invoice
 from insights.alerts import rules as alert_rules
 from insights.models import Alert, AlertKind
-from surveys.models import DEFAULT_SURVEY_SLUG, Delivery, Invitation, InvitationStatus, Response, Survey, hash_token
+from surveys.models import Delivery, Invitation, InvitationStatus, Response, Survey, hash_token
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -65,14 +65,6 @@ class ApiUserFactory(UserFactory):
 
 class ApiStaffFactory(ApiUserFactory):
     is_staff = True
-
-
-def ensure_default_survey() -> Survey:
-    """The default survey as migration 0002 makes it, for a database a test has flushed."""
-    survey, _ = Survey.objects.get_or_create(
-        slug=DEFAULT_SURVEY_SLUG, defaults={"name": "Post-delivery satisfaction", "is_default": True}
-    )
-    return survey
 
 
 class SurveyFactory(factory.django.DjangoModelFactory):

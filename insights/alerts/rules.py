@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
 
 from customers.models import HIGH_VALUE_TIERS, Band
 
 from ..models import Alert, AlertKind, Priority
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from customers.models import Customer
 
 # A tier 1–2 customer whose score falls this far from their previous answer.
 DECLINE_DROP = 3
@@ -36,10 +43,22 @@ def priority_for(*, tier: int | None, kind: str) -> int:
     return min(priority, Priority.LOW)
 
 
+def assignee_for(*, customer: Customer) -> AbstractBaseUser | None:
+    """Who works the customer's alerts: their account manager while active. None
+    leaves them to the CX leads (services.cx_leads)."""
+    manager = customer.account_manager
+    return manager if manager is not None and manager.is_active else None
+
+
 def acknowledgement_window(tier: int | None) -> timedelta:
     """4 h, 24 h, 72 h or 7 days by tier (settings.ALERT_ACK_HOURS)."""
     hours = settings.ALERT_ACK_HOURS[(tier or 4) - 1]
     return timedelta(hours=hours)
+
+
+def escalation_note(*, due_at: datetime) -> str:
+    """What an escalated alert's history says of it."""
+    return f"Not acknowledged by {timezone.localtime(due_at):%Y-%m-%d %H:%M}: escalated to the CX leads."
 
 
 def rank_reason(alert: Alert) -> str:

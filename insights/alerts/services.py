@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
 from core import retry
@@ -38,15 +39,30 @@ class AlertChangeError(Exception):
     """A change the alert's state does not allow; the message says why, for the user."""
 
 
-def previous_score(response: Response) -> int | None:
-    """The customer's answer before this one (by when each was first given)."""
-    earlier = (
-        Response.objects.filter(customer_id=response.customer_id, first_submitted_at__lt=response.first_submitted_at)
+def awaiting_evaluation() -> QuerySet[Response]:
+    """Answers recorded or changed since their alerts were last raised. Suspect answers
+    wait: they are evaluated when a stable answer follows."""
+    return Response.objects.filter(needs_evaluation=True, is_suspect=False)
+
+
+def score_before(
+    *, customer_id: int | OuterRef, first_submitted_at: datetime | OuterRef
+) -> QuerySet:
+    """The customer's last score before an answer first given at `first_submitted_at`,
+    as a query of at most one score: that of their answer first given latest before it
+    (of two first given at one moment, the one recorded last), suspect or not. OuterRef()s
+    for the arguments ask it of every answer of an outer query at once."""
+    return (
+        Response.objects.filter(customer_id=customer_id, first_submitted_at__lt=first_submitted_at)
         .order_by("-first_submitted_at", "-pk")
-        .values_list("score", flat=True)
-        .first()
+        .values_list("score", flat=True)[:1]
     )
-    return earlier
+
+
+def previous_score(*, response: Response) -> int | None:
+    """The customer's answer before this one (by when each was first given): the score
+    an alert's "change from the last score" compares with."""
+    return score_before(customer_id=response.customer_id, first_submitted_at=response.first_submitted_at).first()
 
 
 def evaluate_response(*, response_id: int) -> list[Alert]:
@@ -54,14 +70,14 @@ def evaluate_response(*, response_id: int) -> list[Alert]:
     alert it raised. Safe to run twice or concurrently (task and sweep racing): the
     answer's row is locked and its needs_evaluation flag says whether work is left.
 
-    Suspect answers wait: they are evaluated when a stable answer follows. Returns the
-    alerts raised by this call.
+    Suspect answers wait (see awaiting_evaluation). Returns the alerts raised by this call.
     """
     with transaction.atomic():
         response = (
-            Response.objects.select_for_update(of=("self",))
+            awaiting_evaluation()
+            .select_for_update(of=("self",))
             .select_related("customer")
-            .filter(pk=response_id, needs_evaluation=True, is_suspect=False)
+            .filter(pk=response_id)
             .first()
         )
         if response is None:
@@ -71,7 +87,7 @@ def evaluate_response(*, response_id: int) -> list[Alert]:
         for alert in existing.values():
             if alert.score != response.score:
                 _record_revision(alert, response)
-        before = previous_score(response)
+        before = previous_score(response=response)
         for kind in rules.kinds_to_raise(
             band=response.band, score=response.score, previous_score=before, tier=response.customer.tier
         ):
@@ -83,7 +99,7 @@ def evaluate_response(*, response_id: int) -> list[Alert]:
 
 def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Alert:
     customer = response.customer
-    manager = customer.account_manager
+    assignee = rules.assignee_for(customer=customer)
     now = timezone.now()
     alert = rules.new_alert(
         response_id=response.pk,
@@ -94,7 +110,7 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
         on_time_rate=customer.on_time_rate,
         score=response.score,
         previous_score=previous,
-        assignee_id=manager.pk if manager is not None and manager.is_active else None,
+        assignee_id=assignee.pk if assignee is not None else None,
         created_at=now,
     )
     alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
@@ -123,7 +139,7 @@ def evaluate_pending(*, batch_size: int = EVALUATION_BATCH_SIZE) -> int:
     raised = 0
     while True:
         pending = list(
-            Response.objects.filter(needs_evaluation=True, is_suspect=False)
+            awaiting_evaluation()
             .order_by("submitted_at")
             .values_list("pk", flat=True)[:batch_size]
         )
@@ -212,7 +228,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
                 alert=alert,
                 kind=NoteKind.ESCALATED,
                 created_at=now,
-                text=f"Not acknowledged by {timezone.localtime(alert.due_at):%Y-%m-%d %H:%M}: escalated to the CX leads.",
+                text=rules.escalation_note(due_at=alert.due_at),
             )
             enqueue_on_commit(NOTIFY_ESCALATION, alert.pk)
             escalated += 1
@@ -222,14 +238,14 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
 # --- Telling people
 
 
+def cx_leads() -> QuerySet:
+    """The active members of the CX leads group: they work the alerts of customers
+    without an active account manager (see alerts.assignee_for), and hear of escalations."""
+    return get_user_model().objects.filter(groups__name=CX_LEADS_GROUP, is_active=True).order_by("pk")
+
+
 def cx_lead_addresses() -> list[str]:
-    return list(
-        get_user_model()
-        .objects.filter(groups__name=CX_LEADS_GROUP, is_active=True)
-        .exclude(email="")
-        .order_by("pk")
-        .values_list("email", flat=True)
-    )
+    return list(cx_leads().exclude(email="").values_list("email", flat=True))
 
 
 def notify_assignee(*, alert_id: int) -> bool:

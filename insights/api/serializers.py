@@ -133,7 +133,7 @@ class QuadrantsSerializer(serializers.Serializer):
 
 
 class InsightSummarySerializer(serializers.Serializer):
-    """The headline insight figures of a period (insights.figures.Summary)."""
+    """The headline insight figures of a period (insights.dashboard.figures.Summary)."""
 
     responses = serializers.IntegerField(
         source="mix.responses", read_only=True,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from customers.models import Customer
@@ -15,7 +16,7 @@ from insights.alerts import services
 from insights.models import Alert, AlertStatus, NoteKind
 from surveys import services as survey_services
 from surveys.models import Response
-from tests.factories import CustomerFactory, UserFactory, sent_invitation
+from tests.factories import CustomerFactory, ResponseFactory, UserFactory, sent_invitation
 from tests.support.concurrency import run_at_once
 from tests.support.processes import PROJECT_DIR, child_environment
 
@@ -103,6 +104,39 @@ class TestDecline:
         mid = customer(tier=3)
         evaluate(answer(mid, 10, hours_ago=48))
         assert evaluate(answer(mid, 6)) == []
+
+
+@pytest.mark.django_db
+class TestPreviousScore:
+    def given(self, customer: Customer, score: int, *, first: datetime, last: datetime | None = None) -> Response:
+        return ResponseFactory(customer=customer, score=score, first_submitted_at=first, submitted_at=last or first)
+
+    def test_it_is_the_answer_first_given_latest_before_this_one_as_it_stands_now(self):
+        someone, start = customer(), timezone.now() - timedelta(days=30)
+        first = self.given(someone, 9, first=start)
+        # Changed to 4 after the third answer came in: first given before it all the same.
+        second = self.given(someone, 4, first=start + timedelta(days=1), last=start + timedelta(days=5))
+        third = self.given(someone, 7, first=start + timedelta(days=2))
+        self.given(customer(), 1, first=start + timedelta(days=1, hours=1))  # someone else's
+
+        assert services.previous_score(response=first) is None
+        assert services.previous_score(response=second) == 9
+        assert services.previous_score(response=third) == 4
+
+    def test_asked_of_every_answer_at_once_it_agrees_with_one_at_a_time(self):
+        someone, start = customer(), timezone.now() - timedelta(days=30)
+        for day, score in [(0, 8), (1, 3), (1, 6), (2, 10), (4, 2)]:  # two given at one moment
+            self.given(someone, score, first=start + timedelta(days=day))
+        before = services.score_before(
+            customer_id=OuterRef("customer_id"), first_submitted_at=OuterRef("first_submitted_at")
+        )
+
+        at_once = Response.objects.annotate(previous=Subquery(before)).order_by("pk")
+
+        assert [(response.pk, response.previous) for response in at_once] == [
+            (response.pk, services.previous_score(response=response)) for response in at_once
+        ]
+        assert [response.previous for response in at_once] == [None, 8, 8, 6, 10]
 
 
 @pytest.mark.django_db

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 
-from customers.models import Band
+from customers.models import Band, Customer
 from insights.alerts import rules
 from insights.models import Alert, AlertKind
 
@@ -52,6 +53,26 @@ class TestPriority:
     )
     def test_acknowledgement_windows_by_tier(self, tier, window):
         assert rules.acknowledgement_window(tier) == window
+
+
+class TestAssignee:
+    def test_the_account_manager_works_the_customers_alerts(self):
+        manager = get_user_model()(username="ana", is_active=True)
+        assert rules.assignee_for(customer=Customer(account_manager=manager)) is manager
+
+    def test_an_inactive_account_manager_leaves_them_to_the_cx_leads(self):
+        manager = get_user_model()(username="ana", is_active=False)
+        assert rules.assignee_for(customer=Customer(account_manager=manager)) is None
+
+    def test_a_customer_without_an_account_manager_is_the_cx_leads(self):
+        assert rules.assignee_for(customer=Customer()) is None
+
+
+class TestEscalationNote:
+    def test_it_names_the_missed_due_time_in_local_time(self, settings):
+        settings.TIME_ZONE = "Europe/Madrid"
+        note = rules.escalation_note(due_at=datetime(2026, 6, 15, 10, 30, tzinfo=UTC))
+        assert note == "Not acknowledged by 2026-06-15 12:30: escalated to the CX leads."
 
 
 class TestRankReason:

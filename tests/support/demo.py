@@ -5,17 +5,17 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from customers import demo
-from customers.models import Customer
+from customers.models import CX_LEADS_GROUP, Customer
+from demo.customers import ACCOUNT_MANAGER_LOGINS, STAFF_LOGIN
 from insights.models import AnswerCount, AnswerCountState
 
-DEMO_USERNAMES = [demo.STAFF_LOGIN[0], *(login[0] for login in demo.ACCOUNT_MANAGER_LOGINS)]
+DEMO_USERNAMES = [STAFF_LOGIN[0], *(login[0] for login in ACCOUNT_MANAGER_LOGINS)]
 
 
 def remove_demo() -> None:
     Customer.objects.all().delete()
     get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
-    Group.objects.filter(name=demo.CX_LEADS_GROUP).delete()
+    Group.objects.filter(name=CX_LEADS_GROUP).delete()
     # The insights' counts made ahead of time would describe answers that are gone.
     AnswerCount.objects.all().delete()
     AnswerCountState.objects.all().delete()

@@ -56,6 +56,13 @@ class TestPlanInvitation:
         assert plan.expires_at == DELIVERED + timedelta(hours=1, days=14)
         assert plan.suppressed_reason == ""
 
+    def test_sending_is_first_tried_at_the_due_time(self):
+        plan = self.plan()
+        assert plan.next_attempt_at == plan.scheduled_for
+
+    def test_a_suppressed_invitation_is_never_tried(self):
+        assert self.plan(opted_out=True).next_attempt_at is None
+
     def test_an_opted_out_contact_is_suppressed(self):
         assert self.plan(opted_out=True).suppressed_reason == "opted_out"
 

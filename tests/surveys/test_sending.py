@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+import smtplib
+from datetime import UTC, datetime, timedelta, timezone as fixed_offset
 
 import pytest
 from django.core import mail
@@ -136,6 +137,30 @@ class TestSmtpOutcomes:
         invitation.refresh_from_db()
         assert (invitation.status, invitation.send_attempts) == (InvitationStatus.SCHEDULED, 0)
         assert "Cannot reach the mail server" in caplog.text
+
+
+class TestRecordSendFailure:
+    def test_a_permanent_failure_gives_up_and_says_when_in_utc(self):
+        invitation = Invitation(status=InvitationStatus.SCHEDULED, next_attempt_at=timezone.now())
+        refused = smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"5.1.1 Mailbox unavailable")})
+        at = datetime(2026, 6, 15, 14, 5, 9, tzinfo=fixed_offset(timedelta(hours=2)))
+
+        gave_up = services.record_send_failure(invitation=invitation, error=refused, reminder=False, now=at)
+
+        assert gave_up
+        assert (invitation.status, invitation.send_attempts, invitation.next_attempt_at) == ("failed", 1, None)
+        assert invitation.last_error == f"2026-06-15 12:05:09 UTC, invitation: {refused!r}"
+
+    def test_a_transient_failure_is_tried_again_later(self):
+        invitation = Invitation(status=InvitationStatus.SCHEDULED)
+        at = datetime(2026, 6, 15, 12, tzinfo=UTC)
+
+        gave_up = services.record_send_failure(
+            invitation=invitation, error=smtplib.SMTPServerDisconnected("gone"), reminder=False, now=at
+        )
+
+        assert not gave_up
+        assert (invitation.status, invitation.next_attempt_at) == ("scheduled", at + timedelta(minutes=1))
 
 
 class TestReminders:

@@ -1,5 +1,5 @@
-"""seed_demo: customers shaped like the field case (customers.demo), then a year of
-deliveries, invitations and answers (surveys.demo)."""
+"""seed_demo: customers shaped like the field case (demo.customers), then a year of
+deliveries, invitations and answers (demo.surveys)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from django.db.models import Count, F, OuterRef, Subquery
 from django.test import override_settings
 from django.utils import timezone
 
-from customers import demo
 from customers.models import Band, Contact, Customer, Invoice
+from demo.customers import LARGE, MID, SMALL, segment_sizes
 from surveys import services
 from surveys.bands import classify
 from surveys.models import (
@@ -484,14 +484,27 @@ class TestDeterminism:
 
 
 @pytest.mark.django_db
+class TestDefaultSurvey:
+    def test_it_makes_the_default_survey_again_when_the_database_lost_it(self):
+        Survey.objects.all().delete()  # as a flush after migrating leaves it
+
+        seed_demo(customers=30, seed=1)
+
+        survey = Survey.objects.get()
+        assert (survey.is_default, survey.slug) == (True, "post-delivery")
+        assert Delivery.objects.exclude(survey=survey).count() == 0
+        assert Delivery.objects.exists()
+
+
+@pytest.mark.django_db
 class TestSmallAndBadInput:
     def test_a_single_customer_is_a_large_one(self):
-        assert demo.segment_sizes(1) == {demo.LARGE: 1, demo.MID: 0, demo.SMALL: 0}
+        assert segment_sizes(1) == {LARGE: 1, MID: 0, SMALL: 0}
         seed_demo(customers=1, seed=3)
         assert Customer.objects.get().tier == 1
 
     def test_segment_sizes_scale_with_the_number_of_customers(self):
-        assert demo.segment_sizes(5000) == {demo.LARGE: 50, demo.MID: 200, demo.SMALL: 4750}
+        assert segment_sizes(5000) == {LARGE: 50, MID: 200, SMALL: 4750}
 
     def test_it_rejects_a_date_that_is_not_iso(self):
         with pytest.raises(CommandError, match="YYYY-MM-DD"):

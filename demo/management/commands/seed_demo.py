@@ -11,12 +11,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import demo
 from customers.models import Band, Customer
+from demo import alerts as alert_demo
+from demo import customers as customer_demo
+from demo import surveys as survey_demo
 from insights.dashboard import counts
-from insights import demo as alert_demo
 from insights.models import AlertStatus
-from surveys import demo as survey_demo
 
 
 def positive_int(value: str) -> int:
@@ -66,7 +66,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     "Customers already exist: pass --if-empty to keep them, or flush the database first."
                 )
-            demo.create_users()
+            customer_demo.create_users()
             self.stdout.write("Demo data already loaded")
         else:
             if seed is None:
@@ -74,19 +74,18 @@ class Command(BaseCommand):
             self.stdout.write(f"Seed {seed} (repeat with --seed {seed} --today {today.isoformat()})")
             rng = random.Random(seed)
             with transaction.atomic():
-                summary = demo.seed(customers=customers, rng=rng, today=today)
+                summary = customer_demo.seed(customers=customers, rng=rng, today=today)
                 surveys = survey_demo.seed_surveys(rng=rng, today=today, now=now)
                 alerts = alert_demo.seed_alerts(rng=rng, now=now)
             counts.rebuild()
             self.report(summary)
             self.report_surveys(surveys)
             self.report_alerts(alerts)
-        self.stdout.write(self.style.SUCCESS(f"Staff login: {demo.STAFF_LOGIN[0]} / {settings.DEMO_PASSWORD}"))
-        self.stdout.write(
-            self.style.SUCCESS(f"Account manager login: {demo.ACCOUNT_MANAGER_LOGINS[0][0]} / {settings.DEMO_PASSWORD}")
-        )
+        staff, manager = customer_demo.STAFF_LOGIN[0], customer_demo.ACCOUNT_MANAGER_LOGINS[0][0]
+        self.stdout.write(self.style.SUCCESS(f"Staff login: {staff} / {settings.DEMO_PASSWORD}"))
+        self.stdout.write(self.style.SUCCESS(f"Account manager login: {manager} / {settings.DEMO_PASSWORD}"))
 
-    def report(self, summary: demo.SeedSummary) -> None:
+    def report(self, summary: customer_demo.SeedSummary) -> None:
         tiers = ", ".join(
             f"{'inactive' if tier is None else f'tier {tier}'}: {count:,}" for tier, count in summary.tiers.items()
         )

@@ -4,10 +4,9 @@ One retail service firm found 69% of its revenue came from 40 of its 5,000 custo
 and 97% from 250. `seed` rebuilds that shape at any size, rounded to 1% of customers
 bringing 69% of revenue and 5% bringing 97%. Everything it writes comes
 from the random generator it is given, so one seed and one `today` always give the
-same demo. `customers` imports no other app, so the later steps live with their own
-apps and run after this one: the `seed_demo` command (in `insights`) goes on with
-`surveys.demo.seed_surveys` for deliveries, invitations and answers, then
-`insights.demo.seed_alerts` for the alerts those answers raised.
+same demo. The `seed_demo` command goes on with `demo.surveys.seed_surveys` for
+deliveries, invitations and answers, then `demo.alerts.seed_alerts` for the alerts
+those answers raised.
 """
 
 from __future__ import annotations
@@ -26,9 +25,9 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils.text import slugify
 
-from .models import CX_LEADS_GROUP, Contact, Customer, Invoice, Language
-from .services import recompute_value_metrics
-from .value import trailing_year_start
+from customers.models import CX_LEADS_GROUP, Contact, Customer, Invoice, Language
+from customers.services import recompute_value_metrics
+from customers.value import trailing_year_start
 
 STAFF_LOGIN = ("cx.lead", "Morgan", "Reyes")
 ACCOUNT_MANAGER_LOGINS = (

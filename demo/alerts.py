@@ -1,6 +1,6 @@
 """The alerts the demo's year of answers would have raised, worked as a team works them.
 
-`seed_alerts` runs after `surveys.demo.seed_surveys`. For every answer the product's
+`seed_alerts` runs after `demo.surveys.seed_surveys`. For every answer the product's
 own rules (`rules.kinds_to_raise`, from the score, the customer's answer before it and
 the tier) would have raised an alert for, it writes that alert as it stands at `now`:
 ranked from the customer's tier, revenue and punctuality, assigned to the account
@@ -27,15 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import OuterRef, Subquery
 
-from customers.models import CX_LEADS_GROUP, Customer
+from customers.models import Customer
+from insights.alerts import rules, services
+from insights.models import Alert, AlertNote, AlertStatus, NoteKind
 from surveys.models import Response
-
-from .alerts import rules
-from .models import Alert, AlertNote, AlertStatus, NoteKind
 
 BATCH_SIZE = 1000
 # Share of alerts acknowledged within their window; the others late, after escalation.
@@ -132,57 +130,45 @@ def seed_alerts(*, rng: random.Random, now: datetime) -> AlertSeedSummary:
 
 
 def _load_customers() -> dict[int, _Customer]:
+    customers = Customer.objects.select_related("account_manager").only(
+        "tier", "revenue_12m", "on_time_rate", "is_active", "account_manager__is_active"
+    )
     return {
-        pk: _Customer(
-            tier=tier,
-            revenue_12m=revenue,
-            on_time_rate=on_time_rate,
-            assignee_id=manager_id if manager_active else None,
-            is_active=is_active,
+        customer.pk: _Customer(
+            tier=customer.tier,
+            revenue_12m=customer.revenue_12m,
+            on_time_rate=customer.on_time_rate,
+            assignee_id=assignee.pk if (assignee := rules.assignee_for(customer=customer)) else None,
+            is_active=customer.is_active,
         )
-        for pk, tier, revenue, on_time_rate, manager_id, manager_active, is_active in Customer.objects.values_list(
-            "pk", "tier", "revenue_12m", "on_time_rate", "account_manager_id", "account_manager__is_active", "is_active"
-        )
+        for customer in customers
     }
 
 
 def _cx_lead_id() -> int | None:
-    """Who works the alerts of customers without an account manager."""
-    return (
-        get_user_model()
-        .objects.filter(groups__name=CX_LEADS_GROUP, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    """The CX lead the demo has work the alerts of customers without an account manager."""
+    return services.cx_leads().values_list("pk", flat=True).first()
 
 
 def _alerts_to_raise(customers: dict[int, _Customer]) -> Iterator[tuple[int, int, str, int, int | None, datetime]]:
     """(response id, customer id, kind, score, previous score, submitted at) for every
     alert the answers call for, by the rules evaluate_response applies one answer at a
-    time: the previous score is the customer's answer first given before this one
-    (services.previous_score), suspect answers count as previous answers but raise
-    nothing. One query, in each customer's order."""
-    rows = Response.objects.order_by("customer_id", "first_submitted_at", "pk").values_list(
-        "pk", "customer_id", "score", "band", "is_suspect", "first_submitted_at", "submitted_at"
+    time: the answers awaiting evaluation (suspect ones raise nothing), each with the
+    customer's score before it (services.score_before). One query, in each customer's order."""
+    before = services.score_before(
+        customer_id=OuterRef("customer_id"), first_submitted_at=OuterRef("first_submitted_at")
     )
-    customer_id = None
-    before = at_time = score_at_time = None
-    for pk, row_customer_id, score, band, is_suspect, first_submitted_at, submitted_at in rows.iterator(2000):
-        if row_customer_id != customer_id:
-            customer_id, before, at_time = row_customer_id, None, None
-        if first_submitted_at != at_time:
-            # Everything given at the earlier moment is now strictly before this answer.
-            if at_time is not None:
-                before = score_at_time
-            at_time = first_submitted_at
-        score_at_time = score
-        if is_suspect:
-            continue
+    rows = (
+        services.awaiting_evaluation()
+        .annotate(previous_score=Subquery(before))
+        .order_by("customer_id", "first_submitted_at", "pk")
+        .values_list("pk", "customer_id", "score", "band", "previous_score", "submitted_at")
+    )
+    for pk, customer_id, score, band, previous, submitted_at in rows.iterator(2000):
         for kind in rules.kinds_to_raise(
-            band=band, score=score, previous_score=before, tier=customers[customer_id].tier
+            band=band, score=score, previous_score=previous, tier=customers[customer_id].tier
         ):
-            yield pk, customer_id, kind, score, before, submitted_at
+            yield pk, customer_id, kind, score, previous, submitted_at
 
 
 @dataclass
@@ -298,7 +284,8 @@ class _Builder:
         each step leaves, as the services write them."""
         now = self.now
         acknowledged_at = None if self._stays_open(alert) else handling.acknowledged_at
-        if (acknowledged_at or now) >= alert.due_at:
+        # Still open at its due time: the sweep escalated it.
+        if alert.is_overdue(acknowledged_at or now):
             self._escalate(alert, handling)
         if acknowledged_at is None:
             return
@@ -323,13 +310,12 @@ class _Builder:
         # By the next minute's sweep, at the latest now, as escalate_overdue does it.
         alert.escalated_at = min(self.now, alert.due_at + handling.escalation_delay)
         alert.escalation_notified_at = min(self.now, alert.escalated_at + handling.escalation_email_delay)
-        due = timezone.localtime(alert.due_at)
         self.notes.append(
             AlertNote(
                 alert=alert,
                 kind=NoteKind.ESCALATED,
                 created_at=alert.escalated_at,
-                text=f"Not acknowledged by {due:%Y-%m-%d %H:%M}: escalated to the CX leads.",
+                text=rules.escalation_note(due_at=alert.due_at),
             )
         )
 

@@ -1,5 +1,5 @@
 """seed_demo's alerts: the ones the demo's answers would have raised, worked as a team
-works them, as they stand on the demo's Monday morning (insights.demo)."""
+works them, as they stand on the demo's Monday morning (demo.alerts)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.db.models import Count, F, Q, Sum
 from django.test import override_settings
 
-from customers import demo
 from customers.models import HIGH_VALUE_TIERS, Band
+from demo.customers import STAFF_LOGIN
 from insights.alerts import rules, services
 from insights.dashboard import counts
 from insights.models import Alert, AlertKind, AlertNote, AlertStatus, AnswerCount, NoteKind
@@ -180,7 +180,7 @@ class TestInsightsCounts:
 @pytest.mark.usefixtures("alert_demo")
 class TestHistory:
     def test_resolved_alerts_carry_one_resolution_note_by_whoever_works_them(self):
-        cx_lead = get_user_model().objects.get(username=demo.STAFF_LOGIN[0])
+        cx_lead = get_user_model().objects.get(username=STAFF_LOGIN[0])
         resolved = Alert.objects.filter(status=AlertStatus.RESOLVED).prefetch_related("notes")
         for alert in resolved:
             (note,) = [note for note in alert.notes.all() if note.kind == NoteKind.RESOLVED]
