@@ -8,7 +8,6 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-
 # The staff group that receives alerts of customers without an account manager, and escalations.
 CX_LEADS_GROUP = "CX leads"
 

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from .models import InvitationStatus, SuppressedReason
 
+
 class Timing(Protocol):
     send_delay: timedelta
     throttle: timedelta

@@ -21,8 +21,6 @@ from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
 from . import emails, scheduling
-from .signals import response_recorded
-from .suspicion import looks_automated
 from .models import (
     SURVEYED_STATUSES,
     Delivery,
@@ -30,10 +28,12 @@ from .models import (
     InvitationStatus,
     Response,
     ResponseRevision,
-    Survey,
     SuppressedReason,
+    Survey,
     hash_token,
 )
+from .signals import response_recorded
+from .suspicion import looks_automated
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from core.api.fields import ApiModelSerializer, SingleLineCharField, SingleLineS
 from customers import validators
 from customers.models import Band, Contact, Customer, Invoice
 
+
 def customer_reference_field() -> serializers.SlugRelatedField:
     """A customer named by its external ID; an unknown one is a 400 naming `customer`."""
     return SingleLineSlugRelatedField(

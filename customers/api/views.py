@@ -16,11 +16,8 @@ from rest_framework.response import Response
 from core.api.bulk import BULK_DESCRIPTION, BULK_ERRORS, UpsertCountsSerializer
 from core.api.permissions import StaffWritesManagersRead
 from customers import services
-from customers.queries import visible_to
-
-# Customers and invoices are upserted by their key.
-UPSERT_DESCRIPTION = BULK_DESCRIPTION + "Rows are matched to existing records by their key and replace them."
 from customers.models import Contact, Customer, Invoice
+from customers.queries import visible_to
 
 from .filters import ContactFilter, CustomerFilter, InvoiceFilter
 from .serializers import (
@@ -30,6 +27,10 @@ from .serializers import (
     InvoiceRowSerializer,
     InvoiceSerializer,
 )
+
+# Customers and invoices are upserted by their key.
+UPSERT_DESCRIPTION = BULK_DESCRIPTION + "Rows are matched to existing records by their key and replace them."
+
 
 class _ApiViewSet(viewsets.GenericViewSet):
     permission_classes = [StaffWritesManagersRead]

@@ -10,8 +10,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import QueryDict
 
-from customers.models import Band, Customer, Invoice, Tier
 from core.querystring import int_choice, is_id
+from customers.models import Band, Customer, Invoice, Tier
 from customers.queries import account_managers
 from customers.value import trailing_year_start
 from surveys.models import Response

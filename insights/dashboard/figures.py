@@ -38,8 +38,8 @@ from django.utils import timezone
 from customers.models import HIGH_VALUE_TIERS, Band, Customer, Tier
 from surveys.models import Invitation, InvitationStatus, Response, Survey
 
-from . import counts
 from ..models import Alert, AlertStatus, AnswerCount
+from . import counts
 
 DEFAULT_PERIOD_DAYS = 90
 REVENUE_AT_RISK_WINDOW = timedelta(days=180)

@@ -15,7 +15,6 @@ from core.api.fields import EmailAddressField, SingleLineCharField, SingleLineSl
 from customers.api.serializers import customer_reference_field, resolve_customers
 from surveys.models import NO_DEFAULT_SURVEY, Invitation, Response, SuppressedReason, Survey
 
-
 EARLIEST_DELIVERY = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST_DELIVERY = datetime(3000, 1, 1, tzinfo=UTC)
 
