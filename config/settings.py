@@ -165,6 +165,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.recompute_value_metrics",
         "schedule": crontab(hour=2, minute=30),
     },
+    "sweep-outbox": {"task": "core.tasks.sweep_outbox", **_EVERY_MINUTE},
     "send-due-invitations": {"task": "surveys.tasks.send_due_invitations", **_EVERY_MINUTE},
     "send-due-reminders": {"task": "surveys.tasks.send_due_reminders", **_EVERY_MINUTE},
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", **_EVERY_MINUTE},

@@ -7,3 +7,9 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
+        # Each app's outbox.py registers the kinds of message it sends (core.outbox).
+        autodiscover_modules("outbox")

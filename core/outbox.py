@@ -1,0 +1,276 @@
+"""The outbox: every outgoing email is a row before it is anything else.
+
+An app queues a message inside its own transaction (`queue`), naming its kind and the
+row it is about. A worker claims due rows in a short transaction (SELECT … FOR UPDATE
+SKIP LOCKED, status "sending", commit), builds and sends each with no transaction open
+and no lock held, then records the outcome in another short transaction, where the
+kind's hooks update the app's own rows. So:
+
+- a message is sent at least once: a worker killed mid-send leaves its rows "sending",
+  and `release_stuck` queues them again after SENDING_TIMEOUT; the one message it was
+  sending may go twice, no other;
+- one bad message (an address the server refuses, a template error) fails alone with
+  its reason, and never holds back or repeats the others;
+- one retry policy (core.retry) serves every kind.
+
+Apps register their kinds in an `outbox.py` module (found at start-up like admin.py):
+`register("survey-invitation", MessageKind(build=…, sent=…, given_up=…))`. `build`
+renders the message at send time from the app's rows, and raises `Unwanted` when it
+must no longer go (the contact opted out, the survey closed), so what is checked at
+send time is the app's own rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
+from django.core import mail
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import retry
+from .models import OutgoingMessage
+from .queue import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+Status = OutgoingMessage.Status
+SEND_TASK = "core.tasks.send_outbox"
+BATCH_SIZE = 50
+# A row "sending" for longer than this belongs to a worker that died: it goes again.
+SENDING_TIMEOUT = timedelta(minutes=10)
+ERROR_LENGTH = 2000
+
+
+class Unwanted(Exception):
+    """Raised by a kind's build: the message must not go, for `reason` (kept on the row)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _nothing(message: OutgoingMessage) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    build: Callable[[OutgoingMessage], EmailMessage]
+    # Run inside the transaction that records the outcome, so the app's rows and the
+    # outbox row change together.
+    sent: Callable[[OutgoingMessage], None] = _nothing
+    given_up: Callable[[OutgoingMessage], None] = _nothing  # failed, bounced or suppressed for good
+
+
+_KINDS: dict[str, MessageKind] = {}
+
+
+def register(kind: str, message_kind: MessageKind) -> None:
+    _KINDS[kind] = message_kind
+
+
+def queue(*, kind: str, object_id: int, key: str | None = None, at: datetime | None = None) -> OutgoingMessage:
+    """Queues one message about `object_id`, to go at `at` (default now), inside the
+    caller's transaction; a worker is asked to send once it commits. A message with the
+    same key is queued once: asking again returns it unchanged."""
+    if kind not in _KINDS:
+        raise ValueError(f"No outbox kind {kind!r} is registered.")
+    message, _ = OutgoingMessage.objects.get_or_create(
+        key=key or f"{kind}:{object_id}",
+        defaults={"kind": kind, "object_id": object_id, "next_attempt_at": at or timezone.now()},
+    )
+    enqueue_on_commit(SEND_TASK)
+    return message
+
+
+def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Sends every message due by `now`, a batch at a time. Safe in any number of
+    workers at once. Returns how many were sent."""
+    sent = 0
+    while True:
+        batch = _claim(now or timezone.now(), batch_size)
+        if not batch:
+            return sent
+        delivered, connection_lost = _send_batch(batch)
+        sent += delivered
+        if connection_lost:
+            return sent
+
+
+def release_stuck(*, now: datetime | None = None) -> int:
+    """Queues again what a dead worker left "sending". Returns how many."""
+    now = now or timezone.now()
+    released = OutgoingMessage.objects.filter(status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT).update(
+        # Due at once: as due as when it was claimed.
+        status=Status.QUEUED, next_attempt_at=F("claimed_at"), claimed_at=None
+    )
+    if released:
+        logger.warning("Queued again %d outgoing messages a worker left unfinished", released)
+    return released
+
+
+def requeue(message: OutgoingMessage, *, now: datetime | None = None) -> bool:
+    """Staff asked to try a failed message again. Returns whether it was queued."""
+    queued = OutgoingMessage.objects.filter(pk=message.pk, status=Status.FAILED).update(
+        status=Status.QUEUED, next_attempt_at=now or timezone.now(), attempts=0, last_error=""
+    )
+    if queued:
+        enqueue_on_commit(SEND_TASK)
+    return bool(queued)
+
+
+def _claim(now: datetime, batch_size: int) -> list[OutgoingMessage]:
+    with transaction.atomic():
+        batch = list(
+            OutgoingMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.QUEUED, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")[:batch_size]
+        )
+        if batch:
+            OutgoingMessage.objects.filter(pk__in=[message.pk for message in batch]).update(
+                status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+    for message in batch:
+        message.status, message.claimed_at, message.attempts = Status.SENDING, now, message.attempts + 1
+    return batch
+
+
+def _send_batch(batch: list[OutgoingMessage]) -> tuple[int, bool]:
+    """Sends `batch` over one connection. Returns how many went, and whether the
+    connection was lost (the rest of the batch is queued again for the next sweep)."""
+    connection = mail.get_connection()
+    try:
+        connection.open()
+    except Exception as exc:  # an unreachable server: nobody's fault in the batch
+        logger.error("Cannot reach the mail service (%r); %d messages wait for the next sweep", exc, len(batch))
+        _release(batch)
+        return 0, True
+    sent = 0
+    try:
+        for index, message in enumerate(batch):
+            outcome = _send_one(message, connection)
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "connection_lost":
+                _release(batch[index + 1 :])
+                return sent, True
+    finally:
+        try:
+            connection.close()
+        except Exception:
+            logger.warning("Closing the mail connection failed", exc_info=True)
+    return sent, False
+
+
+def _send_one(message: OutgoingMessage, connection) -> str:
+    kind = _KINDS.get(message.kind)
+    if kind is None:
+        _record_failure(message, f"no outbox kind {message.kind!r} is registered", permanent=True)
+        return "failed"
+    try:
+        email = kind.build(message)
+    except Unwanted as unwanted:
+        _finish(message, status=Status.SUPPRESSED, error=unwanted.reason, hook=kind.given_up)
+        return "suppressed"
+    except Exception as exc:  # a bug or bad data in this one message: it fails alone
+        logger.exception("Building outgoing message %s failed", message.key)
+        _record_failure(message, repr(exc), permanent=True)
+        return "failed"
+    message.recipient = ", ".join(email.to)[:1000]
+    try:
+        connection.send_messages([email])
+    except Exception as exc:
+        permanent = is_permanent(exc)
+        _record_failure(message, repr(exc), permanent=permanent)
+        # A refused recipient leaves the connection usable; anything else may not have.
+        return "failed" if permanent or _connection_survives(exc) else "connection_lost"
+    _record_sent(message, provider_message_id=_provider_message_id(email))
+    return "sent"
+
+
+def is_permanent(exc: Exception) -> bool:
+    """SMTP 5xx answers, recipients a provider refuses, a provider's 4xx answer (other
+    than too many requests) and any error of our own are permanent: trying again would
+    fail the same way. 4xx SMTP answers, network trouble and a provider's 5xx are not."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    if isinstance(exc, AnymailRecipientsRefused):
+        return True
+    if isinstance(exc, AnymailAPIError):
+        status = exc.status_code
+        return status is not None and 400 <= status < 500 and status != 429
+    if isinstance(exc, (smtplib.SMTPException, OSError, AnymailError)):
+        return False
+    return True
+
+
+def _connection_survives(exc: Exception) -> bool:
+    return isinstance(exc, (smtplib.SMTPRecipientsRefused, AnymailError))
+
+
+def _provider_message_id(email: EmailMessage) -> str:
+    """The id the provider gave the message (anymail), else the Message-ID we sent."""
+    status = getattr(email, "anymail_status", None)
+    if status is not None and status.message_id:
+        return str(status.message_id)
+    return str(email.extra_headers.get("Message-ID", ""))
+
+
+def _record_sent(message: OutgoingMessage, *, provider_message_id: str) -> None:
+    message.sent_at = timezone.now()
+    message.provider_message_id = provider_message_id[:255]
+    _finish(message, status=Status.SENT, error="", hook=_KINDS[message.kind].sent)
+
+
+def _record_failure(message: OutgoingMessage, error: str, *, permanent: bool) -> None:
+    failed_at = timezone.now()
+    note = f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, attempt {message.attempts}: {error}"[:ERROR_LENGTH]
+    if permanent or message.attempts >= retry.MAX_ATTEMPTS:
+        logger.error("Outgoing message %s failed for good: %s", message.key, error)
+        kind = _KINDS.get(message.kind)
+        _finish(message, status=Status.FAILED, error=note, hook=kind.given_up if kind else _nothing)
+        return
+    message.next_attempt_at = failed_at + retry.retry_delay(message.attempts)
+    logger.warning("Outgoing message %s failed (attempt %d), next try at %s: %s", message.key, message.attempts,
+                   message.next_attempt_at, error)
+    _finish(message, status=Status.QUEUED, error=note, hook=_nothing)
+
+
+def _finish(
+    message: OutgoingMessage, *, status: str, error: str, hook: Callable[[OutgoingMessage], None]
+) -> None:
+    """Records the outcome, only if the row is still ours (a row released as stuck and
+    claimed by another worker belongs to that worker now)."""
+    with transaction.atomic():
+        updated = OutgoingMessage.objects.filter(
+            pk=message.pk, status=Status.SENDING, claimed_at=message.claimed_at
+        ).update(
+            status=status,
+            last_error=error,
+            recipient=message.recipient,
+            sent_at=message.sent_at,
+            provider_message_id=message.provider_message_id,
+            next_attempt_at=message.next_attempt_at if status == Status.QUEUED else None,
+            claimed_at=None,
+            updated_at=timezone.now(),
+        )
+        if updated:
+            message.status, message.last_error = status, error
+            hook(message)
+
+
+def _release(batch: list[OutgoingMessage]) -> None:
+    """Claimed but not tried: back to the queue, the attempt not counted."""
+    OutgoingMessage.objects.filter(pk__in=[message.pk for message in batch], status=Status.SENDING).update(
+        status=Status.QUEUED, claimed_at=None, attempts=F("attempts") - 1
+    )

@@ -1,0 +1,202 @@
+"""The outbox: claimed in a short transaction, sent outside it, the outcome recorded after."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.mail import EmailMessage
+from django.utils import timezone
+
+from core import outbox
+from core.models import OutgoingMessage
+from tests.support.smtp import REFUSED_DOMAIN, TRANSIENT_RECIPIENT
+
+pytestmark = pytest.mark.django_db
+
+Status = OutgoingMessage.Status
+BROKEN = 13  # the object whose message cannot be built
+UNWANTED = 7  # the object whose message must no longer go
+
+
+class Notes:
+    """A kind of message for these tests: a note to person<id>@example.com, or to the
+    address set for an id. It records what the outbox told it."""
+
+    def __init__(self) -> None:
+        self.addresses: dict[int, str] = {}
+        self.sent: list[int] = []
+        self.given_up: list[tuple[int, str]] = []
+
+    def build(self, message: OutgoingMessage) -> EmailMessage:
+        if message.object_id == BROKEN:
+            raise ValueError("Header values can't contain newlines")
+        if message.object_id == UNWANTED:
+            raise outbox.Unwanted("opted_out")
+        to = self.addresses.get(message.object_id, f"person{message.object_id}@example.com")
+        return EmailMessage(subject=f"Note {message.object_id}", body="Hello", to=[to])
+
+    def on_sent(self, message: OutgoingMessage) -> None:
+        self.sent.append(message.object_id)
+
+    def on_given_up(self, message: OutgoingMessage) -> None:
+        self.given_up.append((message.object_id, message.status))
+
+
+@pytest.fixture
+def notes():
+    kind = Notes()
+    outbox.register("test-note", outbox.MessageKind(build=kind.build, sent=kind.on_sent, given_up=kind.on_given_up))
+    yield kind
+    outbox._KINDS.pop("test-note")
+
+
+def queue(*object_ids: int) -> list[OutgoingMessage]:
+    return [outbox.queue(kind="test-note", object_id=object_id) for object_id in object_ids]
+
+
+def subjects(sink) -> list[str]:
+    return sorted(str(message["Subject"]) for message in sink.received())
+
+
+def row(object_id: int) -> OutgoingMessage:
+    return OutgoingMessage.objects.get(kind="test-note", object_id=object_id)
+
+
+class TestSending:
+    def test_queued_messages_are_sent_once_over_smtp_and_recorded(self, notes, smtp_server):
+        queue(1, 2, 3)
+
+        assert outbox.send_due() == 3
+        assert outbox.send_due() == 0
+
+        assert subjects(smtp_server) == ["Note 1", "Note 2", "Note 3"]
+        assert smtp_server.connections == 1
+        for object_id in (1, 2, 3):
+            message = row(object_id)
+            assert (message.status, message.attempts, message.recipient) == (
+                Status.SENT, 1, f"person{object_id}@example.com"
+            )
+            assert message.sent_at is not None and message.claimed_at is None
+        assert sorted(notes.sent) == [1, 2, 3]
+
+    def test_the_same_key_queued_twice_is_one_message(self, notes, smtp_server):
+        queue(1)
+        queue(1)
+        outbox.send_due()
+        assert subjects(smtp_server) == ["Note 1"]
+
+    def test_a_message_due_later_waits(self, notes, smtp_server):
+        outbox.queue(kind="test-note", object_id=1, at=timezone.now() + timedelta(hours=1))
+        assert outbox.send_due() == 0
+        assert outbox.send_due(now=timezone.now() + timedelta(hours=2)) == 1
+
+    def test_an_unregistered_kind_cannot_be_queued(self, db):
+        with pytest.raises(ValueError, match="No outbox kind 'nothing'"):
+            outbox.queue(kind="nothing", object_id=1)
+
+
+class TestOneBadMessage:
+    def test_a_message_that_cannot_be_built_fails_alone_with_its_reason(self, notes, smtp_server):
+        queue(1, 2, BROKEN, 4, 5)
+
+        assert outbox.send_due() == 4
+        outbox.send_due(now=timezone.now() + timedelta(days=1))
+
+        assert subjects(smtp_server) == ["Note 1", "Note 2", "Note 4", "Note 5"]
+        broken = row(BROKEN)
+        assert broken.status == Status.FAILED
+        assert "Header values can't contain newlines" in broken.last_error
+        assert notes.given_up == [(BROKEN, Status.FAILED)]
+
+    def test_a_permanently_refused_recipient_fails_alone(self, notes, smtp_server):
+        notes.addresses[2] = f"nobody@{REFUSED_DOMAIN}"
+        queue(1, 2, 3)
+
+        assert outbox.send_due() == 2
+
+        assert subjects(smtp_server) == ["Note 1", "Note 3"]
+        assert row(2).status == Status.FAILED
+        assert "550" in row(2).last_error
+
+    def test_a_transient_refusal_is_tried_again_after_the_backoff(self, notes, smtp_server):
+        notes.addresses[1] = TRANSIENT_RECIPIENT
+        queue(1)
+        started = timezone.now()
+
+        assert outbox.send_due() == 0
+        waiting = row(1)
+        assert (waiting.status, waiting.attempts) == (Status.QUEUED, 1)
+        assert "451" in waiting.last_error
+        assert timedelta(seconds=55) < waiting.next_attempt_at - started < timedelta(seconds=65)
+
+        notes.addresses[1] = "person1@example.com"
+        assert outbox.send_due() == 0  # not yet
+        assert outbox.send_due(now=started + timedelta(minutes=2)) == 1
+        assert row(1).status == Status.SENT
+
+    def test_transient_failures_give_up_after_the_last_attempt(self, notes, smtp_server):
+        notes.addresses[1] = TRANSIENT_RECIPIENT
+        queue(1)
+        later = timezone.now()
+        for _ in range(5):
+            later += timedelta(hours=1)
+            outbox.send_due(now=later)
+        message = row(1)
+        assert (message.status, message.attempts) == (Status.FAILED, 5)
+        assert notes.given_up == [(1, Status.FAILED)]
+
+    def test_an_unwanted_message_is_suppressed_with_the_reason(self, notes, smtp_server):
+        queue(UNWANTED, 1)
+
+        assert outbox.send_due() == 1
+
+        assert subjects(smtp_server) == ["Note 1"]
+        assert (row(UNWANTED).status, row(UNWANTED).last_error) == (Status.SUPPRESSED, "opted_out")
+        assert notes.given_up == [(UNWANTED, Status.SUPPRESSED)]
+
+    def test_staff_can_queue_a_failed_message_again(self, notes, smtp_server):
+        notes.addresses[2] = f"nobody@{REFUSED_DOMAIN}"
+        queue(2)
+        outbox.send_due()
+        notes.addresses[2] = "fixed@example.com"
+
+        assert outbox.requeue(row(2))
+        assert outbox.send_due() == 1
+        assert row(2).status == Status.SENT
+
+
+class TestUnreachableServer:
+    def test_the_batch_waits_without_counting_an_attempt(self, notes, settings):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+        queue(1, 2)
+
+        assert outbox.send_due() == 0
+
+        assert {(m.status, m.attempts) for m in OutgoingMessage.objects.all()} == {(Status.QUEUED, 0)}
+
+
+class TestDeadWorker:
+    def test_what_a_dead_worker_left_sending_goes_again_after_the_timeout(self, notes, smtp_server):
+        queue(1, 2)
+        claimed = outbox._claim(timezone.now(), 50)  # a worker that dies right after claiming
+        assert len(claimed) == 2
+
+        assert outbox.send_due() == 0
+        assert outbox.release_stuck() == 0  # not yet: it may still be working
+        assert outbox.release_stuck(now=timezone.now() + outbox.SENDING_TIMEOUT + timedelta(seconds=1)) == 2
+        assert outbox.send_due() == 2
+
+        assert subjects(smtp_server) == ["Note 1", "Note 2"]
+
+    def test_a_worker_back_from_the_dead_does_not_overwrite_the_new_outcome(self, notes, smtp_server):
+        queue(1)
+        (stale,) = outbox._claim(timezone.now(), 50)
+        outbox.release_stuck(now=timezone.now() + outbox.SENDING_TIMEOUT + timedelta(seconds=1))
+        outbox.send_due()
+
+        outbox._record_failure(stale, "late news from the first worker", permanent=True)
+
+        assert row(1).status == Status.SENT
+        assert notes.given_up == []
