@@ -320,5 +320,7 @@ ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "")
 ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET", "")
 # Requests a minute one client address may make to the public survey pages.
 PUBLIC_RATE_LIMIT = int(os.environ.get("PUBLIC_RATE_LIMIT", "60"))
+# The unsubscribe pages' own limit; the RFC 8058 one-click POST is never limited.
+UNSUBSCRIBE_RATE_LIMIT = int(os.environ.get("UNSUBSCRIBE_RATE_LIMIT", "60"))
 # Password for the demo logins that seed_demo creates (development only).
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "valuepulse-demo")

@@ -26,7 +26,7 @@ import logging
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
 from django.core import mail
@@ -89,6 +89,25 @@ def queue(*, kind: str, object_id: int, key: str | None = None, at: datetime | N
     )
     enqueue_on_commit(SEND_TASK)
     return message
+
+
+def queue_many(*, kind: str, object_ids: list[int], at: datetime | None = None) -> None:
+    """Queues one message for each of `object_ids` in a few statements, inside the
+    caller's transaction. The caller asks again for a message that failed or was
+    suppressed (staff retrying it): that one is queued afresh."""
+    if kind not in _KINDS:
+        raise ValueError(f"No outbox kind {kind!r} is registered.")
+    at = at or timezone.now()
+    keys = {f"{kind}:{object_id}": object_id for object_id in object_ids}
+    OutgoingMessage.objects.bulk_create(
+        [OutgoingMessage(key=key, kind=kind, object_id=object_id, next_attempt_at=at) for key, object_id in keys.items()],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+    OutgoingMessage.objects.filter(key__in=keys, status__in=[Status.FAILED, Status.SUPPRESSED]).update(
+        status=Status.QUEUED, next_attempt_at=at, attempts=0, last_error=""
+    )
+    enqueue_on_commit(SEND_TASK)
 
 
 def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
@@ -232,9 +251,14 @@ def _record_sent(message: OutgoingMessage, *, provider_message_id: str) -> None:
     _finish(message, status=Status.SENT, error="", hook=_KINDS[message.kind].sent)
 
 
+def failure_note(*, error: str, attempt: int, at: datetime) -> str:
+    """What staff read of a failed attempt."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, attempt {attempt}: {error}"[:ERROR_LENGTH]
+
+
 def _record_failure(message: OutgoingMessage, error: str, *, permanent: bool) -> None:
     failed_at = timezone.now()
-    note = f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, attempt {message.attempts}: {error}"[:ERROR_LENGTH]
+    note = failure_note(error=error, attempt=message.attempts, at=failed_at)
     if permanent or message.attempts >= retry.MAX_ATTEMPTS:
         logger.error("Outgoing message %s failed for good: %s", message.key, error)
         kind = _KINDS.get(message.kind)

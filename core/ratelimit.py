@@ -45,14 +45,19 @@ def is_over_limit(*, scope: str, client: str, limit: int) -> bool:
     return count > limit
 
 
-def rate_limited(scope: str) -> Callable:
-    """Answers 429 with a friendly page once a client passes settings.PUBLIC_RATE_LIMIT
-    requests a minute to views of this scope."""
+def rate_limited(
+    scope: str, *, setting: str = "PUBLIC_RATE_LIMIT", exempt: Callable[[HttpRequest], bool] | None = None
+) -> Callable:
+    """Answers 429 with a friendly page once a client passes `setting` (a number of
+    requests a minute, settings.PUBLIC_RATE_LIMIT by default) to views of this scope.
+    Requests `exempt` says yes to are never counted."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if is_over_limit(scope=scope, client=client_address(request), limit=settings.PUBLIC_RATE_LIMIT):
+            if exempt is not None and exempt(request):
+                return view(request, *args, **kwargs)
+            if is_over_limit(scope=scope, client=client_address(request), limit=getattr(settings, setting)):
                 response = render(request, "429.html", status=429)
                 response["Retry-After"] = str(WINDOW_SECONDS)
                 return response

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core import outbox
 from customers.models import Band, Contact, Customer, Invoice
 from surveys import bands, scheduling
 from surveys.models import (
@@ -43,7 +44,7 @@ from surveys.models import (
     ResponseRevision,
     Survey,
 )
-from surveys.services import record_send_failure, refresh_latest_answers
+from surveys.services import refresh_latest_answers
 from surveys.suspicion import looks_automated
 
 from .customers import ACCOUNT_MANAGER_LOGINS
@@ -721,7 +722,8 @@ def _bounce(invitation: Invitation, *, email: str) -> None:
     """The mail server refused the address for good at the first attempt, recorded as
     sending records it."""
     refused = smtplib.SMTPRecipientsRefused({email: (550, b"5.1.1 Mailbox unavailable")})
-    record_send_failure(invitation=invitation, error=refused, reminder=False, now=invitation.scheduled_for)
+    invitation.status = InvitationStatus.FAILED
+    invitation.last_error = outbox.failure_note(error=repr(refused), attempt=1, at=invitation.scheduled_for)
 
 
 def _open_day(day: date, *, first_day: date, days: int) -> date:

@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
-from .models import Delivery, Invitation, InvitationStatus, Response, ResponseRevision, Survey
+from . import services
+from .models import Delivery, Invitation, Response, ResponseRevision, Survey
 
 
 @admin.register(Survey)
@@ -90,10 +90,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry sending the selected failed invitations")
     def retry_sending(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
-        now = timezone.now()
-        count = queryset.filter(status=InvitationStatus.FAILED, expires_at__gt=now).update(
-            status=InvitationStatus.SCHEDULED, next_attempt_at=now, send_attempts=0
-        )
+        count = services.retry_failed_invitations(invitations=queryset)
         self.message_user(request, f"{count} invitation(s) will be sent by the next sweep.", messages.SUCCESS)
 
 

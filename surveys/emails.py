@@ -14,13 +14,17 @@ from core.emails import absolute_url, build_email
 from .models import Invitation
 
 
-def survey_invitation(invitation: Invitation, *, token: str, reminder: bool = False) -> EmailMultiAlternatives:
-    """The survey email (or its reminder) in the contact's language."""
+def survey_invitation(
+    invitation: Invitation, *, token: str, unsubscribe_token: str, reminder: bool = False
+) -> EmailMultiAlternatives:
+    """The survey email (or its reminder) in the contact's language. The unsubscribe
+    link has a token of its own: the survey token, which opens and changes the answer,
+    never travels in a header that mailbox providers act on."""
     delivery = invitation.delivery
     survey = delivery.survey
     contact = invitation.contact
     survey_url = absolute_url(reverse("surveys:respond", args=[token]))
-    unsubscribe_url = absolute_url(reverse("surveys:unsubscribe", args=[token]))
+    unsubscribe_url = absolute_url(reverse("surveys:unsubscribe", args=[unsubscribe_token]))
     with translation.override(contact.language):
         context = {
             "language": contact.language,

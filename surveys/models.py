@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import datetime, timedelta
 
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
 from customers.models import Band, Contact, Customer, Language
@@ -15,8 +17,22 @@ from . import bands, texts
 
 
 def hash_token(token: str) -> str:
-    """Survey links carry a random token; only this digest of it is stored."""
+    """Links carry a token; only this digest of it is stored, to find the invitation."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LinkPurpose(models.TextChoices):
+    SURVEY = "survey"
+    REMINDER = "reminder"
+    UNSUBSCRIBE = "unsubscribe"
+
+
+def link_token(*, invitation_id: int, purpose: str) -> str:
+    """The token of one of an invitation's links: an HMAC of its id under SECRET_KEY,
+    256 bits in URL-safe base64. The same every time it is made, so an email sent again
+    carries the link the customer may already hold; only its digest is stored."""
+    digest = salted_hmac("valuepulse.invitation-link", f"{purpose}:{invitation_id}", algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 DEFAULT_SURVEY_SLUG = "post-delivery"
@@ -197,6 +213,8 @@ class SuppressedReason(models.TextChoices):
     OPTED_OUT = "opted_out", "Contact opted out"
     THROTTLED = "throttled", "Contact surveyed within the throttle window"
     INACTIVE_CUSTOMER = "inactive_customer", "Customer is inactive"
+    BOUNCED = "bounced", "Address bounced"
+    COMPLAINED = "complained", "Contact reported the survey as spam"
 
 
 # Invitations that count as "surveyed" for the throttle window.
@@ -230,6 +248,7 @@ class Invitation(models.Model):
     last_error = models.TextField(blank=True)
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     reminder_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    unsubscribe_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,44 +3,41 @@
 from __future__ import annotations
 
 import logging
-import secrets
-import smtplib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.core import mail
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import retry
+from core import outbox
 from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
-from . import emails, scheduling
+from . import scheduling
 from .models import (
     SURVEYED_STATUSES,
     Delivery,
     Invitation,
     InvitationStatus,
+    LinkPurpose,
     Response,
     ResponseRevision,
     SuppressedReason,
     Survey,
     hash_token,
+    link_token,
 )
 from .signals import response_recorded
 from .suspicion import looks_automated
 
 logger = logging.getLogger(__name__)
 
-# Invitations claimed and sent per transaction, over one SMTP connection.
+# Invitations handed to the outbox per short transaction.
 SEND_BATCH_SIZE = 100
-# 32 random bytes: 256 bits, well above the 128 asked of a link token.
-TOKEN_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -194,25 +191,76 @@ def _schedule_invitations(deliveries: list[Delivery]) -> None:
     Invitation.objects.bulk_create(invitations, batch_size=1000)
 
 
-# --- Sending
+# --- Sending: invitations and reminders go out through the outbox (core.outbox and
+# surveys/outbox.py, which builds each email at send time and records the outcome).
+
+INVITATION_MESSAGE = "survey-invitation"
+REMINDER_MESSAGE = "survey-reminder"
 
 
 def send_due_invitations(*, now: datetime | None = None, batch_size: int = SEND_BATCH_SIZE) -> int:
-    """Sends every invitation due by `now` (default: the current time). Returns how many went out.
+    """Queues every invitation due by `now` (default: the current time) in the outbox,
+    then sends what the outbox has due. Returns how many messages went out.
 
-    Safe to run in any number of workers at once: each batch is claimed with row locks
-    that other workers skip, so no invitation is sent twice.
-    """
+    Safe to run in any number of workers at once: invitations are claimed with row
+    locks that other workers skip, and so are outbox rows."""
     now = now or timezone.now()
-    due = Invitation.objects.filter(status=InvitationStatus.SCHEDULED, next_attempt_at__lte=now, expires_at__gt=now)
-    return _send_batches(due.order_by("next_attempt_at"), now=now, batch_size=batch_size, reminder=False)
+    queue_due_invitations(now=now, batch_size=batch_size)
+    return outbox.send_due(now=now)
 
 
 def send_due_reminders(*, now: datetime | None = None, batch_size: int = SEND_BATCH_SIZE) -> int:
-    """Sends the one reminder of every unanswered invitation whose reminder is due."""
+    """Queues the one reminder of every unanswered invitation whose reminder is due,
+    then sends what the outbox has due."""
     now = now or timezone.now()
+    queue_due_reminders(now=now, batch_size=batch_size)
+    return outbox.send_due(now=now)
+
+
+def queue_due_invitations(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -> int:
+    """Hands due invitations to the outbox, a batch per short transaction. Each one's
+    links are fixed here (their digests stored), so every email ever sent for it,
+    retries included, carries the same working links."""
+    due = Invitation.objects.filter(status=InvitationStatus.SCHEDULED, next_attempt_at__lte=now, expires_at__gt=now)
+    return _queue_batches(due.order_by("next_attempt_at"), batch_size=batch_size, mark=_mark_queued, kind=INVITATION_MESSAGE, now=now)
+
+
+def queue_due_reminders(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -> int:
     due = Invitation.objects.filter(status=InvitationStatus.SENT, remind_at__lte=now, expires_at__gt=now)
-    return _send_batches(due.order_by("remind_at"), now=now, batch_size=batch_size, reminder=True)
+    return _queue_batches(due.order_by("remind_at"), batch_size=batch_size, mark=_mark_reminder_queued, kind=REMINDER_MESSAGE, now=now)
+
+
+def _queue_batches(due: QuerySet[Invitation], *, batch_size: int, mark, kind: str, now: datetime) -> int:
+    queued = 0
+    claim = due.select_for_update(skip_locked=True, of=("self",)).only("pk")
+    while True:
+        with transaction.atomic():
+            ids = [invitation.pk for invitation in claim[:batch_size]]
+            if not ids:
+                return queued
+            mark(ids, now=now)
+            outbox.queue_many(kind=kind, object_ids=ids, at=now)
+        queued += len(ids)
+
+
+def _mark_queued(ids: list[int], *, now: datetime) -> None:
+    # sent_at is when it was handed over; the outbox corrects it to when it left.
+    for pk in ids:
+        Invitation.objects.filter(pk=pk).update(
+            status=InvitationStatus.SENT,
+            sent_at=now,
+            next_attempt_at=None,
+            token_hash=hash_token(link_token(invitation_id=pk, purpose=LinkPurpose.SURVEY)),
+            unsubscribe_token_hash=hash_token(link_token(invitation_id=pk, purpose=LinkPurpose.UNSUBSCRIBE)),
+        )
+
+
+def _mark_reminder_queued(ids: list[int], *, now: datetime) -> None:
+    for pk in ids:
+        Invitation.objects.filter(pk=pk).update(
+            remind_at=None,
+            reminder_token_hash=hash_token(link_token(invitation_id=pk, purpose=LinkPurpose.REMINDER)),
+        )
 
 
 def expire_invitations(*, now: datetime | None = None) -> int:
@@ -223,134 +271,53 @@ def expire_invitations(*, now: datetime | None = None) -> int:
     ).update(status=InvitationStatus.EXPIRED, next_attempt_at=None, remind_at=None)
 
 
-class _SmtpUnavailable(Exception):
-    """The mail server cannot be reached: stop, the next sweep tries again."""
+def unreachable_reason(invitation: Invitation, *, now: datetime) -> str:
+    """Why the invitation's email must not go now, checked at send time: the contact
+    opted out, complained or bounced since it was scheduled, or the customer became
+    inactive. Empty when it may go."""
+    if invitation.contact.opted_out:
+        return SuppressedReason.OPTED_OUT
+    if not invitation.delivery.customer.is_active:
+        return SuppressedReason.INACTIVE_CUSTOMER
+    return ""
 
 
-def _send_batches(due: QuerySet[Invitation], *, now: datetime, batch_size: int, reminder: bool) -> int:
-    sent = 0
-    claim = (
-        due.select_for_update(skip_locked=True, of=("self",))
-        .select_related("delivery__survey", "delivery__customer", "contact")
-        .prefetch_related("delivery__survey__translations")
-    )
-    while True:
-        with transaction.atomic():
-            batch = list(claim[:batch_size])
-            if not batch:
-                return sent
-            try:
-                sent += _send_batch(batch, reminder=reminder)
-            except _SmtpUnavailable:
-                return sent
-
-
-def _send_batch(batch: list[Invitation], *, reminder: bool) -> int:
-    """Sends `batch` over one SMTP connection and records each outcome on its invitation."""
-    connection = mail.get_connection()
-    try:
-        connection.open()
-    except (smtplib.SMTPException, OSError) as exc:
-        logger.error("Cannot reach the mail server (%s); %d invitations wait for the next sweep", exc, len(batch))
-        raise _SmtpUnavailable from exc
-    sent = 0
-    changed: list[Invitation] = []
-    try:
-        for invitation in batch:
-            token = secrets.token_urlsafe(TOKEN_BYTES)
-            try:
-                connection.send_messages([emails.survey_invitation(invitation, token=token, reminder=reminder)])
-            except (smtplib.SMTPException, OSError) as exc:
-                _record_failure(invitation, exc, reminder=reminder)
-                changed.append(invitation)
-                if not _is_permanent(exc):
-                    # The connection is likely gone; the rest of the batch waits for the next sweep.
-                    raise _SmtpUnavailable from exc
-                continue
-            _record_sent(invitation, token=token, reminder=reminder)
-            changed.append(invitation)
-            sent += 1
-    finally:
-        # One UPDATE a row: each row's values differ, and bulk_update's CASE expressions
-        # cost more to build than the statements they save.
-        for invitation in changed:
-            invitation.save(update_fields=_SEND_FIELDS)
-        connection.close()
-    return sent
-
-
-_SEND_FIELDS = [
-    "status",
-    "sent_at",
-    "next_attempt_at",
-    "remind_at",
-    "reminded_at",
-    "send_attempts",
-    "last_error",
-    "token_hash",
-    "reminder_token_hash",
-]
-
-
-def _record_sent(invitation: Invitation, *, token: str, reminder: bool) -> None:
-    now = timezone.now()
+def record_invitation_sent(*, invitation_id: int, sent_at: datetime) -> None:
+    """The email left: its time, and when the one reminder is due."""
+    invitation = Invitation.objects.select_related("delivery__survey").get(pk=invitation_id)
+    invitation.sent_at = sent_at
     invitation.send_attempts = 0
     invitation.last_error = ""
-    if reminder:
-        invitation.reminded_at = now
-        invitation.remind_at = None
-        invitation.reminder_token_hash = hash_token(token)
-        return
-    invitation.status = InvitationStatus.SENT
-    invitation.sent_at = now
-    invitation.next_attempt_at = None
-    invitation.token_hash = hash_token(token)
-    invitation.remind_at = scheduling.reminder_due_at(
-        sent_at=now, reminder_delay=invitation.survey.reminder_delay, expires_at=invitation.expires_at
-    )
+    fields = ["sent_at", "send_attempts", "last_error"]
+    if invitation.status == InvitationStatus.SENT and invitation.reminded_at is None:
+        invitation.remind_at = scheduling.reminder_due_at(
+            sent_at=sent_at, reminder_delay=invitation.survey.reminder_delay, expires_at=invitation.expires_at
+        )
+        fields.append("remind_at")
+    invitation.save(update_fields=fields)
 
 
-def _record_failure(invitation: Invitation, exc: Exception, *, reminder: bool) -> None:
-    give_up = record_send_failure(invitation=invitation, error=exc, reminder=reminder, now=timezone.now())
-    logger.warning(
-        "Sending %s for invitation %s to contact %s failed (attempt %d%s): %r",
-        "reminder" if reminder else "invitation",
-        invitation.pk,
-        invitation.contact_id,
-        invitation.send_attempts,
-        ", giving up" if give_up else "",
-        exc,
-    )
-
-
-def record_send_failure(*, invitation: Invitation, error: Exception, reminder: bool, now: datetime) -> bool:
-    """Records on the invitation (unsaved) that sending it, or its reminder, failed at
-    `now`. A permanent failure (a 5xx answer) ends the attempt at once; a transient one
-    is retried with growing delays until retry.MAX_ATTEMPTS. Either way the reason is
-    kept on the invitation for staff to see. Returns whether sending gave up."""
-    invitation.send_attempts += 1
-    failed_at = now.astimezone(UTC)
-    invitation.last_error = (
-        f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, {'reminder' if reminder else 'invitation'}: {error!r}"[:2000]
-    )
-    give_up = _is_permanent(error) or invitation.send_attempts >= retry.MAX_ATTEMPTS
-    if reminder:
-        invitation.remind_at = None if give_up else now + retry.retry_delay(invitation.send_attempts)
-    elif give_up:
-        invitation.status = InvitationStatus.FAILED
-        invitation.next_attempt_at = None
+def record_invitation_not_sent(*, invitation_id: int, reason: str, error: str) -> None:
+    """The email will not go: suppressed at send time (`reason`, a SuppressedReason), or
+    failed for good (`error`). Either way it never left, so nothing counts it as sent."""
+    if reason in SuppressedReason.values:
+        status, suppressed_reason = InvitationStatus.SUPPRESSED, reason
+    elif error:
+        status, suppressed_reason = InvitationStatus.FAILED, ""
     else:
-        invitation.next_attempt_at = now + retry.retry_delay(invitation.send_attempts)
-    return give_up
+        return  # closed meanwhile (answered, expired): nothing to change
+    Invitation.objects.filter(pk=invitation_id, status=InvitationStatus.SENT, response__isnull=True).update(
+        status=status, suppressed_reason=suppressed_reason, sent_at=None, remind_at=None, last_error=error[:2000]
+    )
+    logger.warning("Invitation %s was not sent: %s", invitation_id, reason or error)
 
 
-def _is_permanent(exc: Exception) -> bool:
-    """SMTP 5xx answers are permanent; 4xx answers and network trouble are transient."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code >= 500
-    return False
+def retry_failed_invitations(*, invitations: QuerySet[Invitation], now: datetime | None = None) -> int:
+    """Staff asked to send failed invitations again; the next sweep sends them."""
+    now = now or timezone.now()
+    return invitations.filter(status=InvitationStatus.FAILED, expires_at__gt=now).update(
+        status=InvitationStatus.SCHEDULED, next_attempt_at=now, send_attempts=0
+    )
 
 
 # --- Answers
@@ -368,6 +335,19 @@ def invitation_for_token(token: str) -> Invitation | None:
     return (
         Invitation.objects.select_related("delivery__survey", "delivery__customer", "contact", "response")
         .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest))
+        .first()
+    )
+
+
+def invitation_for_unsubscribe_token(token: str) -> Invitation | None:
+    """The invitation an unsubscribe link opens: its own token, or (emails sent before
+    unsubscribe links had one) either survey token. Open whatever the expiry."""
+    if not token or len(token) > 100:
+        return None
+    digest = hash_token(token)
+    return (
+        Invitation.objects.select_related("contact")
+        .filter(Q(unsubscribe_token_hash=digest) | Q(token_hash=digest) | Q(reminder_token_hash=digest))
         .first()
     )
 

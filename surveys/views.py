@@ -31,8 +31,23 @@ PublicView = Callable[..., HttpResponse]
 def public_page(view: PublicView) -> PublicView:
     """Rate limited per client address; the token in the URL never leaves in a
     Referer header to another site, and no cache keeps the page."""
+    return rate_limited("survey-pages")(_public(view))
 
-    @rate_limited("survey-pages")
+
+def _is_one_click_unsubscribe(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click"
+
+
+def unsubscribe_page(view: PublicView) -> PublicView:
+    """As public_page, with a limit of its own; the RFC 8058 one-click POST that mailbox
+    providers send in bursts from a few addresses is never counted (its 256-bit token is
+    what protects it)."""
+    return rate_limited("unsubscribe", setting="UNSUBSCRIBE_RATE_LIMIT", exempt=_is_one_click_unsubscribe)(
+        _public(view)
+    )
+
+
+def _public(view: PublicView) -> PublicView:
     @wraps(view)
     def wrapped(request: HttpRequest, token: str) -> HttpResponse:
         # The page switches to the contact's language once it knows the contact (see
@@ -49,8 +64,10 @@ def public_page(view: PublicView) -> PublicView:
     return wrapped
 
 
-def _invitation_or_404(token: str) -> Invitation:
-    invitation = services.invitation_for_token(token)
+def _invitation_or_404(
+    token: str, *, lookup: Callable[[str], Invitation | None] = services.invitation_for_token
+) -> Invitation:
+    invitation = lookup(token)
     if invitation is None:
         raise Http404("Unknown survey link")
     translation.activate(invitation.contact.language)
@@ -112,12 +129,12 @@ def thanks(request: HtmxHttpRequest, token: str) -> HttpResponse:
     return _render(request, invitation, "surveys/thanks.html", context)
 
 
-@public_page
+@unsubscribe_page
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _invitation_or_404(token)
-    if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
+    invitation = _invitation_or_404(token, lookup=services.invitation_for_unsubscribe_token)
+    if _is_one_click_unsubscribe(request):
         # RFC 8058: the mail client posts without cookies or a CSRF token.
         services.unsubscribe(invitation=invitation)
         return HttpResponse("Unsubscribed.", content_type="text/plain")

@@ -85,7 +85,7 @@ class TestSchema:
         reason = summary["properties"]["suppressed_reason"]
         assert reason["nullable"] is True
         enums = [component(schema, choice["$ref"])["enum"] for choice in reason["oneOf"]]
-        assert enums == [["opted_out", "throttled", "inactive_customer"], [None]]
+        assert enums == [["opted_out", "throttled", "inactive_customer", "bounced", "complained"], [None]]
 
     @pytest.mark.parametrize(
         ("path", "filters"),

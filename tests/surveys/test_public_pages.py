@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Band
-from surveys.models import Invitation, InvitationStatus, Response
+from surveys.models import Invitation, InvitationStatus, Response, hash_token
 from tests.factories import InvitationFactory, sent_invitation
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +100,22 @@ class TestUnsubscribe:
         from django.test import Client
 
         assert Client(enforce_csrf_checks=True).post(f"/u/{TOKEN}/").status_code == 403
+
+    def test_its_own_token_unsubscribes_and_opens_no_survey(self, client, invitation):
+        Invitation.objects.filter(pk=invitation.pk).update(unsubscribe_token_hash=hash_token("an-unsubscribe-token"))
+        assert client.get("/s/an-unsubscribe-token/").status_code == 404
+        assert client.post("/u/an-unsubscribe-token/", {"List-Unsubscribe": "One-Click"}).status_code == 200
+        invitation.contact.refresh_from_db()
+        assert invitation.contact.opted_out
+
+    def test_unsubscribing_works_after_the_survey_link_expired(self, client, invitation):
+        Invitation.objects.filter(pk=invitation.pk).update(
+            expires_at=timezone.now() - timedelta(days=1), status=InvitationStatus.EXPIRED
+        )
+        assert client.get(f"/s/{TOKEN}/").status_code == 410
+        assert client.post(f"/u/{TOKEN}/", {"List-Unsubscribe": "One-Click"}).status_code == 200
+        invitation.contact.refresh_from_db()
+        assert invitation.contact.opted_out
 
     def test_later_invitations_of_an_opted_out_contact_are_suppressed(self, client, invitation):
         later = InvitationFactory(delivery__contact=invitation.contact, delivery__customer=invitation.delivery.customer)
@@ -194,10 +210,30 @@ class TestRateLimit:
         settings.PUBLIC_RATE_LIMIT = 5
         statuses = [client.get(f"/s/{TOKEN}/").status_code for _ in range(6)]
         assert statuses == [200] * 5 + [429]
-        limited = client.get(f"/u/{TOKEN}/", REMOTE_ADDR="127.0.0.1")
+        limited = client.get(f"/s/{TOKEN}/thanks/", REMOTE_ADDR="127.0.0.1")
         assert limited.status_code == 429 and limited["Retry-After"] == "60"
         assert "Please wait a minute" in limited.content.decode()
         assert client.get(f"/s/{TOKEN}/", REMOTE_ADDR="10.0.0.2").status_code == 200
+
+    def test_the_unsubscribe_page_counts_apart_from_the_survey_pages(self, client, invitation, settings):
+        from django.core.cache import cache
+
+        cache.clear()
+        settings.PUBLIC_RATE_LIMIT = 2
+        settings.UNSUBSCRIBE_RATE_LIMIT = 3
+        [client.get(f"/s/{TOKEN}/") for _ in range(3)]
+        statuses = [client.get(f"/u/{TOKEN}/").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+
+    def test_a_burst_of_one_click_unsubscribes_is_never_limited(self, client, invitation, settings):
+        from django.core.cache import cache
+
+        cache.clear()
+        settings.UNSUBSCRIBE_RATE_LIMIT = 2
+        statuses = [
+            client.post(f"/u/{TOKEN}/", {"List-Unsubscribe": "One-Click"}).status_code for _ in range(10)
+        ]
+        assert statuses == [200] * 10
 
 
 class TestSpanish:
@@ -232,7 +268,7 @@ class TestSpanish:
     def test_the_email_is_in_spanish(self, invitation):
         from surveys import emails
 
-        message = emails.survey_invitation(invitation, token=TOKEN)
+        message = emails.survey_invitation(invitation, token=TOKEN, unsubscribe_token="an-unsubscribe-token")
         assert message.subject == f"¿Qué tal {invitation.delivery.description}?"
         assert "Haga clic en la puntuación que corresponda:" in message.body
         assert "Darse de baja" in message.alternatives[0][0]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-import smtplib
-from datetime import UTC, datetime, timedelta, timezone as fixed_offset
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core import outbox
+from core.models import OutgoingMessage
+from customers.models import Contact, Customer
 from surveys import services
 from surveys.models import Invitation, InvitationStatus, hash_token
 from tests.factories import ContactFactory, DeliveryFactory, InvitationFactory, sent_invitation
@@ -29,6 +31,10 @@ def token_in(message) -> str:
     tokens = {token for token, _ in LINK.findall(message.body)}
     assert len(tokens) == 1
     return tokens.pop()
+
+
+def message_for(invitation: Invitation) -> OutgoingMessage:
+    return OutgoingMessage.objects.get(kind=services.INVITATION_MESSAGE, object_id=invitation.pk)
 
 
 def invitation_to(email: str, **fields) -> Invitation:
@@ -112,18 +118,21 @@ class TestSmtpOutcomes:
 
         assert services.send_due_invitations() == 0
 
-        deferred.refresh_from_db()
-        assert deferred.status == InvitationStatus.SCHEDULED
-        assert deferred.send_attempts == 1
-        assert "451" in deferred.last_error
-        assert before + timedelta(minutes=1) <= deferred.next_attempt_at <= timezone.now() + timedelta(minutes=1)
+        message = message_for(deferred)
+        assert (message.status, message.attempts) == (OutgoingMessage.Status.QUEUED, 1)
+        assert "451" in message.last_error
+        assert before + timedelta(minutes=1) <= message.next_attempt_at <= timezone.now() + timedelta(minutes=1)
+        assert services.send_due_invitations(now=timezone.now() + timedelta(minutes=2)) == 0
+        assert message_for(deferred).attempts == 2
 
     def test_a_transient_refusal_gives_up_after_five_attempts(self, smtp_server):
         deferred = invitation_to(TRANSIENT_RECIPIENT)
         for attempt in range(5):
             services.send_due_invitations(now=timezone.now() + timedelta(hours=attempt + 1))
         deferred.refresh_from_db()
-        assert (deferred.status, deferred.send_attempts) == (InvitationStatus.FAILED, 5)
+        assert deferred.status == InvitationStatus.FAILED and deferred.sent_at is None
+        assert "451" in deferred.last_error
+        assert message_for(deferred).attempts == 5
 
     def test_an_unreachable_mail_server_leaves_invitations_waiting(self, settings, caplog):
         from tests.support.smtp import free_port
@@ -134,33 +143,81 @@ class TestSmtpOutcomes:
 
         assert services.send_due_invitations() == 0
 
+        message = message_for(invitation)
+        assert (message.status, message.attempts) == (OutgoingMessage.Status.QUEUED, 0)
+        assert "Cannot reach the mail service" in caplog.text
+
+    def test_one_email_that_cannot_be_written_fails_alone_and_the_rest_go_once(self, smtp_server):
+        # The admin can store a name with a line break; as a header it is refused.
+        broken = invitation_to("ana@example.com")
+        Contact.objects.filter(pk=broken.contact_id).update(name="Ana\nBcc: everyone@example.com")
+        InvitationFactory.create_batch(3)
+
+        assert services.send_due_invitations() == 3
+        assert services.send_due_invitations(now=timezone.now() + timedelta(days=1)) == 0
+
+        assert len(smtp_server.received()) == 3
+        broken.refresh_from_db()
+        assert broken.status == InvitationStatus.FAILED
+        assert "newline" in broken.last_error.lower()
+
+
+class TestCheckedAtSendTime:
+    def test_a_contact_who_opted_out_after_scheduling_is_not_surveyed(self):
+        invitation = InvitationFactory()
+        Contact.objects.filter(pk=invitation.contact_id).update(opted_out=True)  # as an old admin edit did
+
+        assert services.send_due_invitations() == 0
+
         invitation.refresh_from_db()
-        assert (invitation.status, invitation.send_attempts) == (InvitationStatus.SCHEDULED, 0)
-        assert "Cannot reach the mail server" in caplog.text
+        assert (invitation.status, invitation.suppressed_reason) == (InvitationStatus.SUPPRESSED, "opted_out")
+        assert invitation.sent_at is None
+        assert mail.outbox == []
+
+    def test_a_customer_made_inactive_after_scheduling_is_not_surveyed(self):
+        invitation = InvitationFactory()
+        Customer.objects.filter(pk=invitation.delivery.customer_id).update(is_active=False)
+
+        services.send_due_invitations()
+
+        invitation.refresh_from_db()
+        assert (invitation.status, invitation.suppressed_reason) == (InvitationStatus.SUPPRESSED, "inactive_customer")
+
+    def test_an_invitation_answered_before_its_email_left_sends_nothing(self):
+        invitation = InvitationFactory()
+        services.queue_due_invitations(now=timezone.now())
+        invitation.refresh_from_db()
+        services.record_response(invitation=invitation, score=9)
+
+        assert services.send_due_invitations() == 0
+        assert message_for(invitation).status == OutgoingMessage.Status.SUPPRESSED
 
 
-class TestRecordSendFailure:
-    def test_a_permanent_failure_gives_up_and_says_when_in_utc(self):
-        invitation = Invitation(status=InvitationStatus.SCHEDULED, next_attempt_at=timezone.now())
-        refused = smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"5.1.1 Mailbox unavailable")})
-        at = datetime(2026, 6, 15, 14, 5, 9, tzinfo=fixed_offset(timedelta(hours=2)))
-
-        gave_up = services.record_send_failure(invitation=invitation, error=refused, reminder=False, now=at)
-
-        assert gave_up
-        assert (invitation.status, invitation.send_attempts, invitation.next_attempt_at) == ("failed", 1, None)
-        assert invitation.last_error == f"2026-06-15 12:05:09 UTC, invitation: {refused!r}"
-
-    def test_a_transient_failure_is_tried_again_later(self):
-        invitation = Invitation(status=InvitationStatus.SCHEDULED)
-        at = datetime(2026, 6, 15, 12, tzinfo=UTC)
-
-        gave_up = services.record_send_failure(
-            invitation=invitation, error=smtplib.SMTPServerDisconnected("gone"), reminder=False, now=at
+class TestLinksThatNeverDie:
+    def test_every_email_sent_for_an_invitation_carries_the_same_working_link(self):
+        invitation = InvitationFactory()
+        services.send_due_invitations()
+        # A worker that died after sending, before recording it: the outbox sends again.
+        died_at = timezone.now() - outbox.SENDING_TIMEOUT - timedelta(minutes=1)
+        OutgoingMessage.objects.filter(object_id=invitation.pk).update(
+            status=OutgoingMessage.Status.SENDING, claimed_at=died_at
         )
+        outbox.release_stuck()
+        services.send_due_invitations()
 
-        assert not gave_up
-        assert (invitation.status, invitation.next_attempt_at) == ("scheduled", at + timedelta(minutes=1))
+        first, again = mail.outbox
+        assert token_in(first) == token_in(again)
+        assert services.invitation_for_token(token_in(again)) == invitation
+
+    def test_the_unsubscribe_link_has_a_token_of_its_own(self):
+        invitation = InvitationFactory()
+        services.send_due_invitations()
+
+        (message,) = mail.outbox
+        unsubscribe = re.search(r"<http://testserver/u/([A-Za-z0-9_-]+)/>", message.extra_headers["List-Unsubscribe"])
+        assert unsubscribe.group(1) != token_in(message)
+        assert services.invitation_for_unsubscribe_token(unsubscribe.group(1)) == invitation
+        assert services.invitation_for_token(unsubscribe.group(1)) is None
 
 
 class TestReminders:
