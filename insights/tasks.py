@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-
 from celery import shared_task
 
 from .alerts import services
 from .dashboard import counts
-
-_RETRY = {"autoretry_for": (SMTPException, ConnectionError), "retry_backoff": 30, "retry_backoff_max": 600, "max_retries": 5}
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -20,16 +16,6 @@ def evaluate_response(response_id: int) -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def evaluate_pending() -> int:
     return services.evaluate_pending()
-
-
-@shared_task(acks_late=True, ignore_result=True, **_RETRY)
-def notify_alert(alert_id: int) -> bool:
-    return services.notify_assignee(alert_id=alert_id)
-
-
-@shared_task(acks_late=True, ignore_result=True, **_RETRY)
-def notify_escalation(alert_id: int) -> bool:
-    return services.notify_escalation(alert_id=alert_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

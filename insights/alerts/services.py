@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from core import retry
+from core import outbox, retry
+from core.models import OutgoingMessage
 from core.queue import enqueue_on_commit
 from customers.models import CX_LEADS_GROUP
 from surveys.models import Response
 
 from ..models import Alert, AlertNote, AlertStatus, NoteKind
-from . import emails, rules, webhooks
+from . import rules, webhooks
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Enqueued by name: insights.tasks imports this module.
-NOTIFY_ALERT = "insights.tasks.notify_alert"
-NOTIFY_ESCALATION = "insights.tasks.notify_escalation"
 SEND_ALERT_WEBHOOK = "insights.tasks.send_alert_webhook"
+# The outbox's kinds of alert email (insights/outbox.py builds them).
+NOTIFICATION_MESSAGE = "alert-notification"
+ESCALATION_MESSAGE = "alert-escalation"
 
 # Answers evaluated per sweep transaction.
 EVALUATION_BATCH_SIZE = 200
@@ -116,7 +118,7 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
     alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
     alert.save()
     logger.info("Raised %s alert %s for customer %s (priority %s)", kind, alert.pk, customer.pk, alert.priority)
-    enqueue_on_commit(NOTIFY_ALERT, alert.pk)
+    queue_notification(alert)
     if settings.ALERT_WEBHOOK_URL:
         enqueue_on_commit(SEND_ALERT_WEBHOOK, alert.pk)
     return alert
@@ -206,7 +208,7 @@ def reassign(*, alert: Alert, user: AbstractBaseUser, assignee: AbstractBaseUser
             kind=NoteKind.REASSIGNED,
             text=f"Reassigned to {assignee.get_full_name() or assignee.get_username() if assignee else 'the CX leads'}.",
         )
-        enqueue_on_commit(NOTIFY_ALERT, alert.pk)
+        queue_notification(alert)
     return alert
 
 
@@ -230,7 +232,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
                 created_at=now,
                 text=rules.escalation_note(due_at=alert.due_at),
             )
-            enqueue_on_commit(NOTIFY_ESCALATION, alert.pk)
+            outbox.queue(kind=ESCALATION_MESSAGE, object_id=alert.pk)
             escalated += 1
     return escalated
 
@@ -248,60 +250,41 @@ def cx_lead_addresses() -> list[str]:
     return list(cx_leads().exclude(email="").values_list("email", flat=True))
 
 
-def notify_assignee(*, alert_id: int) -> bool:
-    """Emails the alert to its assignee (the CX leads when it has none), once. An SMTP
-    error propagates (the task retries) and leaves the alert unnotified for the sweep."""
-    with transaction.atomic():
-        alert = (
-            Alert.objects.select_for_update(of=("self",))
-            .select_related("customer", "assignee", "response")
-            .filter(pk=alert_id, notified_at__isnull=True)
-            .first()
-        )
-        if alert is None:
-            return False
-        assignee = alert.assignee
-        recipients = [assignee.email] if assignee and assignee.email else cx_lead_addresses()
-        if recipients:
-            emails.alert_notification(alert, to=recipients).send()
-        else:
-            logger.error("Alert %s has no one to notify: no assignee email and no CX lead with an email", alert.pk)
-        alert.notified_at = timezone.now()
-        alert.save(update_fields=["notified_at"])
-    return True
+def notification_key(alert: Alert) -> str:
+    """One notification per alert and assignee: a reassigned alert is told again, to
+    the new assignee (or the CX leads: "cx-leads")."""
+    return f"{NOTIFICATION_MESSAGE}:{alert.pk}:{alert.assignee_id or 'cx-leads'}"
 
 
-def notify_escalation(*, alert_id: int) -> bool:
-    """Emails the CX leads about an escalated alert, once."""
-    with transaction.atomic():
-        alert = (
-            Alert.objects.select_for_update(of=("self",))
-            .select_related("customer", "assignee", "response")
-            .filter(pk=alert_id, escalated_at__isnull=False, escalation_notified_at__isnull=True)
-            .first()
-        )
-        if alert is None:
-            return False
-        recipients = cx_lead_addresses()
-        if recipients:
-            emails.alert_escalation(alert, to=recipients).send()
-        else:
-            logger.error("Alert %s was escalated but no CX lead has an email address", alert.pk)
-        alert.escalation_notified_at = timezone.now()
-        alert.save(update_fields=["escalation_notified_at"])
-    return True
+def queue_notification(alert: Alert) -> None:
+    """Queues the alert's email to its assignee in the outbox, in the caller's transaction."""
+    outbox.queue(kind=NOTIFICATION_MESSAGE, object_id=alert.pk, key=notification_key(alert))
+
+
+def notification_recipients(alert: Alert) -> list[str]:
+    """The assignee, or the CX leads when it has none (or no address)."""
+    assignee = alert.assignee
+    return [assignee.email] if assignee and assignee.email else cx_lead_addresses()
 
 
 def notify_pending() -> int:
-    """The sweep: sends the notifications a lost message or an SMTP outage held back."""
-    sent = 0
-    for alert_id in Alert.objects.filter(notified_at__isnull=True).values_list("pk", flat=True)[:500]:
-        sent += notify_assignee(alert_id=alert_id)
-    for alert_id in Alert.objects.filter(
-        escalated_at__isnull=False, escalation_notified_at__isnull=True
-    ).values_list("pk", flat=True)[:500]:
-        sent += notify_escalation(alert_id=alert_id)
-    return sent
+    """The sweep: queues the emails of alerts that have none in the outbox (alerts raised
+    before the outbox existed). Returns how many it queued."""
+    queued = 0
+    in_outbox = OutgoingMessage.objects.filter(object_id=OuterRef("pk"))
+    for alert in Alert.objects.filter(notified_at__isnull=True).exclude(
+        Exists(in_outbox.filter(kind=NOTIFICATION_MESSAGE))
+    )[:500]:
+        with transaction.atomic():
+            queue_notification(alert)
+        queued += 1
+    for alert in Alert.objects.filter(escalated_at__isnull=False, escalation_notified_at__isnull=True).exclude(
+        Exists(in_outbox.filter(kind=ESCALATION_MESSAGE))
+    )[:500]:
+        with transaction.atomic():
+            outbox.queue(kind=ESCALATION_MESSAGE, object_id=alert.pk)
+        queued += 1
+    return queued
 
 
 # --- The outgoing webhook

@@ -9,10 +9,13 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from customers.models import CX_LEADS_GROUP
+from core import outbox
+from core.models import OutgoingMessage
 from insights.alerts import services
 from insights.models import NoteKind
 from tests.factories import StaffFactory, UserFactory
 from tests.insights.test_evaluation import answer, customer, evaluate
+from tests.support.smtp import TRANSIENT_RECIPIENT
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +43,7 @@ class TestAlertNotification:
         manager = UserFactory(email="ana@example.com")
         (alert,) = evaluate(answer(customer(tier=1, manager=manager, revenue="1250000.00"), 3, comment="Late twice"))
 
-        assert services.notify_assignee(alert_id=alert.pk)
+        assert outbox.send_due() == 1
 
         (message,) = smtp_server.received()
         assert message["To"] == "ana@example.com"
@@ -58,25 +61,52 @@ class TestAlertNotification:
         html = message.get_body(preferencelist=("html",)).get_content()
         assert f'href="https://valuepulse.example.com/alerts/{alert.pk}/"' in html
 
-    def test_it_is_sent_once(self, smtp_server):
+    def test_it_is_sent_once_and_recorded_on_the_alert(self, smtp_server):
         (alert,) = evaluate(answer(customer(manager=UserFactory()), 2))
-        services.notify_assignee(alert_id=alert.pk)
-        assert not services.notify_assignee(alert_id=alert.pk)
+        outbox.send_due()
         assert services.notify_pending() == 0
+        assert outbox.send_due() == 0
         assert len(smtp_server.received()) == 1
+        alert.refresh_from_db()
+        assert alert.notified_at is not None
+
+    def test_its_email_is_built_and_sent_with_no_transaction_of_ours_open(self, smtp_server, monkeypatch):
+        from django.db import connection
+
+        (alert,) = evaluate(answer(customer(manager=UserFactory()), 2))
+        open_savepoints = []
+        recipients = services.notification_recipients
+        monkeypatch.setattr(
+            services,
+            "notification_recipients",
+            lambda alert: open_savepoints.append(list(connection.savepoint_ids)) or recipients(alert),
+        )
+        outbox.send_due()
+        # Only the test's own transaction is open: no atomic block of the outbox, so no
+        # row lock is held while the email goes out.
+        assert open_savepoints == [[]]
+
+    def test_a_reassigned_alert_is_told_to_the_new_assignee_only(self, smtp_server):
+        (alert,) = evaluate(answer(customer(manager=UserFactory(email="ana@example.com")), 2))
+        services.reassign(alert=alert, user=StaffFactory(), assignee=UserFactory(email="ben@example.com"))
+
+        outbox.send_due()
+
+        assert [m["To"] for m in smtp_server.received()] == ["ben@example.com"]
 
     def test_without_an_account_manager_the_cx_leads_are_told(self, smtp_server, cx_leads):
         (alert,) = evaluate(answer(customer(manager=None), 2))
-        services.notify_assignee(alert_id=alert.pk)
+        outbox.send_due()
         (message,) = smtp_server.received()
         assert message["To"] == "lead.one@example.com, lead.two@example.com"
 
-    def test_a_refused_delivery_leaves_the_alert_for_the_sweep(self, smtp_server):
-        (alert,) = evaluate(answer(customer(manager=UserFactory(email="someone@refuse.test")), 2))
-        with pytest.raises(Exception):
-            services.notify_assignee(alert_id=alert.pk)
+    def test_a_deferred_delivery_is_tried_again_and_the_alert_waits_for_it(self, smtp_server):
+        (alert,) = evaluate(answer(customer(manager=UserFactory(email=TRANSIENT_RECIPIENT)), 2))
+        assert outbox.send_due() == 0
         alert.refresh_from_db()
         assert alert.notified_at is None
+        (message,) = OutgoingMessage.objects.filter(kind=services.NOTIFICATION_MESSAGE)
+        assert (message.status, message.attempts) == (OutgoingMessage.Status.QUEUED, 1)
 
 
 class TestEscalation:
@@ -91,7 +121,7 @@ class TestEscalation:
         alert.refresh_from_db()
         assert alert.escalated_at == late and alert.is_overdue(late)
         assert alert.notes.filter(kind=NoteKind.ESCALATED).count() == 1
-        assert services.notify_pending() == 2  # the assignee's alert and the escalation
+        assert outbox.send_due() == 2  # the assignee's alert and the escalation
         escalation = [m for m in smtp_server.received() if m["Subject"].startswith("Overdue")]
         (message,) = escalation
         assert message["To"] == "lead.one@example.com, lead.two@example.com"
