@@ -178,6 +178,10 @@ CELERY_BEAT_SCHEDULE = {
                               "options": {"expires": 290}},
 }
 
+# The outbox (core.outbox): a message a worker has held "sending" this long (seconds)
+# belongs to a dead worker and goes again. Longer than any one send can take.
+OUTBOX_SENDING_TIMEOUT = int(os.environ.get("OUTBOX_SENDING_TIMEOUT", "600"))
+
 # --- Cache: Redis when REDIS_URL is set (shared across processes), memory otherwise.
 if REDIS_URL:
     CACHES = {

@@ -7,7 +7,7 @@ and no lock held, then records the outcome in another short transaction, where t
 kind's hooks update the app's own rows. So:
 
 - a message is sent at least once: a worker killed mid-send leaves its rows "sending",
-  and `release_stuck` queues them again after SENDING_TIMEOUT; the one message it was
+  and `release_stuck` queues them again after settings.OUTBOX_SENDING_TIMEOUT; the one message it was
   sending may go twice, no other;
 - one bad message (an address the server refuses, a template error) fails alone with
   its reason, and never holds back or repeats the others;
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
+from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -44,8 +45,6 @@ logger = logging.getLogger(__name__)
 Status = OutgoingMessage.Status
 SEND_TASK = "core.tasks.send_outbox"
 BATCH_SIZE = 50
-# A row "sending" for longer than this belongs to a worker that died: it goes again.
-SENDING_TIMEOUT = timedelta(minutes=10)
 ERROR_LENGTH = 2000
 
 
@@ -124,10 +123,15 @@ def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> in
             return sent
 
 
+def sending_timeout() -> timedelta:
+    """A row "sending" for longer than this belongs to a worker that died: it goes again."""
+    return timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT)
+
+
 def release_stuck(*, now: datetime | None = None) -> int:
     """Queues again what a dead worker left "sending". Returns how many."""
     now = now or timezone.now()
-    released = OutgoingMessage.objects.filter(status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT).update(
+    released = OutgoingMessage.objects.filter(status=Status.SENDING, claimed_at__lt=now - sending_timeout()).update(
         # Due at once: as due as when it was claimed.
         status=Status.QUEUED, next_attempt_at=F("claimed_at"), claimed_at=None
     )

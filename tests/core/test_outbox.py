@@ -185,7 +185,7 @@ class TestDeadWorker:
 
         assert outbox.send_due() == 0
         assert outbox.release_stuck() == 0  # not yet: it may still be working
-        assert outbox.release_stuck(now=timezone.now() + outbox.SENDING_TIMEOUT + timedelta(seconds=1)) == 2
+        assert outbox.release_stuck(now=timezone.now() + outbox.sending_timeout() + timedelta(seconds=1)) == 2
         assert outbox.send_due() == 2
 
         assert subjects(smtp_server) == ["Note 1", "Note 2"]
@@ -193,7 +193,7 @@ class TestDeadWorker:
     def test_a_worker_back_from_the_dead_does_not_overwrite_the_new_outcome(self, notes, smtp_server):
         queue(1)
         (stale,) = outbox._claim(timezone.now(), 50)
-        outbox.release_stuck(now=timezone.now() + outbox.SENDING_TIMEOUT + timedelta(seconds=1))
+        outbox.release_stuck(now=timezone.now() + outbox.sending_timeout() + timedelta(seconds=1))
         outbox.send_due()
 
         outbox._record_failure(stale, "late news from the first worker", permanent=True)

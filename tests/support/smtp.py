@@ -6,6 +6,7 @@ transient 451, any other with a permanent 550, as a real server would.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -35,8 +36,9 @@ class Sink:
 
 
 class _Handler:
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: Sink, delay: float) -> None:
         self.sink = sink
+        self.delay = delay
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.sink.lock:
@@ -53,6 +55,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)  # a server that takes its time, so a test can act mid-send
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with self.sink.lock:
             self.sink.messages.append(message)
@@ -66,9 +70,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[Sink]:
+def smtp_sink(*, delay: float = 0) -> Iterator[Sink]:
+    """`delay`: seconds the server takes over each message."""
     sink = Sink(host="127.0.0.1", port=free_port())
-    controller = Controller(_Handler(sink), hostname=sink.host, port=sink.port)
+    controller = Controller(_Handler(sink, delay), hostname=sink.host, port=sink.port)
     controller.start()
     try:
         yield sink

@@ -198,7 +198,7 @@ class TestLinksThatNeverDie:
         invitation = InvitationFactory()
         services.send_due_invitations()
         # A worker that died after sending, before recording it: the outbox sends again.
-        died_at = timezone.now() - outbox.SENDING_TIMEOUT - timedelta(minutes=1)
+        died_at = timezone.now() - outbox.sending_timeout() - timedelta(minutes=1)
         OutgoingMessage.objects.filter(object_id=invitation.pk).update(
             status=OutgoingMessage.Status.SENDING, claimed_at=died_at
         )
