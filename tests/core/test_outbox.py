@@ -200,3 +200,22 @@ class TestDeadWorker:
 
         assert row(1).status == Status.SENT
         assert notes.given_up == []
+
+
+class TestAdmin:
+    def test_staff_see_failed_messages_and_send_them_again(self, notes, smtp_server, admin_client):
+        from django.urls import reverse
+
+        notes.addresses[2] = f"nobody@{REFUSED_DOMAIN}"
+        queue(2)
+        outbox.send_due()
+        listing = admin_client.get(reverse("admin:core_outgoingmessage_changelist"), {"status__exact": "failed"})
+        assert "test-note:2" in listing.content.decode()
+
+        notes.addresses[2] = "fixed@example.com"
+        admin_client.post(
+            reverse("admin:core_outgoingmessage_changelist"),
+            {"action": "send_again", "_selected_action": [row(2).pk]},
+        )
+        assert outbox.send_due() == 1
+        assert row(2).status == Status.SENT
