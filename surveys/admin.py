@@ -17,6 +17,14 @@ class SurveyAdmin(admin.ModelAdmin):
         ("Question and bands", {"fields": ["question", "scale_min", "satisfied_min", "promoter_min"]}),
         ("Timing", {"fields": ["send_delay", "throttle", "reminder_delay", "expiry"]}),
         (
+            "Sending window and daily cap",
+            {
+                "fields": ["send_days", "send_from", "send_until", "daily_cap"],
+                "description": "Emails due outside the window wait for it, in each customer's time zone. "
+                "With a daily cap the most valuable customers' emails go first; the rest wait for the next day.",
+            },
+        ),
+        (
             "Email",
             {
                 "fields": ["email_subject", "reminder_subject", "email_intro", "email_signature"],

@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 
 from customers.models import Band, Contact, Customer, Language
 
-from . import bands, texts
+from . import bands, texts, windows
 
 
 def hash_token(token: str) -> str:
@@ -33,6 +33,12 @@ def link_token(*, invitation_id: int, purpose: str) -> str:
     carries the link the customer may already hold; only its digest is stored."""
     digest = salted_hmac("valuepulse.invitation-link", f"{purpose}:{invitation_id}", algorithm="sha256").digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def validate_weekdays(value: str) -> None:
+    days = [day.strip() for day in value.split(",")]
+    if not days or any(day not in {"0", "1", "2", "3", "4", "5", "6"} for day in days):
+        raise ValidationError("Days of the week as numbers 0 (Monday) to 6 (Sunday), separated by commas.")
 
 
 DEFAULT_SURVEY_SLUG = "post-delivery"
@@ -74,6 +80,26 @@ class Survey(models.Model):
         default=timedelta(days=3), help_text="One reminder this long after sending, if unanswered."
     )
     expiry = models.DurationField(default=timedelta(days=14), help_text="The link closes this long after sending is due.")
+    send_days = models.CharField(
+        "sending days",
+        max_length=13,
+        default="0,1,2,3,4,5,6",
+        validators=[validate_weekdays],
+        help_text="Days of the week emails may leave, in the customer's time zone: 0 is Monday … 6 Sunday, "
+        "e.g. 0,1,2,3,4 for weekdays.",
+    )
+    send_from = models.TimeField(
+        "sending from", null=True, blank=True, help_text="Local time of the customer; empty: from midnight."
+    )
+    send_until = models.TimeField(
+        "sending until", null=True, blank=True, help_text="Local time of the customer; empty: until midnight."
+    )
+    daily_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many survey emails a day (in TIME_ZONE); the most valuable customers' go first, "
+        "the rest the next day. Empty: no cap.",
+    )
 
     email_subject = models.CharField(max_length=200, default="How did we do with {delivery}?")
     reminder_subject = models.CharField(max_length=200, default="Reminder: how did we do with {delivery}?")
@@ -114,6 +140,19 @@ class Survey(models.Model):
 
     def classify(self, score: int) -> str:
         return bands.classify(score, self)
+
+    @property
+    def send_window(self) -> windows.SendWindow:
+        return windows.SendWindow(
+            days=frozenset(int(day) for day in self.send_days.split(",") if day.strip()),
+            start=self.send_from,
+            end=self.send_until,
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        if self.send_from and self.send_until and self.send_from >= self.send_until:
+            raise ValidationError({"send_until": "Must be later than “sending from” (windows end the same day)."})
 
     def texts_in(self, language: str) -> Survey | SurveyText:
         """The survey's texts in `language`, or its own when there is no translation."""

@@ -61,3 +61,4 @@ def reminder_due_at(*, sent_at: datetime, reminder_delay: timedelta, expires_at:
     """One reminder `reminder_delay` after sending, unless the link has closed by then."""
     remind_at = sent_at + reminder_delay
     return remind_at if remind_at < expires_at else None
+
