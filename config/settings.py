@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The providers' webhooks under /anymail/: basic auth required, and clear 4xx answers.
+    "core.webhooks.WebhookMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("", include("surveys.urls")),
     path("", include("core.urls")),
+    # The email providers' delivery-event webhooks: /anymail/<provider>/tracking/ (basic auth).
+    path("anymail/", include("anymail.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -13,7 +13,9 @@ def email_backend_starts(app_configs, **kwargs) -> list[checks.CheckMessage]:
         # Backends read their settings when made and connect only when opened.
         mail.get_connection()
     except ImproperlyConfigured as error:  # anymail's errors name the missing setting
-        hint = "A provider's settings come from ANYMAIL_<SETTING> environment variables." if settings.EMAIL_PROVIDER else None
+        hint = None
+        if settings.EMAIL_PROVIDER:
+            hint = "A provider's settings come from ANYMAIL_<SETTING> environment variables."
         return [
             checks.Error(f"The email backend {settings.EMAIL_BACKEND} cannot start: {error}", hint=hint, id="core.E001")
         ]
