@@ -94,6 +94,11 @@ class TestHardBounce:
         post(client, provider, "hard_bounce", at=at)
         assert abs(Contact.objects.get(pk=contacts[0].pk).undeliverable_at - at) < timedelta(seconds=1)
 
+    def test_it_is_heard_while_mail_goes_over_smtp(self, client, provider, contacts, settings):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        post(client, provider, "hard_bounce")
+        assert states(contacts) == [("bounced", "bounced"), ("bounced", "bounced")]
+
     def test_other_addresses_are_untouched(self, client, provider, contacts):
         other = ContactFactory(email="someone.else@example.com")
         post(client, provider, "hard_bounce")
