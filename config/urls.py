@@ -8,7 +8,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="insights:alerts", permanent=False)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("customers/", include("customers.urls")),
+    path("", include("customers.urls")),
     path("", include("insights.urls")),
     path("", include("surveys.urls")),
     path("", include("core.urls")),

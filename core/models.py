@@ -46,6 +46,9 @@ class OutgoingMessage(models.Model):
             models.Index(fields=["kind", "object_id"], name="outbox_kind_object_idx"),
             # A delivery event without a message id is matched by address: the latest sent to it.
             models.Index(Lower("recipient"), F("sent_at").desc(), name="outbox_recipient_idx"),
+            # The deliverability page counts messages sent, and failed, per day.
+            models.Index(fields=["sent_at"], name="outbox_sent_idx"),
+            models.Index(fields=["updated_at"], condition=models.Q(status="failed"), name="outbox_failed_idx"),
         ]
 
     def __str__(self) -> str:
