@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from tests.support.providers import ANYMAIL_SETTINGS, Postmark, basic_auth
@@ -44,6 +45,9 @@ class TestBasicAuth:
     def test_without_a_secret_the_webhooks_are_off(self, client, settings):
         settings.ANYMAIL = {}
         assert post(client, **basic_auth()).status_code == 403
+
+    def test_providers_post_without_a_csrf_token(self):
+        assert post(Client(enforce_csrf_checks=True), **basic_auth()).status_code == 200
 
     def test_a_providers_head_check_needs_no_credentials(self, client):
         assert client.head(URL).status_code == 200
