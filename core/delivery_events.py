@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
@@ -20,6 +20,8 @@ from .models import DeliveryEvent, OutgoingMessage
 
 Bounce = DeliveryEvent.Bounce
 DELIVERED, OPENED = "delivered", "opened"
+# The provider's clock against ours (and our sent_at is taken after its API answered).
+CLOCK_SLACK = timedelta(minutes=5)
 
 
 def record(
@@ -72,7 +74,7 @@ def record(
 
 def _message_for(*, message_id: str, recipient: str, occurred_at: datetime) -> OutgoingMessage | None:
     """The outbox row by the provider's message id; else the latest sent to the address
-    by the event's time (SMTP relays report ids of their own)."""
+    by the event's time, give or take the clocks (SMTP relays report ids of their own)."""
     if message_id:
         bare = message_id.strip().strip("<>")
         found = (
@@ -86,7 +88,7 @@ def _message_for(*, message_id: str, recipient: str, occurred_at: datetime) -> O
         return None
     return (
         OutgoingMessage.objects.annotate(recipient_lower=Lower("recipient"))
-        .filter(recipient_lower=recipient, sent_at__lte=occurred_at)
+        .filter(recipient_lower=recipient, sent_at__lte=occurred_at + CLOCK_SLACK)
         .order_by("-sent_at", "-pk")
         .first()
     )

@@ -74,6 +74,10 @@ class TestMatchingTheMessage:
         SentMessageFactory(recipient="jane@example.com", sent_at=now - timedelta(minutes=1))  # after the event
         assert record(message_id="relay-id", occurred_at=now - timedelta(hours=1)).message == meant
 
+    def test_a_provider_clock_a_little_behind_ours_still_finds_the_message(self):
+        sent = SentMessageFactory(recipient="jane@example.com", sent_at=timezone.now())
+        assert record(message_id="relay-id", occurred_at=sent.sent_at - timedelta(seconds=30)).message == sent
+
     def test_an_event_about_no_known_message_is_kept_all_the_same(self):
         assert record(message_id="unknown", recipient="nobody@example.com").message is None
 
