@@ -132,10 +132,15 @@ class Contact(models.Model):
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
     opted_out = models.BooleanField("opted out", default=False)
     opted_out_at = models.DateTimeField(null=True, blank=True)
-    opt_out_reason = models.CharField(max_length=12, choices=OptOutReason.choices, blank=True)
+    # The database default too, so rows inserted in SQL (benchmark data) need not name them.
+    opt_out_reason = models.CharField(
+        max_length=12, choices=OptOutReason.choices, blank=True, default="", db_default=""
+    )
     # Set for every contact with the address (any customer) when the provider reports it bad.
     undeliverable_at = models.DateTimeField(null=True, blank=True)
-    undeliverable_reason = models.CharField(max_length=12, choices=UndeliverableReason.choices, blank=True)
+    undeliverable_reason = models.CharField(
+        max_length=12, choices=UndeliverableReason.choices, blank=True, default="", db_default=""
+    )
     reenabled_at = models.DateTimeField(
         "re-enabled at",
         null=True,
