@@ -7,7 +7,10 @@ written to a local mailbox a developer can open in the browser.
 
 from __future__ import annotations
 
+import json
 import os
+import pkgutil
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +28,49 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# anymail's modules in anymail/backends/ that are no email provider.
+_NOT_EMAIL_PROVIDERS = {"base", "base_requests", "console", "test"}
+
+
+def anymail_backend(provider: str) -> str:
+    """django-anymail's backend for an ESP name (`postmark`, `amazon_ses`, `mailgun`, …)."""
+    import anymail.backends
+
+    known = sorted(
+        module.name for module in pkgutil.iter_modules(anymail.backends.__path__)
+        if module.name not in _NOT_EMAIL_PROVIDERS
+    )
+    name = provider.strip().lower().replace("-", "_")
+    if name not in known:
+        raise ImproperlyConfigured(
+            f"EMAIL_PROVIDER={provider!r} is not an email provider django-anymail knows. "
+            f"Use one of: {', '.join(known)}."
+        )
+    return f"anymail.backends.{name}.EmailBackend"
+
+
+def anymail_settings(environ: Mapping[str, str]) -> dict[str, object]:
+    """Every ANYMAIL_<SETTING> variable as anymail's <SETTING>: ANYMAIL_POSTMARK_SERVER_TOKEN
+    becomes ANYMAIL["POSTMARK_SERVER_TOKEN"]. A value written in JSON as a list or an
+    object (two webhook secrets while rotating them, boto3's client parameters) or as
+    true/false is read as such; anything else is a string."""
+    gathered: dict[str, object] = {}
+    for variable, value in environ.items():
+        setting = variable.removeprefix("ANYMAIL_")
+        if setting == variable or not setting:
+            continue
+        if value.lstrip().startswith(("[", "{")):
+            try:
+                gathered[setting] = json.loads(value)
+            except ValueError as error:
+                raise ImproperlyConfigured(f"{variable} starts like JSON but is not valid JSON: {error}") from None
+        elif value.strip().lower() in {"true", "false"}:
+            gathered[setting] = value.strip().lower() == "true"
+        else:
+            gathered[setting] = value
+    return gathered
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +101,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "anymail",
     "core",
     "customers",
     "surveys",
@@ -73,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The providers' webhooks under /anymail/: basic auth required, and clear 4xx answers.
+    "core.webhooks.WebhookMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -194,8 +243,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# --- Email: SMTP when EMAIL_HOST is set; otherwise every message lands in var/mailbox/,
-# readable (links clickable) at /mailbox/ for staff.
+# --- Email: through a provider's API when EMAIL_PROVIDER names one django-anymail
+# supports (its credentials in ANYMAIL_* variables); else SMTP when EMAIL_HOST is set;
+# otherwise every message lands in var/mailbox/, readable (links clickable) at /mailbox/ for staff.
+EMAIL_PROVIDER = os.environ.get("EMAIL_PROVIDER", "").strip()
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -205,10 +256,15 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ValuePulse <surveys@valuepulse.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAILBOX_DIR = VAR_DIR / "mailbox"
-if EMAIL_HOST:
+if EMAIL_PROVIDER:
+    EMAIL_BACKEND = anymail_backend(EMAIL_PROVIDER)
+elif EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
     EMAIL_BACKEND = "core.mailbox.MailboxBackend"
+# The provider's credentials, and WEBHOOK_SECRET (`user:password`), the HTTP basic auth
+# that the delivery-event webhooks under /anymail/ demand whichever backend sends.
+ANYMAIL = anymail_settings(os.environ)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

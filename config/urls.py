@@ -8,10 +8,12 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="insights:alerts", permanent=False)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("customers/", include("customers.urls")),
+    path("", include("customers.urls")),
     path("", include("insights.urls")),
     path("", include("surveys.urls")),
     path("", include("core.urls")),
+    # The email providers' delivery-event webhooks: /anymail/<provider>/tracking/ (basic auth).
+    path("anymail/", include("anymail.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -9,7 +9,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.core import checks
         from django.utils.module_loading import autodiscover_modules
+
+        from .checks import email_backend_starts
+
+        checks.register(email_backend_starts)
 
         # Each app's outbox.py registers the kinds of message it sends (core.outbox).
         autodiscover_modules("outbox")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 
 
 class OutgoingMessage(models.Model):
@@ -42,7 +44,63 @@ class OutgoingMessage(models.Model):
                 fields=["provider_message_id"], condition=~models.Q(provider_message_id=""), name="outbox_provider_id_idx"
             ),
             models.Index(fields=["kind", "object_id"], name="outbox_kind_object_idx"),
+            # A delivery event without a message id is matched by address: the latest sent to it.
+            models.Index(Lower("recipient"), F("sent_at").desc(), name="outbox_recipient_idx"),
+            # The deliverability page counts messages sent, and failed, per day.
+            models.Index(fields=["sent_at"], name="outbox_sent_idx"),
+            models.Index(fields=["updated_at"], condition=models.Q(status="failed"), name="outbox_failed_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status})"
+
+
+class DeliveryEvent(models.Model):
+    """One thing a provider reported about a message it carried (delivered, bounced,
+    opened, complained, …), received through anymail's tracking webhooks and stored once
+    however often the provider sends it: by its id when the provider gives one, else by
+    a digest of its fields."""
+
+    class Bounce(models.TextChoices):
+        HARD = "hard", "Hard bounce (the address is bad)"
+        SOFT = "soft", "Soft bounce (for now)"
+
+    esp = models.CharField("provider", max_length=40, help_text="anymail's name: Postmark, Amazon SES, Mailgun…")
+    event_id = models.CharField(max_length=255, blank=True, help_text="The provider's id; empty when it gives none.")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the event's fields: tells a repeat without an id.")
+    # anymail's normalised type: delivered, bounced, deferred, rejected, complained, opened…
+    event_type = models.CharField(max_length=20)
+    bounce = models.CharField(max_length=4, choices=Bounce.choices, blank=True)
+    recipient = models.CharField(max_length=254, blank=True, help_text="Lower-cased.")
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    message = models.ForeignKey(
+        OutgoingMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery_events"
+    )
+    occurred_at = models.DateTimeField(help_text="As the provider dated it; when it arrived if undated.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    description = models.CharField(max_length=500, blank=True)
+    reject_reason = models.CharField(max_length=20, blank=True)
+    mta_response = models.TextField("receiving server's answer", blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            # Recipient too: one Amazon SES notification (one id) covers several recipients.
+            models.UniqueConstraint(
+                fields=["esp", "event_id", "recipient"],
+                condition=~models.Q(event_id=""),
+                name="delivery_event_once_by_id",
+            ),
+            models.UniqueConstraint(
+                fields=["esp", "digest"], condition=models.Q(event_id=""), name="delivery_event_once_by_digest"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["occurred_at"], name="delivery_event_occurred_idx"),
+            models.Index(
+                fields=["recipient", "occurred_at"], condition=models.Q(bounce="soft"), name="delivery_event_soft_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esp} {self.event_type} {self.recipient}"

@@ -150,6 +150,22 @@ def requeue(message: OutgoingMessage, *, now: datetime | None = None) -> bool:
     return bool(queued)
 
 
+def record_bounce(message: OutgoingMessage, *, reason: str) -> bool:
+    """The provider reported that a sent message bounced for good: the row becomes
+    `bounced`, with the reason, and its kind hears it was given up, inside the caller's
+    transaction. A row not `sent` (queued again meanwhile) is left alone. Returns
+    whether it changed."""
+    bounced = OutgoingMessage.objects.filter(pk=message.pk, status=Status.SENT).update(
+        status=Status.BOUNCED, last_error=reason[:ERROR_LENGTH], updated_at=timezone.now()
+    )
+    if bounced:
+        message.status, message.last_error = Status.BOUNCED, reason[:ERROR_LENGTH]
+        kind = _KINDS.get(message.kind)
+        if kind is not None:
+            kind.given_up(message)
+    return bool(bounced)
+
+
 def _claim(now: datetime, batch_size: int) -> list[OutgoingMessage]:
     with transaction.atomic():
         batch = list(

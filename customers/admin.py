@@ -1,21 +1,52 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html
 
 from . import services
-from .models import Contact, Customer, Invoice
+from .models import Contact, Customer, Invoice, OptOutReason, UnreachableReason
+
+
+def _hold_opt_out_change(form: forms.ModelForm) -> bool | None:
+    """The opted-out state a contact's form asks for when it changes it, or None. The
+    contact keeps its stored state for the save; the service applies the change after."""
+    if "opted_out" not in form.changed_data:
+        return None
+    wanted = form.instance.opted_out
+    form.instance.opted_out = not wanted
+    return wanted
+
+
+def _apply_opt_out_change(request: HttpRequest, contact: Contact, wanted: bool | None) -> None:
+    if wanted is True:
+        services.opt_out_contact(contact=contact, reason=OptOutReason.STAFF)
+    elif wanted is False:
+        services.opt_in_contact(contact=contact, by=request.user)
+
+
+@admin.display(description="Reachable")
+def reachability(contact: Contact) -> str:
+    reason = contact.unreachable_reason
+    if not reason:
+        return "Yes"
+    since = contact.unreachable_since
+    label = UnreachableReason(reason).label.lower()
+    return f"No: {label}, {dateformat.format(timezone.localtime(since), 'j M Y')}" if since else f"No: {label}"
 
 
 class ContactInline(admin.TabularInline):
+    """Ticking or unticking "opted out" goes through the opt-out and opt-in services
+    (CustomerAdmin.save_formset), never a raw save."""
+
     model = Contact
     extra = 0
-    fields = ["name", "email", "language", "opted_out", "opted_out_at"]
-    readonly_fields = ["opted_out_at"]
+    fields = ["name", "email", "language", "opted_out", "opted_out_at", reachability]
+    readonly_fields = ["opted_out_at", reachability]
     show_change_link = True
 
 
@@ -82,6 +113,19 @@ class CustomerAdmin(admin.ModelAdmin):
         url = reverse("admin:customers_invoice_changelist") + f"?customer__id__exact={customer.pk}"
         return format_html('<a href="{}">{} invoice(s)</a>', url, customer.invoices.count())
 
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset, change: bool) -> None:
+        if formset.model is not Contact:
+            super().save_formset(request, form, formset, change)
+            return
+        held = [
+            (contact_form, _hold_opt_out_change(contact_form))
+            for contact_form in formset.forms
+            if contact_form.has_changed() and not contact_form.cleaned_data.get("DELETE")
+        ]
+        super().save_formset(request, form, formset, change)
+        for contact_form, wanted in held:
+            _apply_opt_out_change(request, contact_form.instance, wanted)
+
     @admin.action(description="Recompute value metrics and tiers", permissions=["change"])
     def recompute_value_metrics(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
         # Tiers rank every customer against all the others, so the selection only starts it.
@@ -93,12 +137,28 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["email", "name", "customer", "language", "opted_out"]
-    list_filter = ["language", "opted_out"]
+    """Ticking or unticking "opted out" goes through the opt-out and opt-in services;
+    the address's delivery state is the provider's to set and the deliverability page's
+    to clear."""
+
+    list_display = ["email", "name", "customer", "language", "opted_out", reachability]
+    list_filter = ["language", "opted_out", "opt_out_reason", "undeliverable_reason"]
     search_fields = ["email", "name", "customer__name", "customer__external_id"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
-    readonly_fields = ["opted_out_at", "created_at"]
+    readonly_fields = [
+        "opted_out_at",
+        "opt_out_reason",
+        "undeliverable_at",
+        "undeliverable_reason",
+        "reenabled_at",
+        "created_at",
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Contact, form: forms.ModelForm, change: bool) -> None:
+        wanted = _hold_opt_out_change(form)
+        super().save_model(request, obj, form, change)
+        _apply_opt_out_change(request, obj, wanted)
 
 
 class PaymentStatusFilter(admin.SimpleListFilter):

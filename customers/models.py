@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -105,6 +105,26 @@ class Language(models.TextChoices):
     SPANISH = "es", "Spanish"
 
 
+class OptOutReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    COMPLAINED = "complained", "Marked a survey as spam"
+    STAFF = "staff", "Opted out by staff"
+
+
+class UndeliverableReason(models.TextChoices):
+    BOUNCED = "bounced", "Hard bounce"
+    SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+
+
+class UnreachableReason(models.TextChoices):
+    """Why no survey may go to a contact. The invitations' suppression reasons bear
+    the same names."""
+
+    OPTED_OUT = "opted_out", "Opted out"
+    COMPLAINED = "complained", "Complained"
+    BOUNCED = "bounced", "Bounced"
+
+
 class Contact(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
     email = models.EmailField()
@@ -112,6 +132,21 @@ class Contact(models.Model):
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
     opted_out = models.BooleanField("opted out", default=False)
     opted_out_at = models.DateTimeField(null=True, blank=True)
+    # The database default too, so rows inserted in SQL (benchmark data) need not name them.
+    opt_out_reason = models.CharField(
+        max_length=12, choices=OptOutReason.choices, blank=True, default="", db_default=""
+    )
+    # Set for every contact with the address (any customer) when the provider reports it bad.
+    undeliverable_at = models.DateTimeField(null=True, blank=True)
+    undeliverable_reason = models.CharField(
+        max_length=12, choices=UndeliverableReason.choices, blank=True, default="", db_default=""
+    )
+    reenabled_at = models.DateTimeField(
+        "re-enabled at",
+        null=True,
+        blank=True,
+        help_text="When staff last cleared the address; soft bounces before it no longer count.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -121,9 +156,31 @@ class Contact(models.Model):
                 "customer", Lower("email"), name="contact_email_unique_per_customer"
             ),
         ]
+        indexes = [
+            # Delivery events name an address, whichever customers have it.
+            models.Index(Lower("email"), name="contact_email_lower_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+    @property
+    def unreachable_reason(self) -> str:
+        """"opted_out", "complained", "bounced", or "" while surveys may reach the contact.
+        Their own choice (or complaint) comes first: staff can clear a bounce, not that."""
+        if self.opted_out and self.opt_out_reason == OptOutReason.COMPLAINED:
+            return UnreachableReason.COMPLAINED
+        if self.opted_out:
+            return UnreachableReason.OPTED_OUT
+        if self.undeliverable_at is not None:
+            return UnreachableReason.BOUNCED
+        return ""
+
+    @property
+    def unreachable_since(self) -> datetime | None:
+        if self.opted_out:
+            return self.opted_out_at
+        return self.undeliverable_at
 
 
 class Invoice(models.Model):

@@ -1,20 +1,23 @@
 """Reads for the customer pages and the API: who sees which customer, filtering and
-sorting the list, invoice status."""
+sorting the list, invoice status; the deliverability page's figures and suppression list."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import Count, F, Model, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 from django.http import QueryDict
+from django.utils import timezone
 
+from core.models import DeliveryEvent, OutgoingMessage
 from core.querystring import int_choice, is_id
 
-from .models import Customer, Invoice, Tier
+from .models import Contact, Customer, Invoice, OptOutReason, Tier
 
 M = TypeVar("M", bound=Model)
 
@@ -131,3 +134,61 @@ def recent_invoices(*, customer: Customer, today: date, limit: int) -> list[Invo
         InvoiceRow(invoice=invoice, status=invoice.payment_status(today), days_late=invoice.days_late(today))
         for invoice in customer.invoices.all()[:limit]
     ]
+
+
+# --- The deliverability page.
+
+DELIVERY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DeliveryDay:
+    day: date
+    sent: int = 0
+    delivered: int = 0
+    bounced: int = 0
+    complained: int = 0
+    failed: int = 0
+
+
+def delivery_days(*, today: date, days: int = DELIVERY_DAYS) -> list[DeliveryDay]:
+    """Per day in TIME_ZONE, newest first: messages sent and failed (the outbox), and
+    what the provider reported: deliveries, hard bounces and spam complaints. Counted in
+    the database, three queries whatever the volume."""
+    first_day = today - timedelta(days=days - 1)
+    since = datetime.combine(first_day, time.min, tzinfo=timezone.get_current_timezone())
+
+    def per_day(queryset: QuerySet, field: str, **counts: Count) -> dict[date, dict[str, int]]:
+        rows = queryset.filter(**{f"{field}__gte": since}).annotate(day=TruncDate(field)).values("day")
+        return {row.pop("day"): row for row in rows.annotate(**counts).order_by()}
+
+    sent = per_day(OutgoingMessage.objects.exclude(sent_at=None), "sent_at", sent=Count("pk"))
+    failed = per_day(OutgoingMessage.objects.filter(status=OutgoingMessage.Status.FAILED), "updated_at",
+                     failed=Count("pk"))
+    events = per_day(
+        DeliveryEvent.objects.all(),
+        "occurred_at",
+        delivered=Count("pk", filter=Q(event_type="delivered")),
+        bounced=Count("pk", filter=Q(bounce=DeliveryEvent.Bounce.HARD)),
+        complained=Count("pk", filter=Q(event_type="complained")),
+    )
+    return [
+        DeliveryDay(day=day, **sent.get(day, {}), **failed.get(day, {}), **events.get(day, {}))
+        for day in (today - timedelta(days=offset) for offset in range(days))
+    ]
+
+
+def suppressed_contacts(*, search: str = "") -> QuerySet[Contact]:
+    """Contacts no survey may reach because of their address: undeliverable (bounced)
+    or complained, the latest first; `search` finds an address or a customer."""
+    contacts = (
+        Contact.objects.filter(
+            Q(undeliverable_at__isnull=False) | Q(opted_out=True, opt_out_reason=OptOutReason.COMPLAINED)
+        )
+        .select_related("customer")
+        .order_by(Coalesce("undeliverable_at", "opted_out_at").desc(), "email", "pk")
+    )
+    search = search.strip()[:MAX_SEARCH_LENGTH]
+    if search:
+        contacts = contacts.filter(Q(email__icontains=search) | Q(customer__name__icontains=search))
+    return contacts

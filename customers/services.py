@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.queue import enqueue_on_commit
 
-from .models import Contact, Customer, Invoice, Language
+from .models import Contact, Customer, Invoice, Language, OptOutReason
 from .value import DaysBetween, trailing_year_start
 
 if TYPE_CHECKING:
@@ -366,10 +366,32 @@ def _contacts_by_email(keys: Collection[tuple[int, str]]) -> dict[tuple[int, str
     }
 
 
-def opt_out_contact(*, contact: Contact) -> None:
-    """Records that the contact wants no more surveys; the first opt-out time is kept."""
-    Contact.objects.filter(pk=contact.pk, opted_out=False).update(opted_out=True, opted_out_at=timezone.now())
-    contact.refresh_from_db(fields=["opted_out", "opted_out_at"])
+def opt_out_contact(*, contact: Contact, reason: str = OptOutReason.UNSUBSCRIBED) -> None:
+    """Records that the contact gets no more surveys, and why (OptOutReason); the first
+    opt-out time is kept. A spam complaint replaces an earlier reason: it is the one
+    that tells staff never to write again."""
+    with transaction.atomic():
+        opted_out = Contact.objects.filter(pk=contact.pk, opted_out=False).update(
+            opted_out=True, opted_out_at=timezone.now(), opt_out_reason=reason
+        )
+        if not opted_out and reason == OptOutReason.COMPLAINED:
+            opted_out = (
+                Contact.objects.filter(pk=contact.pk).exclude(opt_out_reason=reason).update(opt_out_reason=reason)
+            )
+    if opted_out:
+        logger.info("Contact %s opted out: %s", contact.pk, reason)
+    contact.refresh_from_db(fields=["opted_out", "opted_out_at", "opt_out_reason"])
+
+
+def opt_in_contact(*, contact: Contact, by: AbstractBaseUser | None) -> None:
+    """Staff record that an opted-out contact may be surveyed again (they asked, or the
+    opt-out was a mistake)."""
+    opted_in = Contact.objects.filter(pk=contact.pk, opted_out=True).update(
+        opted_out=False, opted_out_at=None, opt_out_reason=""
+    )
+    if opted_in:
+        logger.info("Contact %s opted in again by %s (was: %s)", contact.pk, by, contact.opt_out_reason or "opted out")
+    contact.refresh_from_db(fields=["opted_out", "opted_out_at", "opt_out_reason"])
 
 
 def upsert_invoice(

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
-from celery import shared_task
+from datetime import datetime
 
-from . import services
+from celery import shared_task
+from django.db import OperationalError
+
+from . import deliverability, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def recompute_value_metrics() -> None:
     services.recompute_value_metrics()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True, ignore_result=True)
+def record_delivery_event(*, occurred_at: str = "", **fields: str) -> None:
+    """A provider's delivery event, as customers.deliverability.event_fields wrote it."""
+    deliverability.record_delivery_event(
+        occurred_at=datetime.fromisoformat(occurred_at) if occurred_at else None, **fields
+    )

@@ -4,6 +4,8 @@ from . import views
 
 app_name = "customers"
 urlpatterns = [
-    path("", views.customer_list, name="list"),
-    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("customers/", views.customer_list, name="list"),
+    path("customers/<int:pk>/", views.customer_detail, name="detail"),
+    path("deliverability/", views.deliverability_page, name="deliverability"),
+    path("deliverability/re-enable/", views.reenable_address, name="reenable"),
 ]

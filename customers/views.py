@@ -1,18 +1,27 @@
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
-from core.http import HtmxHttpRequest, page_or_fragment
+from core.http import HtmxHttpRequest, page_or_fragment, see_other
 
-from . import queries
+from . import deliverability, queries
 from .models import Customer, Tier
 
 CUSTOMERS_PER_PAGE = 50
 INVOICES_SHOWN = 50
+SUPPRESSED_PER_PAGE = 50
+DELIVERY_FIGURES = ("sent", "delivered", "bounced", "complained", "failed")
 
 
 @login_required
@@ -47,3 +56,48 @@ def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             "invoice_count": customer.invoices.count(),
         },
     )
+
+
+def _staff_only(request: HtmxHttpRequest) -> None:
+    if not request.user.is_staff:
+        raise PermissionDenied("The deliverability page is for staff.")
+
+
+@login_required
+def deliverability_page(request: HtmxHttpRequest) -> HttpResponse:
+    _staff_only(request)
+    search = request.GET.get("q", "")
+    days = queries.delivery_days(today=timezone.localdate())
+    paginator = Paginator(queries.suppressed_contacts(search=search), SUPPRESSED_PER_PAGE)
+    context = {
+        "days": days,
+        "totals": {name: sum(getattr(day, name) for day in days) for name in DELIVERY_FIGURES},
+        "search": search,
+        "page": paginator.get_page(request.GET.get("page")),
+    }
+    return render(request, "customers/deliverability.html", context)
+
+
+class ReenableForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    # Where the list stood, to go back to it.
+    q = forms.CharField(required=False, max_length=queries.MAX_SEARCH_LENGTH)
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+@login_required
+@require_POST
+def reenable_address(request: HtmxHttpRequest) -> HttpResponse:
+    _staff_only(request)
+    form = ReenableForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That is not an address that can be re-enabled.")
+        return see_other(reverse("customers:deliverability"))
+    email = form.cleaned_data["email"]
+    count = deliverability.reenable_address(email=email, by=request.user)
+    if count:
+        messages.success(request, f"{email} is deliverable again for {count} contact{pluralize(count)}.")
+    else:
+        messages.info(request, f"{email} was not marked undeliverable.")
+    where = {name: form.cleaned_data[name] for name in ("q", "page") if form.cleaned_data[name]}
+    return see_other(reverse("customers:deliverability") + (f"?{urlencode(where)}" if where else ""))

@@ -7,6 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core.models import OutgoingMessage
 from customers.models import HIGH_VALUE_TIERS, Contact, Customer, Invoice
 from insights.alerts import rules as alert_rules
 from insights.models import Alert, AlertKind
@@ -54,6 +55,22 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     issued_on = factory.LazyFunction(lambda: date.today() - timedelta(days=60))
     due_on = factory.LazyAttribute(lambda invoice: invoice.issued_on + timedelta(days=30))
     paid_on = factory.LazyAttribute(lambda invoice: invoice.due_on)
+
+
+class SentMessageFactory(factory.django.DjangoModelFactory):
+    """An outbox row that left an hour ago, with the id the provider gave it."""
+
+    class Meta:
+        model = OutgoingMessage
+
+    key = factory.Sequence(lambda n: f"test-message:{n}")
+    kind = "test-message"
+    object_id = factory.Sequence(lambda n: n)
+    recipient = factory.Sequence(lambda n: f"person{n}@example.com")
+    status = OutgoingMessage.Status.SENT
+    attempts = 1
+    sent_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    provider_message_id = factory.Sequence(lambda n: f"provider-message-{n}")
 
 
 class ApiUserFactory(UserFactory):

@@ -20,16 +20,21 @@ print(json.dumps({
     "broker": s.CELERY_BROKER_URL,
     "cache": s.CACHES["default"]["BACKEND"],
     "email_backend": s.EMAIL_BACKEND,
+    "anymail": s.ANYMAIL,
     "debug": s.DEBUG,
     "tier_thresholds": list(s.VALUEPULSE_TIER_THRESHOLDS),
 }))
 """
 
-UNSET = ("DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "DEBUG", "SECRET_KEY", "TIER_THRESHOLDS", "SITE_URL")
+UNSET = (
+    "DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PROVIDER", "DEBUG", "SECRET_KEY", "TIER_THRESHOLDS", "SITE_URL"
+)
 
 
 def run_with(tmp_path, args: list[str], **env: str) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items() if key not in UNSET}
+    environment = {
+        key: value for key, value in os.environ.items() if key not in UNSET and not key.startswith("ANYMAIL_")
+    }
     environment.update(VALUEPULSE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings", **env)
     return subprocess.run(
         [sys.executable, *args], cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, timeout=60
@@ -50,6 +55,7 @@ class TestDefaults:
         assert settings["broker"].startswith("filesystem://")
         assert settings["cache"].endswith("LocMemCache")
         assert settings["email_backend"] == "core.mailbox.MailboxBackend"
+        assert settings["anymail"] == {}
         assert settings["debug"] is False
         assert settings["tier_thresholds"] == [70, 90, 97]
 
@@ -73,6 +79,61 @@ class TestFromTheEnvironment:
     def test_email_host_switches_to_smtp(self, tmp_path):
         settings = settings_with(tmp_path, EMAIL_HOST="smtp.example.com")
         assert settings["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
+
+    def test_email_provider_switches_to_its_anymail_backend(self, tmp_path):
+        settings = settings_with(tmp_path, EMAIL_PROVIDER="postmark", ANYMAIL_POSTMARK_SERVER_TOKEN="server-token")
+        assert settings["email_backend"] == "anymail.backends.postmark.EmailBackend"
+        assert settings["anymail"] == {"POSTMARK_SERVER_TOKEN": "server-token"}
+
+    def test_a_provider_is_named_in_any_case_and_wins_over_smtp(self, tmp_path):
+        settings = settings_with(tmp_path, EMAIL_PROVIDER="Amazon-SES", EMAIL_HOST="smtp.example.com")
+        assert settings["email_backend"] == "anymail.backends.amazon_ses.EmailBackend"
+
+    def test_anymail_variables_are_gathered_into_the_anymail_settings(self, tmp_path):
+        settings = settings_with(
+            tmp_path,
+            EMAIL_PROVIDER="mailgun",
+            ANYMAIL_MAILGUN_API_KEY="key-123",
+            ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY="signing-456",
+            ANYMAIL_WEBHOOK_SECRET="valuepulse:s3cret",
+        )
+        assert settings["email_backend"] == "anymail.backends.mailgun.EmailBackend"
+        assert settings["anymail"] == {
+            "MAILGUN_API_KEY": "key-123",
+            "MAILGUN_WEBHOOK_SIGNING_KEY": "signing-456",
+            "WEBHOOK_SECRET": "valuepulse:s3cret",
+        }
+
+    def test_anymail_values_written_as_json_are_read_as_json(self, tmp_path):
+        settings = settings_with(
+            tmp_path,
+            ANYMAIL_WEBHOOK_SECRET='["old:secret", "new:secret"]',
+            ANYMAIL_AMAZON_SES_CLIENT_PARAMS='{"region_name": "eu-west-1"}',
+            ANYMAIL_IGNORE_UNSUPPORTED_FEATURES="true",
+        )
+        assert settings["anymail"] == {
+            "WEBHOOK_SECRET": ["old:secret", "new:secret"],
+            "AMAZON_SES_CLIENT_PARAMS": {"region_name": "eu-west-1"},
+            "IGNORE_UNSUPPORTED_FEATURES": True,
+        }
+
+    def test_an_unknown_provider_stops_start_up_naming_it(self, tmp_path):
+        result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], EMAIL_PROVIDER="carrier-pigeon")
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: EMAIL_PROVIDER='carrier-pigeon' is not an email provider" in result.stderr
+        assert "postmark" in result.stderr
+
+    def test_the_check_names_a_providers_missing_credential(self, tmp_path):
+        result = run_with(tmp_path, ["manage.py", "check"], EMAIL_PROVIDER="postmark")
+        assert result.returncode != 0
+        assert "core.E001" in result.stderr
+        assert "ANYMAIL_POSTMARK_SERVER_TOKEN" in result.stderr
+
+    def test_a_provider_with_its_credentials_passes_the_check(self, tmp_path):
+        result = run_with(
+            tmp_path, ["manage.py", "check"], EMAIL_PROVIDER="postmark", ANYMAIL_POSTMARK_SERVER_TOKEN="server-token"
+        )
+        assert result.returncode == 0, result.stderr
 
     def test_tier_thresholds_can_be_changed(self, tmp_path):
         assert settings_with(tmp_path, TIER_THRESHOLDS="60,85,95")["tier_thresholds"] == [60, 85, 95]

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import Customer
+from customers import services
+from customers.models import Contact, Customer
 from tests.factories import ContactFactory, CustomerFactory, InvoiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +155,89 @@ class TestContactAdmin:
         )
         assert response.status_code == 302
         assert Customer.objects.get(pk=invoice.customer.pk).contacts.filter(email="new@acme.test").exists()
+
+
+class TestOptingOutInTheAdmin:
+    """Ticking "opted out" opts the contact out through the service (reason "staff");
+    unticking opts them in through the service, logged with who did it."""
+
+    @pytest.fixture
+    def contact(self):
+        return ContactFactory(customer=CustomerFactory(name="Acme"), email="jo@acme.test", name="Jo")
+
+    def change_contact(self, admin_client, contact, *, opted_out: bool, name: str = "Jo"):
+        data = {"customer": contact.customer.pk, "email": contact.email, "name": name, "language": "en"}
+        if opted_out:
+            data["opted_out"] = "on"  # how a browser sends a ticked box
+        response = admin_client.post(reverse("admin:customers_contact_change", args=[contact.pk]), data)
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        return Contact.objects.get(pk=contact.pk)
+
+    def change_through_the_customer(self, admin_client, contact, *, opted_out: bool):
+        customer = contact.customer
+        data = {
+            "external_id": customer.external_id, "name": customer.name, "is_active": "on",
+            "contacts-TOTAL_FORMS": "1", "contacts-INITIAL_FORMS": "1",
+            "contacts-MIN_NUM_FORMS": "0", "contacts-MAX_NUM_FORMS": "1000",
+            "contacts-0-id": contact.pk, "contacts-0-customer": customer.pk,
+            "contacts-0-name": contact.name, "contacts-0-email": contact.email, "contacts-0-language": "en",
+        }
+        if opted_out:
+            data["contacts-0-opted_out"] = "on"
+        response = admin_client.post(reverse("admin:customers_customer_change", args=[customer.pk]), data)
+        assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+        return Contact.objects.get(pk=contact.pk)
+
+    def test_ticking_opted_out_opts_the_contact_out_as_staff(self, admin_client, contact):
+        contact = self.change_contact(admin_client, contact, opted_out=True)
+        assert (contact.opted_out, contact.opt_out_reason) == (True, "staff")
+        assert contact.opted_out_at is not None
+
+    def test_unticking_it_opts_the_contact_in_and_says_who(self, admin_client, contact, caplog):
+        services.opt_out_contact(contact=contact, reason="complained")
+        with caplog.at_level("INFO", logger="customers.services"):
+            contact = self.change_contact(admin_client, contact, opted_out=False)
+        assert (contact.opted_out, contact.opted_out_at, contact.opt_out_reason) == (False, None, "")
+        assert f"Contact {contact.pk} opted in again by lead (was: complained)" in caplog.text
+
+    def test_other_edits_leave_the_opt_out_and_its_reason_alone(self, admin_client, contact):
+        services.opt_out_contact(contact=contact, reason="complained")
+        contact = self.change_contact(admin_client, contact, name="Jo Buyer", opted_out=True)
+        assert (contact.name, contact.opted_out, contact.opt_out_reason) == ("Jo Buyer", True, "complained")
+
+    def test_a_contact_added_opted_out_is_opted_out_as_staff(self, admin_client, contact):
+        response = admin_client.post(
+            reverse("admin:customers_contact_add"),
+            {"customer": contact.customer.pk, "email": "new@acme.test", "language": "en", "opted_out": "on"},
+        )
+        assert response.status_code == 302
+        added = Contact.objects.get(email="new@acme.test")
+        assert (added.opted_out, added.opt_out_reason) == (True, "staff")
+
+    def test_ticking_it_in_the_customers_contact_list_goes_through_the_service_too(self, admin_client, contact):
+        contact = self.change_through_the_customer(admin_client, contact, opted_out=True)
+        assert (contact.opted_out, contact.opt_out_reason) == (True, "staff")
+
+    def test_unticking_it_in_the_customers_contact_list_opts_in(self, admin_client, contact, caplog):
+        services.opt_out_contact(contact=contact, reason="unsubscribed")
+        with caplog.at_level("INFO", logger="customers.services"):
+            contact = self.change_through_the_customer(admin_client, contact, opted_out=False)
+        assert (contact.opted_out, contact.opt_out_reason) == (False, "")
+        assert "opted in again by lead" in caplog.text
+
+    def test_delivery_state_is_shown_but_not_editable(self, admin_client, contact):
+        Contact.objects.filter(pk=contact.pk).update(
+            undeliverable_at=timezone.now(), undeliverable_reason="bounced"
+        )
+        response = admin_client.get(reverse("admin:customers_contact_change", args=[contact.pk]))
+        form_fields = response.context["adminform"].form.fields
+        for name in ("opt_out_reason", "undeliverable_at", "undeliverable_reason", "reenabled_at"):
+            assert name not in form_fields, name
+        assert "Hard bounce" in response.content.decode()
+
+    def test_the_list_says_whether_each_contact_is_reachable(self, admin_client, contact):
+        Contact.objects.filter(pk=contact.pk).update(
+            undeliverable_at=timezone.now(), undeliverable_reason="bounced"
+        )
+        html = admin_client.get(changelist("contact")).content.decode()
+        assert "No: bounced, " in html

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import factory
@@ -347,16 +348,38 @@ class TestCustomerDetail:
     def test_detail_shows_invoices_and_contacts(self, client, manager):
         customer = CustomerFactory(name="Acme", external_id="CRM-ACME", account_manager=manager)
         ContactFactory(
-            customer=customer, name="Jo Buyer", email="jo@acme.test", language="es", opted_out=True
+            customer=customer, name="Jo Buyer", email="jo@acme.test", language="es", opted_out=True,
+            opted_out_at=timezone.now(), opt_out_reason="unsubscribed",
         )
         InvoiceFactory(customer=customer, number="INV-1", amount=Decimal("1234.50"))
         html = client.get(detail_url(customer)).content.decode()
-        opted_out = '<span class="badge badge-warning">Yes'
+        opted_out = f'<span class="badge badge-warning">Opted out, {timezone.localdate():%-d %b %Y}</span>'
         for text in ("Acme", "CRM-ACME", "Ana Manager", "Jo Buyer", "jo@acme.test", "Spanish", opted_out):
             assert text in html, text
         assert "INV-1" in html
         assert "1,234.50" in html
         assert "1 invoice" in html
+
+    @pytest.mark.parametrize(
+        ("state", "badge"),
+        [
+            ({}, '<span class="badge badge-success">Reachable</span>'),
+            ({"opted_out": True, "opt_out_reason": "unsubscribed"}, 'badge-warning">Opted out, 3 May 2026</span>'),
+            ({"opted_out": True, "opt_out_reason": "staff"}, "by staff"),
+            ({"opted_out": True, "opt_out_reason": "complained"}, 'badge-danger">Complained, 3 May 2026</span>'),
+            ({"undeliverable_reason": "bounced"}, 'badge-danger">Bounced, 3 May 2026</span>'),
+            ({"undeliverable_reason": "soft_bounces"}, "soft bounces, three messages in 30 days"),
+        ],
+    )
+    def test_account_managers_see_whether_surveys_reach_each_contact(self, client, manager, state, badge):
+        customer = CustomerFactory(account_manager=manager)
+        when = datetime(2026, 5, 3, 12, tzinfo=dt_timezone.utc)
+        if state.get("opted_out"):
+            state["opted_out_at"] = when
+        if state.get("undeliverable_reason"):
+            state["undeliverable_at"] = when
+        ContactFactory(customer=customer, **state)
+        assert badge in client.get(detail_url(customer)).content.decode()
 
     def test_it_shows_the_value_tiles(self, client, manager):
         customer = CustomerFactory(
