@@ -13,6 +13,7 @@ import pkgutil
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import available_timezones
 
 import dj_database_url
 from celery.schedules import crontab
@@ -281,6 +282,10 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Spanish")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# Customers' time zone when their own is not set (surveys' sending windows).
+DEFAULT_CUSTOMER_TIME_ZONE = os.environ.get("DEFAULT_CUSTOMER_TIME_ZONE", TIME_ZONE)
+if DEFAULT_CUSTOMER_TIME_ZONE not in available_timezones():
+    raise ImproperlyConfigured(f"DEFAULT_CUSTOMER_TIME_ZONE: {DEFAULT_CUSTOMER_TIME_ZONE!r} is not an IANA time zone name.")
 USE_I18N = True
 USE_TZ = True
 

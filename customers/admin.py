@@ -84,7 +84,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["external_id", "name", "account_manager", "cost_to_serve", "is_active"]}),
+        (None, {"fields": ["external_id", "name", "account_manager", "cost_to_serve", "is_active", "time_zone"]}),
         (
             "Value (recomputed from invoices)",
             {

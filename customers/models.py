@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -37,6 +39,11 @@ class Tier(models.IntegerChoices):
 HIGH_VALUE_TIERS = (Tier.ONE, Tier.TWO)
 
 
+def validate_time_zone(value: str) -> None:
+    if value and value not in available_timezones():
+        raise ValidationError(f'"{value}" is not a time zone name; use an IANA name such as Europe/Madrid.')
+
+
 class Customer(models.Model):
     external_id = models.CharField("external ID", max_length=100, unique=True)
     name = models.CharField(max_length=200)
@@ -56,6 +63,14 @@ class Customer(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
     )
     is_active = models.BooleanField("active", default=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        validators=[validate_time_zone],
+        help_text="Where the customer reads email (an IANA name such as Europe/Madrid), for surveys' sending "
+        "windows; empty: the DEFAULT_CUSTOMER_TIME_ZONE setting.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,6 +113,10 @@ class Customer(models.Model):
     @property
     def is_high_value(self) -> bool:
         return self.tier is not None and Tier(self.tier).is_high_value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone or settings.DEFAULT_CUSTOMER_TIME_ZONE)
 
 
 class Language(models.TextChoices):

@@ -44,6 +44,7 @@ class CustomerData:
     account_manager: AbstractBaseUser | None = None
     cost_to_serve: Decimal | None = None
     is_active: bool = True
+    time_zone: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def upsert_customer(
     account_manager: AbstractBaseUser | None = None,
     cost_to_serve: Decimal | None = None,
     is_active: bool = True,
+    time_zone: str = "",
 ) -> tuple[Customer, bool]:
     """Creates the customer with this external ID, or replaces what an integrator may
     write about it. Returns the customer and whether it was created.
@@ -193,6 +195,7 @@ def upsert_customer(
         "account_manager_id": account_manager.pk if account_manager else None,
         "cost_to_serve": cost_to_serve,
         "is_active": is_active,
+        "time_zone": time_zone,
     }
     with transaction.atomic():
         customer, created = Customer.objects.select_for_update().get_or_create(
@@ -228,12 +231,13 @@ def upsert_customers(*, customers: Sequence[CustomerData]) -> UpsertResult:
                     account_manager=customer.account_manager,
                     cost_to_serve=customer.cost_to_serve,
                     is_active=customer.is_active,
+                    time_zone=customer.time_zone,
                 )
                 for customer in customers
             ],
             update_conflicts=True,
             unique_fields=["external_id"],
-            update_fields=["name", "account_manager", "cost_to_serve", "is_active", "updated_at"],
+            update_fields=["name", "account_manager", "cost_to_serve", "is_active", "time_zone", "updated_at"],
             batch_size=1000,
         )
         enqueue_on_commit(RECOMPUTE_VALUE_METRICS)

@@ -42,6 +42,7 @@ from surveys.models import (
     InvitationStatus,
     Response,
     ResponseRevision,
+    SuppressedReason,
     Survey,
 )
 from surveys.services import refresh_latest_answers
@@ -460,7 +461,11 @@ class _Builder:
             delivered_at=delivered_at,
             survey=self.survey,
             customer_is_active=left_on is None or timezone.localdate(delivered_at, self.tz) <= left_on,
-            contact_opted_out=contact.opted_out_at is not None and contact.opted_out_at <= delivered_at,
+            contact_unreachable_reason=(
+                SuppressedReason.OPTED_OUT
+                if contact.opted_out_at is not None and contact.opted_out_at <= delivered_at
+                else ""
+            ),
             contact_surveyed_at=self.surveyed_at[contact.pk],
         )
 

@@ -132,6 +132,8 @@ class Survey(models.Model):
             raise ValidationError(
                 {"satisfied_min": "Needs lowest score < lowest satisfied ≤ lowest promoter ≤ 10."}
             )
+        if self.send_from and self.send_until and self.send_from >= self.send_until:
+            raise ValidationError({"send_until": "Must be later than “sending from” (windows end the same day)."})
         check_placeholders(self)
 
     @property
@@ -148,11 +150,6 @@ class Survey(models.Model):
             start=self.send_from,
             end=self.send_until,
         )
-
-    def clean(self) -> None:
-        super().clean()
-        if self.send_from and self.send_until and self.send_from >= self.send_until:
-            raise ValidationError({"send_until": "Must be later than “sending from” (windows end the same day)."})
 
     def texts_in(self, language: str) -> Survey | SurveyText:
         """The survey's texts in `language`, or its own when there is no translation."""

@@ -34,12 +34,13 @@ def plan_invitation(
     delivered_at: datetime,
     survey: Timing,
     customer_is_active: bool,
-    contact_opted_out: bool,
+    contact_unreachable_reason: str,
     contact_surveyed_at: Iterable[datetime],
 ) -> Plan:
     """Due at delivered_at + the send delay, closing `expiry` after that.
 
-    Suppressed when the contact opted out, when the customer is inactive, or when
+    Suppressed when the contact cannot be reached (`contact_unreachable_reason`: opted
+    out, complained or bounced, as Contact.unreachable_reason says), when the customer is inactive, or when
     another invitation to the contact is (or was) due less than the throttle window
     before or after this one: `contact_surveyed_at` are those invitations' due times.
     Exactly one window apart is allowed.
@@ -47,8 +48,8 @@ def plan_invitation(
     scheduled_for = delivered_at + survey.send_delay
     expires_at = scheduled_for + survey.expiry
     reason = ""
-    if contact_opted_out:
-        reason = SuppressedReason.OPTED_OUT
+    if contact_unreachable_reason:
+        reason = SuppressedReason(contact_unreachable_reason)
     elif not customer_is_active:
         reason = SuppressedReason.INACTIVE_CUSTOMER
     elif any(abs(scheduled_for - other) < survey.throttle for other in contact_surveyed_at):

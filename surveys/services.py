@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from core import outbox
 from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
-from . import scheduling
+from . import scheduling, windows
 from .models import (
     SURVEYED_STATUSES,
     Delivery,
@@ -173,7 +173,7 @@ def _schedule_invitations(deliveries: list[Delivery]) -> None:
             delivered_at=delivery.delivered_at,
             survey=delivery.survey,
             customer_is_active=delivery.customer.is_active,
-            contact_opted_out=delivery.contact.opted_out,
+            contact_unreachable_reason=delivery.contact.unreachable_reason,
             contact_surveyed_at=surveyed_at[delivery.contact_id],
         )
         if plan.status == InvitationStatus.SCHEDULED:
@@ -220,9 +220,73 @@ def send_due_reminders(*, now: datetime | None = None, batch_size: int = SEND_BA
 def queue_due_invitations(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -> int:
     """Hands due invitations to the outbox, a batch per short transaction. Each one's
     links are fixed here (their digests stored), so every email ever sent for it,
-    retries included, carries the same working links."""
+    retries included, carries the same working links.
+
+    An invitation due outside its survey's sending window (in the customer's time zone)
+    waits for the window to open. A survey with a daily cap hands over its most valuable
+    customers' invitations first (tier, then revenue) up to the cap; the rest wait for
+    the next day (in TIME_ZONE), never dropped."""
     due = Invitation.objects.filter(status=InvitationStatus.SCHEDULED, next_attempt_at__lte=now, expires_at__gt=now)
-    return _queue_batches(due.order_by("next_attempt_at"), batch_size=batch_size, mark=_mark_queued, kind=INVITATION_MESSAGE, now=now)
+    capped = list(Survey.objects.filter(daily_cap__isnull=False).values_list("pk", flat=True))
+    queued = sum(_queue_capped(due.filter(delivery__survey_id=pk), survey_id=pk, now=now, batch_size=batch_size)
+                 for pk in capped)
+    uncapped = due.exclude(delivery__survey_id__in=capped).order_by("next_attempt_at")
+    return queued + _queue_batches(uncapped, batch_size=batch_size, mark=_mark_queued, kind=INVITATION_MESSAGE, now=now)
+
+
+def _queue_capped(due: QuerySet[Invitation], *, survey_id: int, now: datetime, batch_size: int) -> int:
+    by_value = due.order_by(
+        F("delivery__customer__tier").asc(nulls_last=True), F("delivery__customer__revenue_12m").desc(), "pk"
+    )
+    zone = timezone.get_current_timezone()
+    day_start, day_end = windows.day_bounds(now, zone=zone)
+    queued = 0
+    while True:
+        with transaction.atomic():
+            # One worker at a time counts and fills a survey's cap.
+            survey = Survey.objects.select_for_update().get(pk=survey_id)
+            used = Invitation.objects.filter(
+                delivery__survey_id=survey_id, sent_at__gte=day_start, sent_at__lt=day_end
+            ).count()
+            room = survey.daily_cap - used
+            if room <= 0:
+                # The cap is reached: the rest wait for tomorrow, in value order then.
+                due.update(next_attempt_at=windows.start_of_next_day(now, zone=zone))
+                return queued
+            ready = _ready_to_queue(list(_claim(by_value)[: min(room, batch_size)]), now=now)
+            if ready is None:
+                return queued
+            _mark_queued(ready, now=now)
+            outbox.queue_many(kind=INVITATION_MESSAGE, object_ids=ready, at=now)
+        queued += len(ready)
+
+
+def _claim(due: QuerySet[Invitation]) -> QuerySet[Invitation]:
+    return due.select_for_update(skip_locked=True, of=("self",)).select_related(
+        "delivery__survey", "delivery__customer"
+    ).only(
+        "pk",
+        "delivery__survey__send_days",
+        "delivery__survey__send_from",
+        "delivery__survey__send_until",
+        "delivery__customer__time_zone",
+    )
+
+
+def _ready_to_queue(batch: list[Invitation], *, now: datetime) -> list[int] | None:
+    """The invitations of `batch` inside their sending window; the others are moved to
+    when it opens. None when the batch is empty."""
+    if not batch:
+        return None
+    ready = []
+    for invitation in batch:
+        window = invitation.delivery.survey.send_window
+        opens = now if window.is_always_open else window.next_open(now, zone=invitation.delivery.customer.zone)
+        if opens > now:
+            Invitation.objects.filter(pk=invitation.pk).update(next_attempt_at=opens)
+        else:
+            ready.append(invitation.pk)
+    return ready
 
 
 def queue_due_reminders(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -> int:
@@ -232,11 +296,13 @@ def queue_due_reminders(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -> 
 
 def _queue_batches(due: QuerySet[Invitation], *, batch_size: int, mark, kind: str, now: datetime) -> int:
     queued = 0
-    claim = due.select_for_update(skip_locked=True, of=("self",)).only("pk")
     while True:
         with transaction.atomic():
-            ids = [invitation.pk for invitation in claim[:batch_size]]
-            if not ids:
+            if kind == INVITATION_MESSAGE:
+                ids = _ready_to_queue(list(_claim(due)[:batch_size]), now=now)
+            else:
+                ids = [invitation.pk for invitation in due.select_for_update(skip_locked=True, of=("self",)).only("pk")[:batch_size]] or None
+            if ids is None:
                 return queued
             mark(ids, now=now)
             outbox.queue_many(kind=kind, object_ids=ids, at=now)
@@ -273,10 +339,10 @@ def expire_invitations(*, now: datetime | None = None) -> int:
 
 def unreachable_reason(invitation: Invitation, *, now: datetime) -> str:
     """Why the invitation's email must not go now, checked at send time: the contact
-    opted out, complained or bounced since it was scheduled, or the customer became
-    inactive. Empty when it may go."""
-    if invitation.contact.opted_out:
-        return SuppressedReason.OPTED_OUT
+    opted out, complained or bounced since it was scheduled (a SuppressedReason of the
+    same name), or the customer became inactive. Empty when it may go."""
+    if invitation.contact.unreachable_reason:
+        return invitation.contact.unreachable_reason
     if not invitation.delivery.customer.is_active:
         return SuppressedReason.INACTIVE_CUSTOMER
     return ""

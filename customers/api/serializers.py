@@ -43,7 +43,7 @@ def resolve_customers(rows: list[Row], errors: RowErrors) -> None:
 
 # --- Customers
 
-_WRITABLE_CUSTOMER_FIELDS = ["external_id", "name", "account_manager", "cost_to_serve", "is_active"]
+_WRITABLE_CUSTOMER_FIELDS = ["external_id", "name", "account_manager", "cost_to_serve", "is_active", "time_zone"]
 
 
 class CustomerSerializer(ApiModelSerializer):
@@ -84,6 +84,10 @@ class CustomerSerializer(ApiModelSerializer):
                 "help_text": "The customer's ID in your CRM; any characters but a slash or control characters.",
             },
             "cost_to_serve": {"help_text": "Annual cost to serve, a decimal string, at least 0; null when unknown."},
+            "time_zone": {
+                "help_text": "Where the customer reads email, an IANA name such as Europe/Madrid (surveys' sending "
+                "windows); empty or left out: the server's default."
+            },
         }
 
     @extend_schema_field(serializers.ChoiceField(choices=Band.choices, allow_null=True))

@@ -40,12 +40,12 @@ class TestClassify:
 
 
 class TestPlanInvitation:
-    def plan(self, *, surveyed_at=(), opted_out=False, active=True, survey=None):
+    def plan(self, *, surveyed_at=(), opted_out=False, active=True, survey=None, unreachable=""):
         return scheduling.plan_invitation(
             delivered_at=DELIVERED,
             survey=survey or default_survey(),
             customer_is_active=active,
-            contact_opted_out=opted_out,
+            contact_unreachable_reason="opted_out" if opted_out else unreachable,
             contact_surveyed_at=list(surveyed_at),
         )
 
@@ -65,6 +65,11 @@ class TestPlanInvitation:
 
     def test_an_opted_out_contact_is_suppressed(self):
         assert self.plan(opted_out=True).suppressed_reason == "opted_out"
+
+    @pytest.mark.parametrize("reason", ["complained", "bounced"])
+    def test_a_contact_who_complained_or_bounced_is_suppressed_saying_so(self, reason):
+        plan = self.plan(unreachable=reason)
+        assert (plan.status, plan.suppressed_reason) == ("suppressed", reason)
 
     def test_an_inactive_customer_is_suppressed(self):
         plan = self.plan(active=False)

@@ -174,6 +174,23 @@ class TestCheckedAtSendTime:
         assert invitation.sent_at is None
         assert mail.outbox == []
 
+    @pytest.mark.parametrize(
+        ("change", "reason"),
+        [
+            ({"undeliverable_at": timezone.now(), "undeliverable_reason": "bounced"}, "bounced"),
+            ({"opted_out": True, "opt_out_reason": "complained"}, "complained"),
+        ],
+    )
+    def test_an_address_that_bounced_or_complained_after_scheduling_is_not_surveyed(self, change, reason):
+        invitation = InvitationFactory()
+        Contact.objects.filter(pk=invitation.contact_id).update(**change)
+
+        assert services.send_due_invitations() == 0
+
+        invitation.refresh_from_db()
+        assert (invitation.status, invitation.suppressed_reason) == (InvitationStatus.SUPPRESSED, reason)
+        assert mail.outbox == []
+
     def test_a_customer_made_inactive_after_scheduling_is_not_surveyed(self):
         invitation = InvitationFactory()
         Customer.objects.filter(pk=invitation.delivery.customer_id).update(is_active=False)
