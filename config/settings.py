@@ -231,6 +231,9 @@ CELERY_BEAT_SCHEDULE = {
 # The outbox (core.outbox): a message a worker has held "sending" this long (seconds)
 # belongs to a dead worker and goes again. Longer than any one send can take.
 OUTBOX_SENDING_TIMEOUT = int(os.environ.get("OUTBOX_SENDING_TIMEOUT", "600"))
+# Survey sending pauses when spam complaints pass this share of the last 1,000 emails
+# sent (Gmail's limit for bulk senders is 0.3%).
+COMPLAINT_RATE_LIMIT = float(os.environ.get("COMPLAINT_RATE_LIMIT", "0.003"))
 
 # --- Cache: Redis when REDIS_URL is set (shared across processes), memory otherwise.
 if REDIS_URL:

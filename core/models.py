@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Lower
@@ -104,3 +105,24 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.esp} {self.event_type} {self.recipient}"
+
+
+class SendingPause(models.Model):
+    """Survey emails stopped because too many recipients reported them as spam, until
+    staff resume them: a sender who goes on is blocked by Gmail and Microsoft. Alert
+    emails to staff keep going."""
+
+    reason = models.TextField()
+    # True while in force, empty once resumed: unique, so at most one pause is in force.
+    in_force = models.BooleanField(null=True, default=True, unique=True, editable=False)
+    paused_at = models.DateTimeField(auto_now_add=True)
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-paused_at"]
+
+    def __str__(self) -> str:
+        return f"Paused {self.paused_at:%Y-%m-%d %H:%M}" + (" (resumed)" if self.resumed_at else "")

@@ -27,10 +27,12 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from core import delivery_events
+from core import deliverability as sending
+from core import delivery_events, outbox
 from core.models import DeliveryEvent
 
 from .models import Contact, OptOutReason, UndeliverableReason
+from .outbox import SENDING_PAUSED_MESSAGE
 from .services import opt_out_contact
 
 if TYPE_CHECKING:
@@ -133,10 +135,22 @@ def record_delivery_event(
         elif event.event_type == EventType.COMPLAINED:
             for contact in contacts_with_address(event.recipient):
                 opt_out_contact(contact=contact, reason=OptOutReason.COMPLAINED)
+            _pause_if_too_many_complaints()
         elif event.event_type == EventType.UNSUBSCRIBED:
             for contact in contacts_with_address(event.recipient):
                 opt_out_contact(contact=contact, reason=OptOutReason.UNSUBSCRIBED)
     return event
+
+
+def _pause_if_too_many_complaints() -> None:
+    pause = sending.pause_if_too_many_complaints()
+    if pause is not None:
+        outbox.queue(kind=SENDING_PAUSED_MESSAGE, object_id=pause.pk)
+
+
+def resume_sending(*, by: AbstractBaseUser) -> bool:
+    """Staff resume survey sending after a pause, recorded with who did it."""
+    return sending.resume(by=by)
 
 
 def reenable_address(*, email: str, by: AbstractBaseUser) -> int:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("customers/<int:pk>/", views.customer_detail, name="detail"),
     path("deliverability/", views.deliverability_page, name="deliverability"),
     path("deliverability/re-enable/", views.reenable_address, name="reenable"),
+    path("deliverability/resume/", views.resume_sending, name="resume-sending"),
 ]

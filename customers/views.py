@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from core import deliverability as sending
 from core.http import HtmxHttpRequest, page_or_fragment, see_other
 
 from . import deliverability, queries
@@ -70,12 +71,24 @@ def deliverability_page(request: HtmxHttpRequest) -> HttpResponse:
     days = queries.delivery_days(today=timezone.localdate())
     paginator = Paginator(queries.suppressed_contacts(search=search), SUPPRESSED_PER_PAGE)
     context = {
+        "pause": sending.pause_in_force(),
         "days": days,
         "totals": {name: sum(getattr(day, name) for day in days) for name in DELIVERY_FIGURES},
         "search": search,
         "page": paginator.get_page(request.GET.get("page")),
     }
     return render(request, "customers/deliverability.html", context)
+
+
+@login_required
+@require_POST
+def resume_sending(request: HtmxHttpRequest) -> HttpResponse:
+    _staff_only(request)
+    if deliverability.resume_sending(by=request.user):
+        messages.success(request, "Survey emails are sending again; those that waited go with the next sweep.")
+    else:
+        messages.info(request, "Survey emails were not paused.")
+    return see_other(reverse("customers:deliverability"))
 
 
 class ReenableForm(forms.Form):

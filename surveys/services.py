@@ -13,7 +13,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import outbox
+from core import deliverability, outbox
 from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
@@ -205,6 +205,8 @@ def send_due_invitations(*, now: datetime | None = None, batch_size: int = SEND_
     Safe to run in any number of workers at once: invitations are claimed with row
     locks that other workers skip, and so are outbox rows."""
     now = now or timezone.now()
+    if _sending_paused():
+        return outbox.send_due(now=now)
     queue_due_invitations(now=now, batch_size=batch_size)
     return outbox.send_due(now=now)
 
@@ -213,8 +215,19 @@ def send_due_reminders(*, now: datetime | None = None, batch_size: int = SEND_BA
     """Queues the one reminder of every unanswered invitation whose reminder is due,
     then sends what the outbox has due."""
     now = now or timezone.now()
+    if _sending_paused():
+        return outbox.send_due(now=now)
     queue_due_reminders(now=now, batch_size=batch_size)
     return outbox.send_due(now=now)
+
+
+def _sending_paused() -> bool:
+    """Too many spam complaints paused survey emails (core.deliverability): they wait,
+    scheduled, until staff resume; the outbox still sends everything else."""
+    pause = deliverability.pause_in_force()
+    if pause is not None:
+        logger.warning("Survey emails are paused since %s: %s", pause.paused_at, pause.reason)
+    return pause is not None
 
 
 def queue_due_invitations(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -> int:

@@ -130,8 +130,9 @@ class TestDayByDay:
             SentMessageFactory(sent_at=at(-(index % 20)))
             delivery_event("delivered", at(-(index % 20)), recipient=f"person{index}@example.com")
             bounced(ContactFactory())
-        # session, user, open alerts in the navigation, three figures, the list's count and page
-        with django_assert_num_queries(8):
+        # session, user, open alerts in the navigation, a sending pause, three figures, the
+        # list's count and page
+        with django_assert_num_queries(9):
             client.get(URL)
 
 
