@@ -32,6 +32,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core import outbox
+from core.models import OutgoingMessage
 from customers.models import Band, Contact, Customer, Invoice
 from surveys import bands, scheduling
 from surveys.models import (
@@ -45,6 +46,7 @@ from surveys.models import (
     SuppressedReason,
     Survey,
 )
+from surveys import services
 from surveys.services import refresh_latest_answers
 from surveys.suspicion import looks_automated
 
@@ -721,6 +723,44 @@ class _Builder:
         Invitation.objects.bulk_create(invitations, batch_size=BATCH_SIZE)
         Response.objects.bulk_create(self.created.responses, batch_size=BATCH_SIZE)
         ResponseRevision.objects.bulk_create(self.created.revisions, batch_size=BATCH_SIZE)
+        OutgoingMessage.objects.bulk_create(_outbox_record(invitations, since=self.now - OUTBOX_KEPT), batch_size=BATCH_SIZE)
+
+
+# The demo's emails older than this are not kept in the outbox (the deliverability page
+# shows 30 days; a year of rows would double seed_demo's time).
+OUTBOX_KEPT = timedelta(days=35)
+
+
+def _outbox_record(invitations: list[Invitation], *, since: datetime) -> list[OutgoingMessage]:
+    """The emails of the demo's last weeks and its failed ones, as the outbox keeps them:
+    the deliverability page counts the last 30 days, and staff can retry a failure."""
+    emails = dict(Contact.objects.filter(invitations__isnull=False).values_list("pk", "email").distinct())
+    rows = []
+    for invitation in invitations:
+        email = emails[invitation.contact_id]
+        if invitation.status == InvitationStatus.FAILED:
+            rows.append(_message(services.INVITATION_MESSAGE, invitation, email, status=OutgoingMessage.Status.FAILED,
+                                 last_error=invitation.last_error))
+            continue
+        if invitation.sent_at is not None and invitation.sent_at >= since and invitation.status != InvitationStatus.SCHEDULED:
+            rows.append(_message(services.INVITATION_MESSAGE, invitation, email, sent_at=invitation.sent_at))
+        if invitation.reminded_at is not None and invitation.reminded_at >= since:
+            rows.append(_message(services.REMINDER_MESSAGE, invitation, email, sent_at=invitation.reminded_at))
+    return rows
+
+
+def _message(kind: str, invitation: Invitation, email: str, *, sent_at=None, status=OutgoingMessage.Status.SENT,
+             last_error: str = "") -> OutgoingMessage:
+    return OutgoingMessage(
+        key=f"{kind}:{invitation.pk}",
+        kind=kind,
+        object_id=invitation.pk,
+        recipient=email,
+        status=status,
+        attempts=1,
+        sent_at=sent_at,
+        last_error=last_error,
+    )
 
 
 def _bounce(invitation: Invitation, *, email: str) -> None:
