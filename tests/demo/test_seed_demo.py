@@ -241,6 +241,15 @@ class TestSurveyDemo:
         assert Invitation.objects.count() == Delivery.objects.count()
         assert not Invitation.objects.exclude(contact=F("delivery__contact")).exists()
 
+    def test_the_last_weeks_emails_and_every_failure_are_in_the_outbox(self):
+        from core.models import OutgoingMessage
+
+        recent = OutgoingMessage.objects.filter(status="sent", sent_at__gte=NOW - timedelta(days=30))
+        assert recent.filter(kind="survey-invitation").exists() and recent.filter(kind="survey-reminder").exists()
+        assert not OutgoingMessage.objects.filter(sent_at__lt=NOW - timedelta(days=36)).exists()
+        failed = set(OutgoingMessage.objects.filter(status="failed").values_list("object_id", flat=True))
+        assert failed == set(Invitation.objects.filter(status="failed").values_list("pk", flat=True))
+
     def test_deliveries_cover_a_year_and_large_customers_get_many_more(self):
         assert Delivery.objects.filter(delivered_at__lt=NOW - timedelta(days=330)).exists()
         assert not Delivery.objects.filter(delivered_at__lt=NOW - timedelta(days=366)).exists()
