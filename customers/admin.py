@@ -113,6 +113,12 @@ class CustomerAdmin(admin.ModelAdmin):
         url = reverse("admin:customers_invoice_changelist") + f"?customer__id__exact={customer.pk}"
         return format_html('<a href="{}">{} invoice(s)</a>', url, customer.invoices.count())
 
+    def save_model(self, request: HttpRequest, obj: Customer, form: forms.ModelForm, change: bool) -> None:
+        # The same effects as a change through the API: a customer made inactive leaves
+        # the tiers, and its surveys are suppressed when they are due to go.
+        super().save_model(request, obj, form, change)
+        services.customer_changed(created=not change, fields=form.changed_data)
+
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset, change: bool) -> None:
         if formset.model is not Contact:
             super().save_formset(request, form, formset, change)

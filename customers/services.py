@@ -175,6 +175,14 @@ def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
 _METRIC_INPUTS = {"cost_to_serve", "is_active"}
 
 
+def customer_changed(*, created: bool, fields: Collection[str]) -> None:
+    """What follows a customer written by the API, an import or the admin: a new customer,
+    or one whose cost to serve or activity changed, moves value metrics and tiers, which
+    are recomputed once the transaction commits."""
+    if created or set(fields) & _METRIC_INPUTS:
+        enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
+
+
 def upsert_customer(
     *,
     external_id: str,
@@ -206,8 +214,7 @@ def upsert_customer(
             for field in changed:
                 setattr(customer, field, fields[field])
             customer.save(update_fields=[*changed, "updated_at"])
-        if created or changed & _METRIC_INPUTS:
-            enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
+        customer_changed(created=created, fields=changed)
     # Callers show the manager's username; this spares them a query.
     customer.account_manager = account_manager
     return customer, created

@@ -241,3 +241,29 @@ class TestOptingOutInTheAdmin:
         )
         html = admin_client.get(changelist("contact")).content.decode()
         assert "No: bounced, " in html
+
+
+class TestCustomerAdminGoesThroughTheServices:
+    def test_making_a_customer_inactive_recomputes_the_tiers(self, admin_client, django_capture_on_commit_callbacks):
+        from decimal import Decimal
+
+        from django.urls import reverse
+
+        from customers.models import Customer
+        from tests.factories import CustomerFactory, InvoiceFactory
+
+        customer = CustomerFactory(name="Acme", external_id="CRM-1")
+        InvoiceFactory(customer=customer, amount=Decimal("100"))
+        Customer.objects.filter(pk=customer.pk).update(tier=1)
+        url = reverse("admin:customers_customer_change", args=[customer.pk])
+        form = {
+            "external_id": "CRM-1", "name": "Acme", "account_manager": "", "cost_to_serve": "", "time_zone": "",
+            "contacts-TOTAL_FORMS": "0", "contacts-INITIAL_FORMS": "0",
+        }  # is_active left unticked
+
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = admin_client.post(url, form)
+
+        assert answer.status_code == 302, answer.content.decode()[:2000]
+        customer.refresh_from_db()
+        assert (customer.is_active, customer.tier) == (False, None)
