@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from email.utils import getaddresses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,8 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMessage
+from django.core.mail.message import make_msgid
+from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -223,7 +226,10 @@ def _send_one(message: OutgoingMessage, connection) -> str:
         logger.exception("Building outgoing message %s failed", message.key)
         _record_failure(message, repr(exc), permanent=True)
         return "failed"
-    message.recipient = ", ".join(email.to)[:1000]
+    # Bare addresses, lower-cased: delivery events find their message by address.
+    message.recipient = ", ".join(address.lower() for _, address in getaddresses(email.to))[:1000]
+    # Our own Message-ID, kept as the message's id when the provider gives none (SMTP).
+    email.extra_headers.setdefault("Message-ID", make_msgid(domain=DNS_NAME))
     try:
         connection.send_messages([email])
     except Exception as exc:

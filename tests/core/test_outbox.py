@@ -96,6 +96,17 @@ class TestSending:
             outbox.queue(kind="nothing", object_id=1)
 
 
+class TestWhatIsRecorded:
+    def test_the_recipient_is_kept_as_a_bare_address_and_the_message_id_as_sent(self, notes, smtp_server):
+        notes.addresses[1] = "Ana López <Ana.Lopez@Example.com>"
+        queue(1)
+        outbox.send_due()
+
+        (received,) = smtp_server.received()
+        assert row(1).recipient == "ana.lopez@example.com"
+        assert row(1).provider_message_id == received["Message-ID"]
+
+
 class TestOneBadMessage:
     def test_a_message_that_cannot_be_built_fails_alone_with_its_reason(self, notes, smtp_server):
         queue(1, 2, BROKEN, 4, 5)
