@@ -223,6 +223,10 @@ CELERY_BEAT_SCHEDULE = {
     "notify-pending-alerts": {"task": "insights.tasks.notify_pending", **_EVERY_MINUTE},
     "escalate-overdue-alerts": {"task": "insights.tasks.escalate_overdue", **_EVERY_MINUTE},
     "send-pending-alert-webhooks": {"task": "insights.tasks.send_pending_webhooks", **_EVERY_MINUTE},
+    # High-value customers no contact of whom can be surveyed, that a lost message missed;
+    # and unreachable alerts whose customer can be surveyed again.
+    "sweep-unreachable-customers": {"task": "insights.tasks.sweep_unreachable", "schedule": 300.0,
+                                    "options": {"expires": 290}},
     # Insights' counts of settled days: rebuilt when a day settles or customers change.
     "refresh-answer-counts": {"task": "insights.tasks.refresh_answer_counts", "schedule": 300.0,
                               "options": {"expires": 290}},

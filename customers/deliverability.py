@@ -10,6 +10,9 @@ changes every contact with that address, whichever customer they belong to.
   within 30 days make it undeliverable ("soft_bounces").
 - A spam complaint opts the contact out ("complained"); an unsubscribe through the
   provider's own link opts them out ("unsubscribed").
+- Each contact that stops being reachable is announced (customers.signals
+  .contact_unreachable, after commit): insights raises an unreachable alert when a
+  high-value customer has no contact left to survey.
 - Staff re-enable an address (`reenable_address`) when it works again.
 """
 
@@ -33,7 +36,7 @@ from core.models import DeliveryEvent
 
 from .models import Contact, OptOutReason, UndeliverableReason
 from .outbox import SENDING_PAUSED_MESSAGE
-from .services import opt_out_contact
+from .services import announce_unreachable, opt_out_contact
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -183,11 +186,16 @@ def contacts_with_address(email: str) -> QuerySet[Contact]:
 
 def _mark_undeliverable(event: DeliveryEvent, *, reason: str) -> None:
     marked = list(
-        contacts_with_address(event.recipient).filter(undeliverable_at__isnull=True).values_list("pk", flat=True)
+        contacts_with_address(event.recipient)
+        .filter(undeliverable_at__isnull=True)
+        .values_list("pk", "customer_id")
     )
-    Contact.objects.filter(pk__in=marked).update(undeliverable_at=event.occurred_at, undeliverable_reason=reason)
+    Contact.objects.filter(pk__in=[pk for pk, _ in marked]).update(
+        undeliverable_at=event.occurred_at, undeliverable_reason=reason
+    )
     if marked:
-        logger.info("%s: contacts %s are undeliverable (%s)", event.esp, marked, reason)
+        logger.info("%s: contacts %s are undeliverable (%s)", event.esp, [pk for pk, _ in marked], reason)
+        announce_unreachable(marked)
 
 
 def _soft_bounces(event: DeliveryEvent) -> int:

@@ -1,5 +1,6 @@
 """Reads for the customer pages and the API: who sees which customer, filtering and
-sorting the list, invoice status; the deliverability page's figures and suppression list."""
+sorting the list, invoice status; whether surveys reach a contact, as filters; the
+deliverability page's figures and suppression list."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, Model, Q, QuerySet
+from django.db.models import Case, Count, F, Model, Q, QuerySet, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import QueryDict
 from django.utils import timezone
@@ -176,6 +177,23 @@ def delivery_days(*, today: date, days: int = DELIVERY_DAYS) -> list[DeliveryDay
         DeliveryDay(day=day, **sent.get(day, {}), **failed.get(day, {}), **events.get(day, {}))
         for day in (today - timedelta(days=offset) for offset in range(days))
     ]
+
+
+# Contact.unreachable_reason as filters, for questions about many contacts at once.
+# "": surveys may reach the contact.
+REACHABLE = Q(opted_out=False, undeliverable_at__isnull=True)
+# "bounced" or "complained": mail cannot reach the address, or the person marked a
+# survey as spam (a contact who had opted out of their own accord and then bounced is
+# named by the opt-out, as the property names them).
+LOST_TO_DELIVERY = Q(opted_out=False, undeliverable_at__isnull=False) | Q(
+    opted_out=True, opt_out_reason=OptOutReason.COMPLAINED
+)
+
+
+def unreachable_since() -> Case:
+    """Contact.unreachable_since as an expression: when the contact opted out (or
+    complained), else when the address became undeliverable; null while reachable."""
+    return Case(When(opted_out=True, then=F("opted_out_at")), default=F("undeliverable_at"))
 
 
 def suppressed_contacts(*, search: str = "") -> QuerySet[Contact]:

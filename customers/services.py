@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from django.utils import timezone
 from core.queue import enqueue_on_commit
 
 from .models import Contact, Customer, Invoice, Language, OptOutReason
+from .signals import contact_unreachable
 from .value import DaysBetween, trailing_year_start
 
 if TYPE_CHECKING:
@@ -389,9 +391,22 @@ def opt_out_contact(*, contact: Contact, reason: str = OptOutReason.UNSUBSCRIBED
             opted_out = (
                 Contact.objects.filter(pk=contact.pk).exclude(opt_out_reason=reason).update(opt_out_reason=reason)
             )
+        if opted_out:
+            announce_unreachable([(contact.pk, contact.customer_id)])
     if opted_out:
         logger.info("Contact %s opted out: %s", contact.pk, reason)
     contact.refresh_from_db(fields=["opted_out", "opted_out_at", "opt_out_reason"])
+
+
+def announce_unreachable(contacts: Iterable[tuple[int, int]]) -> None:
+    """Sends contact_unreachable for each (contact id, customer id) once the caller's
+    transaction commits (nothing if it rolls back). A receiver that fails is logged and
+    never fails the caller: the contacts are already written, and a sweep reads them."""
+    for contact_id, customer_id in contacts:
+        transaction.on_commit(
+            partial(contact_unreachable.send, sender=Contact, contact_id=contact_id, customer_id=customer_id),
+            robust=True,
+        )
 
 
 def opt_in_contact(*, contact: Contact, by: AbstractBaseUser | None) -> None:

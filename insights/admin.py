@@ -128,6 +128,10 @@ class AlertAdmin(admin.ModelAdmin):
             "As it stood when raised",
             {"fields": ["tier", "revenue_12m", "on_time_rate", "score", "previous_score"]},
         ),
+        (
+            "Unreachable: the contact lost",
+            {"fields": ["lost_contact_email", "lost_contact_reason", "lost_contact_at"], "classes": ["collapse"]},
+        ),
         ("Timeline", {"fields": ["created_at", "due_at", "acknowledged_at", "resolved_at", "escalated_at"]}),
         ("Emails", {"fields": ["notified_at", "escalation_notified_at"]}),
         (
@@ -148,7 +152,7 @@ class AlertAdmin(admin.ModelAdmin):
     actions = ["retry_webhook"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # alerts are raised by answers
+        return False  # alerts are raised by answers and by customers we can no longer reach
 
     def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
         return False

@@ -13,6 +13,17 @@ from surveys.models import Response, Survey
 class AlertKind(models.TextChoices):
     AT_RISK = "at_risk", "At risk"
     DECLINE = "decline", "Decline"
+    # No answer behind it: a tier 1–2 customer none of whose contacts can be surveyed.
+    UNREACHABLE = "unreachable", "Unreachable"
+
+
+class ContactLoss(models.TextChoices):
+    """Why an unreachable alert's contact can no longer be surveyed (alerts.rules puts
+    it in words)."""
+
+    BOUNCED = "bounced", "Hard bounce"
+    SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+    COMPLAINED = "complained", "Spam complaint"
 
 
 class AlertStatus(models.TextChoices):
@@ -29,15 +40,24 @@ class Priority(models.IntegerChoices):
 
 
 class Alert(models.Model):
-    """A churn-risk alert raised by an answer, ranked by what the customer is worth.
+    """A churn-risk alert, ranked by what the customer is worth: raised by an answer
+    (at risk, decline), or by a high-value customer none of whose contacts can be
+    surveyed any more (unreachable: no answer, no score; the contact lost is named).
 
     Tier, revenue, punctuality and scores are kept as they stood when it was raised, so
     the rank and its explanation do not move under the person working it.
     """
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="alerts")
+    response = models.ForeignKey(
+        Response,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        help_text="The answer that raised it; empty for an unreachable alert.",
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="alerts")
-    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    kind = models.CharField(max_length=12, choices=AlertKind.choices)
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices)
     high_value = models.BooleanField(
@@ -55,10 +75,15 @@ class Alert(models.Model):
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
     revenue_12m = models.DecimalField("revenue (12 months)", max_digits=14, decimal_places=2)
     on_time_rate = models.FloatField("on-time payment rate", null=True, blank=True)
-    score = models.PositiveSmallIntegerField()
+    score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty for an unreachable alert.")
     previous_score = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="The customer's answer before this one."
     )
+    # An unreachable alert's contact, as it stood: the last one lost to a bounce or a
+    # complaint (the address may change or the contact go; the alert still says why).
+    lost_contact_email = models.EmailField(blank=True)
+    lost_contact_reason = models.CharField(max_length=12, choices=ContactLoss.choices, blank=True)
+    lost_contact_at = models.DateTimeField(null=True, blank=True, help_text="When it bounced or complained.")
 
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(help_text="Acknowledgement is due by then (the tier's window).")
@@ -100,6 +125,20 @@ class Alert(models.Model):
         constraints = [
             # One at-risk alert (and one decline alert) per answer, whatever races.
             models.UniqueConstraint(fields=["response", "kind"], name="alert_one_per_response_and_kind"),
+            # One unreachable alert being worked per customer, whatever races.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(kind="unreachable", status__in=["open", "acknowledged"]),
+                name="alert_one_unresolved_unreachable_per_customer",
+            ),
+            # An answer's alert has its answer and score; an unreachable alert has neither.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="unreachable", response__isnull=True, score__isnull=True)
+                    | (~models.Q(kind="unreachable") & models.Q(response__isnull=False, score__isnull=False))
+                ),
+                name="alert_answer_unless_unreachable",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,6 +161,9 @@ class NoteKind(models.TextChoices):
     REASSIGNED = "reassigned", "Reassigned"
     REVISED = "revised", "Answer revised"
     ESCALATED = "escalated", "Escalated"
+    # An unreachable alert's customer can be surveyed again, or no longer.
+    REACHABLE = "reachable", "Reachable again"
+    UNREACHABLE = "unreachable", "Unreachable"
 
 
 class AlertNote(models.Model):

@@ -1,4 +1,5 @@
-"""Hand-offs from what surveys announce: one line each, the work happens in tasks."""
+"""Hand-offs from what surveys and customers announce: one line each, the work happens
+in tasks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ from core.queue import enqueue
 
 from . import tasks
 
+RAISE_UNREACHABLE_ALERT = "insights.tasks.raise_unreachable_alert"
+
 
 def evaluate_recorded_response(sender, response_id: int, **kwargs) -> None:
     enqueue(tasks.evaluate_response, response_id)
+
+
+def contact_became_unreachable(sender, customer_id: int, **kwargs) -> None:
+    enqueue(RAISE_UNREACHABLE_ALERT, customer_id)

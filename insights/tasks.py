@@ -19,6 +19,16 @@ def evaluate_pending() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def raise_unreachable_alert(customer_id: int) -> bool:
+    return services.raise_unreachable_alert(customer_id=customer_id) is not None
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_unreachable() -> int:
+    return services.sweep_unreachable()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def notify_pending() -> int:
     return services.notify_pending()
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from core.emails import absolute_url, build_email
 
-from ..models import Alert
+from ..models import Alert, AlertKind
 from . import rules
 
 
@@ -15,7 +15,8 @@ def _context(alert: Alert) -> dict:
     return {
         "alert": alert,
         "customer": alert.customer,
-        "comment": alert.response.comment,
+        "comment": alert.response.comment if alert.response else "",
+        "unreachable": rules.unreachable_summary(alert) if alert.kind == AlertKind.UNREACHABLE else "",
         "why": rules.rank_reason(alert),
         "alert_url": absolute_url(reverse("insights:alert", args=[alert.pk])),
     }

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
 from core.querystring import int_choice, is_id
-from customers.models import Band, Customer, Invoice, Tier
-from customers.queries import account_managers
+from customers.models import HIGH_VALUE_TIERS, Band, Contact, Customer, Invoice, Tier
+from customers.queries import LOST_TO_DELIVERY, REACHABLE, account_managers, unreachable_since
 from customers.value import trailing_year_start
 from surveys.models import Response
 
-from ..models import Alert, AlertKind, AlertStatus, Priority
+from ..models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind, Priority
 
 # What the queue shows unless asked otherwise: everything still being worked.
 UNRESOLVED = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
@@ -141,9 +142,91 @@ def score_history(*, customer: Customer, limit: int) -> list[Answer]:
 def other_contacts_answers(*, response: Response, limit: int) -> QuerySet[Response]:
     """Recent answers from the customer's other contacts: is it one unhappy person or
     the whole account?"""
+    others = _answers_of(response.customer_id).exclude(invitation__contact_id=response.invitation.contact_id)
+    return others[:limit]
+
+
+def recent_answers(*, customer_id: int, limit: int) -> QuerySet[Response]:
+    """The customer's latest answers from any contact, newest first."""
+    return _answers_of(customer_id)[:limit]
+
+
+def _answers_of(customer_id: int) -> QuerySet[Response]:
     return (
-        Response.objects.filter(customer_id=response.customer_id)
-        .exclude(invitation__contact_id=response.invitation.contact_id)
+        Response.objects.filter(customer_id=customer_id)
         .select_related("invitation__contact")
-        .order_by("-submitted_at", "-pk")[:limit]
+        .order_by("-submitted_at", "-pk")
+    )
+
+
+def at_risk_below(*, customer: Customer) -> int | None:
+    """Where the at-risk band ends for the customer's latest answer's survey: the score
+    chart of an alert with no answer of its own shades below it. None without answers."""
+    return (
+        Response.objects.filter(customer=customer)
+        .order_by("-submitted_at", "-pk")
+        .values_list("survey__satisfied_min", flat=True)
+        .first()
+    )
+
+
+def contacts_of(*, customer: Customer) -> QuerySet[Contact]:
+    return Contact.objects.filter(customer=customer).order_by("name", "email", "pk")
+
+
+# --- Unreachable customers
+
+# Stands for "since an unknown time" (a contact opted out before dates were kept).
+LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def unreachable_customers() -> QuerySet[Customer]:
+    """Active tier 1–2 customers none of whose contacts can be surveyed, at least one
+    because mail to them bounced or they complained, annotated with
+    `unreachable_since`: when they lost the last contact that could be. (A customer
+    whose contacts all opted out of their own accord is not among them: they chose it,
+    and nothing about the mail failed; nor is one without contacts, never reachable.)"""
+    contacts = Contact.objects.filter(customer=OuterRef("pk"))
+    last_lost = (
+        contacts.annotate(since=Coalesce(unreachable_since(), Value(LONG_AGO, output_field=DateTimeField())))
+        .order_by("-since")
+        .values("since")[:1]
+    )
+    return (
+        Customer.objects.filter(is_active=True, tier__in=HIGH_VALUE_TIERS)
+        .filter(Exists(contacts.filter(LOST_TO_DELIVERY)))
+        .exclude(Exists(contacts.filter(REACHABLE)))
+        .annotate(unreachable_since=Subquery(last_lost))
+    )
+
+
+def awaiting_unreachable_alert() -> QuerySet[Customer]:
+    """Unreachable customers nobody has been told of since they became so: no
+    unreachable alert raised since, and no note saying it on one still being worked."""
+    since = OuterRef("unreachable_since")
+    alerts = Alert.objects.filter(customer=OuterRef("pk"), kind=AlertKind.UNREACHABLE)
+    notes = AlertNote.objects.filter(
+        alert__customer=OuterRef("pk"), alert__kind=AlertKind.UNREACHABLE, kind=NoteKind.UNREACHABLE
+    )
+    return (
+        unreachable_customers()
+        .exclude(Exists(alerts.filter(created_at__gte=since)))
+        .exclude(Exists(notes.filter(created_at__gte=since)))
+    )
+
+
+def reachable_again() -> QuerySet[Alert]:
+    """Unreachable alerts still being worked whose customer has a contact surveys can
+    reach again, and whose history does not say so yet (its last word on it is the
+    alert itself, or a note that it became unreachable again)."""
+    last_told = (
+        AlertNote.objects.filter(alert=OuterRef("pk"), kind__in=[NoteKind.REACHABLE, NoteKind.UNREACHABLE])
+        .order_by("-created_at", "-pk")
+        .values("kind")[:1]
+    )
+    return (
+        Alert.objects.filter(kind=AlertKind.UNREACHABLE, status__in=UNRESOLVED)
+        .filter(Exists(Contact.objects.filter(REACHABLE, customer=OuterRef("customer_id"))))
+        .annotate(last_told=Subquery(last_told))
+        .filter(Q(last_told__isnull=True) | Q(last_told=NoteKind.UNREACHABLE))
     )

@@ -1,4 +1,5 @@
-"""Which alerts an answer raises and how they rank: pure rules, no database."""
+"""Which alerts an answer raises, when a customer counts as unreachable, how alerts
+rank and what they say: pure rules, no database."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from customers.models import HIGH_VALUE_TIERS, Band
+from customers.models import HIGH_VALUE_TIERS, Band, UndeliverableReason, UnreachableReason
 
-from ..models import Alert, AlertKind, Priority
+from ..models import Alert, AlertKind, ContactLoss, Priority
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from customers.models import Customer
+    from customers.models import Contact, Customer
 
 # A tier 1–2 customer whose score falls this far from their previous answer.
 DECLINE_DROP = 3
@@ -63,13 +65,16 @@ def escalation_note(*, due_at: datetime) -> str:
 
 def rank_reason(alert: Alert) -> str:
     """Why the alert ranks where it does, in words: tier, revenue, score, change from
-    the last score, payment punctuality, as they stood when it was raised."""
+    the last score (for an unreachable alert: the contact lost), payment punctuality,
+    as they stood when it was raised."""
     tier, score, previous_score = alert.tier, alert.score, alert.previous_score
     parts = [
         f"{Priority(alert.priority).label} priority: " + (f"tier {tier}" if tier else "no tier (inactive)"),
         f"{intcomma(int(alert.revenue_12m))} revenue in 12 months",
     ]
-    if previous_score is None:
+    if alert.kind == AlertKind.UNREACHABLE:
+        parts.append(f"unreachable: {lost_contact_words(alert)}")
+    elif previous_score is None:
         parts.append(f"scored {score}, first answer")
     elif previous_score == score:
         parts.append(f"scored {score}, as last time")
@@ -85,15 +90,102 @@ def rank_reason(alert: Alert) -> str:
     return "; ".join(parts) + "."
 
 
+# --- Unreachable customers
+
+
+def contact_loss(contact: Contact) -> str:
+    """Why a contact lost to delivery can no longer be surveyed, as a ContactLoss."""
+    if contact.unreachable_reason == UnreachableReason.COMPLAINED:
+        return ContactLoss.COMPLAINED
+    if contact.undeliverable_reason == UndeliverableReason.SOFT_BOUNCES:
+        return ContactLoss.SOFT_BOUNCES
+    return ContactLoss.BOUNCED
+
+
+def _day(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "j M Y")
+
+
+_LOSS_WORDS = {
+    ContactLoss.BOUNCED: "bounced",
+    ContactLoss.SOFT_BOUNCES: "kept soft-bouncing until",
+    ContactLoss.COMPLAINED: "marked a survey as spam",
+}
+
+
+def loss_words(*, email: str, reason: str, at: datetime | None) -> str:
+    """"jane@example.com bounced on 3 Jun 2026 and no other contact can be surveyed"."""
+    words = _LOSS_WORDS.get(reason, "can no longer be surveyed")
+    if at is not None:
+        words += f" {_day(at)}" if words.endswith(" until") else f" on {_day(at)}"
+    return f"{email} {words} and no other contact can be surveyed"
+
+
+def lost_contact_words(alert: Alert) -> str:
+    """What made an unreachable alert's customer unreachable, as it stood when raised."""
+    return loss_words(email=alert.lost_contact_email, reason=alert.lost_contact_reason, at=alert.lost_contact_at)
+
+
+def unreachable_summary(alert: Alert) -> str:
+    """The unreachable alert in one sentence, for its page, emails and chat."""
+    return f"We can no longer reach {alert.customer.name}: {lost_contact_words(alert)}."
+
+
+def reachable_again_note(contacts: list[Contact], *, raised_at: datetime) -> str:
+    """The history's words when an unreachable customer's contacts can be surveyed
+    again: which, and why when we know (added, or re-enabled, since the alert)."""
+
+    def described(contact: Contact) -> str:
+        if contact.created_at >= raised_at:
+            return f"{contact.email} (added on {_day(contact.created_at)})"
+        if contact.reenabled_at is not None and contact.reenabled_at >= raised_at:
+            return f"{contact.email} (re-enabled on {_day(contact.reenabled_at)})"
+        return contact.email
+
+    named = [described(contact) for contact in contacts]
+    who = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"{who} can be surveyed again. The alert stays until it is resolved."
+
+
+def new_unreachable_alert(
+    *,
+    customer_id: int,
+    tier: int | None,
+    revenue_12m: Decimal,
+    on_time_rate: float | None,
+    assignee_id: int | None,
+    created_at: datetime,
+    lost_contact: Contact,
+) -> Alert:
+    """An unreachable alert (unsaved), ranked as an answer's alert of its tier would be,
+    naming the contact lost as it stands now."""
+    alert = new_alert(
+        response_id=None,
+        customer_id=customer_id,
+        kind=AlertKind.UNREACHABLE,
+        tier=tier,
+        revenue_12m=revenue_12m,
+        on_time_rate=on_time_rate,
+        score=None,
+        previous_score=None,
+        assignee_id=assignee_id,
+        created_at=created_at,
+    )
+    alert.lost_contact_email = lost_contact.email
+    alert.lost_contact_reason = contact_loss(lost_contact)
+    alert.lost_contact_at = lost_contact.unreachable_since
+    return alert
+
+
 def new_alert(
     *,
-    response_id: int,
+    response_id: int | None,
     customer_id: int,
     kind: str,
     tier: int | None,
     revenue_12m: Decimal,
     on_time_rate: float | None,
-    score: int,
+    score: int | None,
     previous_score: int | None,
     assignee_id: int | None,
     created_at: datetime,

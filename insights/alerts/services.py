@@ -1,4 +1,5 @@
-"""Writes about alerts: raising them from answers, working them, escalating them."""
+"""Writes about alerts: raising them from answers and from customers we can no longer
+reach, working them, escalating them."""
 
 from __future__ import annotations
 
@@ -9,18 +10,19 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from core import outbox, retry
 from core.models import OutgoingMessage
 from core.queue import enqueue_on_commit
-from customers.models import CX_LEADS_GROUP
+from customers.models import CX_LEADS_GROUP, Contact, Customer
+from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
 from surveys.models import Response
 
-from ..models import Alert, AlertNote, AlertStatus, NoteKind
-from . import rules, webhooks
+from ..models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind
+from . import queries, rules, webhooks
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -35,6 +37,8 @@ ESCALATION_MESSAGE = "alert-escalation"
 
 # Answers evaluated per sweep transaction.
 EVALUATION_BATCH_SIZE = 200
+# Customers (and alerts) the unreachable sweep looks at each time; the next takes the rest.
+UNREACHABLE_SWEEP_BATCH = 500
 
 
 class AlertChangeError(Exception):
@@ -117,11 +121,19 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
     )
     alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
     alert.save()
-    logger.info("Raised %s alert %s for customer %s (priority %s)", kind, alert.pk, customer.pk, alert.priority)
-    queue_notification(alert)
-    if settings.ALERT_WEBHOOK_URL:
-        enqueue_on_commit(SEND_ALERT_WEBHOOK, alert.pk)
+    _raised(alert)
     return alert
+
+
+def _raised(alert: Alert) -> None:
+    """Tells people of a new alert, in the transaction that saved it: the assignee's
+    email in the outbox, the webhook once committed."""
+    logger.info(
+        "Raised %s alert %s for customer %s (priority %s)", alert.kind, alert.pk, alert.customer_id, alert.priority
+    )
+    queue_notification(alert)
+    if alert.webhook_next_attempt_at is not None:
+        enqueue_on_commit(SEND_ALERT_WEBHOOK, alert.pk)
 
 
 def _record_revision(alert: Alert, response: Response) -> None:
@@ -149,6 +161,106 @@ def evaluate_pending(*, batch_size: int = EVALUATION_BATCH_SIZE) -> int:
             raised += len(evaluate_response(response_id=response_id))
         if len(pending) < batch_size:
             return raised
+
+
+# --- Customers we can no longer reach
+
+
+def raise_unreachable_alert(*, customer_id: int) -> Alert | None:
+    """Raises an unreachable alert when a tier 1–2 customer has no contact left that a
+    survey can reach (queries.unreachable_customers), once each time it comes to that:
+    not again after one raised since, and not beside one still being worked (its
+    history says it instead). Safe to run twice or concurrently (task and sweep
+    racing): the customer's row is locked, and a database constraint allows one
+    unreachable alert being worked per customer. Returns the alert this call raised."""
+    with transaction.atomic():
+        customer = (
+            Customer.objects.select_for_update(of=("self",))
+            .select_related("account_manager")
+            .filter(pk=customer_id)
+            .first()
+        )
+        if customer is None:
+            return None
+        since = (
+            queries.unreachable_customers().filter(pk=customer_id).values_list("unreachable_since", flat=True).first()
+        )
+        if since is None:
+            return None  # reachable, or not a customer this rule is about
+        alerts = Alert.objects.filter(customer=customer, kind=AlertKind.UNREACHABLE)
+        if alerts.filter(created_at__gte=since).exists():
+            return None
+        lost = _last_lost_contact(customer)
+        being_worked = alerts.filter(status__in=queries.UNRESOLVED).first()
+        if being_worked is not None:
+            _note_unreachable_again(being_worked, lost=lost, since=since)
+            return None
+        assignee = rules.assignee_for(customer=customer)
+        now = timezone.now()
+        alert = rules.new_unreachable_alert(
+            customer_id=customer.pk,
+            tier=customer.tier,
+            revenue_12m=customer.revenue_12m,
+            on_time_rate=customer.on_time_rate,
+            assignee_id=assignee.pk if assignee is not None else None,
+            created_at=now,
+            lost_contact=lost,
+        )
+        alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
+        try:
+            with transaction.atomic():
+                alert.save()
+        except IntegrityError:
+            return None  # raised by another worker a moment ago (where rows are not locked)
+        _raised(alert)
+    return alert
+
+
+def _last_lost_contact(customer: Customer) -> Contact:
+    """The contact whose bounce or complaint came last: the one the alert names."""
+    return (
+        Contact.objects.filter(LOST_TO_DELIVERY, customer=customer)
+        .annotate(since=unreachable_since())
+        .order_by(F("since").desc(nulls_last=True), "-pk")
+        .first()
+    )
+
+
+def _note_unreachable_again(alert: Alert, *, lost: Contact, since: datetime) -> None:
+    if alert.notes.filter(kind=NoteKind.UNREACHABLE, created_at__gte=since).exists():
+        return
+    words = rules.loss_words(email=lost.email, reason=rules.contact_loss(lost), at=lost.unreachable_since)
+    AlertNote.objects.create(alert=alert, kind=NoteKind.UNREACHABLE, text=f"Unreachable again: {words}.")
+
+
+def note_reachable_again(*, batch_size: int = UNREACHABLE_SWEEP_BATCH) -> int:
+    """Notes on every unreachable alert still being worked whose customer has a contact
+    surveys can reach again (an address re-enabled, a contact added or opted in), once.
+    The alert stays for its assignee to resolve. Returns how many it noted."""
+    noted = 0
+    for alert in list(queries.reachable_again().order_by("pk")[:batch_size]):
+        with transaction.atomic():
+            _locked(alert)  # two sweeps at once note it once
+            if not queries.reachable_again().filter(pk=alert.pk).exists():
+                continue
+            contacts = list(Contact.objects.filter(REACHABLE, customer_id=alert.customer_id).order_by("email", "pk"))
+            AlertNote.objects.create(
+                alert=alert,
+                kind=NoteKind.REACHABLE,
+                text=rules.reachable_again_note(contacts, raised_at=alert.created_at),
+            )
+        noted += 1
+    return noted
+
+
+def sweep_unreachable(*, batch_size: int = UNREACHABLE_SWEEP_BATCH) -> int:
+    """The sweep: raises the unreachable alerts a lost message missed (a contact lost
+    while the broker was down), and notes those whose customer can be surveyed again.
+    Returns how many alerts it raised."""
+    waiting = list(queries.awaiting_unreachable_alert().order_by("pk").values_list("pk", flat=True)[:batch_size])
+    raised = sum(raise_unreachable_alert(customer_id=customer_id) is not None for customer_id in waiting)
+    note_reachable_again(batch_size=batch_size)
+    return raised
 
 
 # --- Working an alert

@@ -104,16 +104,27 @@ def _render_alert(
 
 
 def _page_context(alert: Alert) -> dict:
-    history = queries.score_history(customer=alert.customer, limit=HISTORY_SHOWN)
+    customer, answer = alert.customer, alert.response
+    history = queries.score_history(customer=customer, limit=HISTORY_SHOWN)
+    if answer is None:
+        # An unreachable alert: no answer of its own; the customer's contacts say why.
+        satisfied_min = queries.at_risk_below(customer=customer) if history else None
+        others = queries.recent_answers(customer_id=customer.pk, limit=OTHER_ANSWERS_SHOWN)
+        contacts = queries.contacts_of(customer=customer)
+    else:
+        satisfied_min = answer.survey.satisfied_min
+        others = queries.other_contacts_answers(response=answer, limit=OTHER_ANSWERS_SHOWN)
+        contacts = None
     return {
-        "customer": alert.customer,
-        "answer": alert.response,
+        "customer": customer,
+        "answer": answer,
+        "contacts": contacts,
         "history": history,
-        "chart": charts.score_chart(
-            history, current_pk=alert.response_id, satisfied_min=alert.response.survey.satisfied_min
-        ),
-        "invoices": queries.invoice_summary(customer=alert.customer, today=timezone.localdate()),
-        "other_answers": queries.other_contacts_answers(response=alert.response, limit=OTHER_ANSWERS_SHOWN),
+        "chart": charts.score_chart(history, current_pk=alert.response_id, satisfied_min=satisfied_min)
+        if history
+        else None,
+        "invoices": queries.invoice_summary(customer=customer, today=timezone.localdate()),
+        "other_answers": others,
     }
 
 

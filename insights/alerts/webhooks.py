@@ -1,11 +1,14 @@
 """The optional outgoing webhook for new alerts: what is sent and how it is signed.
 
 When settings.ALERT_WEBHOOK_URL is set, every new alert is POSTed there as JSON
-(`payload`): `event` ("alert.raised"), `id`, `kind`, `priority` (1 critical … 4 low),
-`high_value`, `customer` {`external_id`, `name`}, `tier`, `revenue_12m` (a decimal
-string), `score`, `previous_score`, `comment`, `created_at`, `due_at` (ISO 8601), `url`
-(the alert's page) and `text`, a one-line summary that Slack shows as it is, so the URL
-may be a Slack incoming webhook as well as one's own endpoint.
+(`payload`): `event` ("alert.raised"), `id`, `kind` (at_risk, decline, unreachable),
+`priority` (1 critical … 4 low), `high_value`, `customer` {`external_id`, `name`},
+`tier`, `revenue_12m` (a decimal string), `score`, `previous_score`, `comment` (all
+three null for an unreachable alert, which no answer raised), `lost_contact` (an
+unreachable alert's {`email`, `reason`: bounced, soft_bounces or complained, `at`};
+otherwise null), `created_at`, `due_at` (ISO 8601), `url` (the alert's page) and
+`text`, a one-line summary that Slack shows as it is, so the URL may be a Slack
+incoming webhook as well as one's own endpoint.
 
 Signature: when settings.ALERT_WEBHOOK_SECRET is set, the request carries
 `X-ValuePulse-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw request body keyed
@@ -58,11 +61,22 @@ def payload(alert: Alert) -> dict:
         "revenue_12m": str(alert.revenue_12m),
         "score": alert.score,
         "previous_score": alert.previous_score,
-        "comment": alert.response.comment,
+        "comment": alert.response.comment if alert.response else None,
+        "lost_contact": _lost_contact(alert),
         "created_at": alert.created_at.isoformat(),
         "due_at": alert.due_at.isoformat(),
         "url": alert_url(alert),
         "text": slack_text(alert),
+    }
+
+
+def _lost_contact(alert: Alert) -> dict | None:
+    if alert.kind != AlertKind.UNREACHABLE:
+        return None
+    return {
+        "email": alert.lost_contact_email,
+        "reason": alert.lost_contact_reason,
+        "at": alert.lost_contact_at.isoformat() if alert.lost_contact_at else None,
     }
 
 
@@ -76,6 +90,8 @@ def slack_text(alert: Alert) -> str:
     what = "High-value churn risk" if alert.high_value else f"{alert.get_priority_display()} alert"
     if alert.kind == AlertKind.DECLINE:
         what += " (score decline)"
+    elif alert.kind == AlertKind.UNREACHABLE:
+        what += " (no contact can be surveyed)"
     who = _slack_escape(f"{customer.name} ({customer.external_id})")
     why = _slack_escape(rules.rank_reason(alert))
     return f"{what}: {who}. {why} <{alert_url(alert)}|Open the alert>"

@@ -11,7 +11,7 @@ class AlertFilter(filters.FilterSet):
     priority = filters.TypedChoiceFilter(
         choices=Priority.choices, coerce=int, help_text="1 critical, 2 high, 3 medium, 4 low."
     )
-    kind = filters.ChoiceFilter(choices=AlertKind.choices, help_text="at_risk or decline.")
+    kind = filters.ChoiceFilter(choices=AlertKind.choices, help_text="at_risk, decline or unreachable.")
     tier = filters.TypedChoiceFilter(
         choices=Tier.choices, coerce=int, help_text="The customer's tier when the alert was raised, 1 to 4."
     )

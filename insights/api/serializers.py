@@ -14,7 +14,8 @@ from insights.models import Alert, AlertNote, AlertStatus
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    """A churn-risk alert with the answer that raised it. Tier, revenue and score are
+    """A churn-risk alert with the answer that raised it, or, for an unreachable alert
+    (no answer: score and comment null), the contact lost. Tier, revenue and score are
     as they stood when it was raised (the score follows a revised answer)."""
 
     customer = serializers.SlugRelatedField(
@@ -26,7 +27,12 @@ class AlertSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="Username of the assignee; null: the CX leads.",
     )
-    comment = serializers.CharField(source="response.comment", read_only=True, help_text="The respondent's comment.")
+    comment = serializers.CharField(
+        source="response.comment",
+        read_only=True,
+        allow_null=True,
+        help_text="The respondent's comment; null for an unreachable alert.",
+    )
     reason = serializers.SerializerMethodField(help_text="Why the alert ranks where it does, in words.")
 
     class Meta:
@@ -42,6 +48,9 @@ class AlertSerializer(serializers.ModelSerializer):
             "assignee",
             "score",
             "comment",
+            "lost_contact_email",
+            "lost_contact_reason",
+            "lost_contact_at",
             "revenue_12m",
             "created_at",
             "due_at",
@@ -53,6 +62,16 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
         extra_kwargs = {
             "priority": {"help_text": "1 critical, 2 high, 3 medium, 4 low."},
+            "kind": {
+                "help_text": "at_risk (an answer below 6), decline (a high-value customer's score fell 3 or "
+                "more), unreachable (a tier 1–2 customer none of whose contacts can be surveyed)."
+            },
+            "score": {"help_text": "The answer's score; null for an unreachable alert."},
+            "lost_contact_email": {"help_text": "Unreachable alerts: the contact lost last; empty otherwise."},
+            "lost_contact_reason": {
+                "help_text": "Unreachable alerts: bounced, soft_bounces or complained; empty otherwise."
+            },
+            "lost_contact_at": {"help_text": "Unreachable alerts: when that contact bounced or complained."},
             "revenue_12m": {"help_text": "The customer's revenue over 12 months when the alert was raised."},
         }
 
@@ -164,7 +183,8 @@ class InsightSummarySerializer(serializers.Serializer):
     )
     open_alerts = serializers.IntegerField(
         source="alerts.unresolved", read_only=True,
-        help_text="Alerts open or acknowledged now, whenever raised (the period does not apply).",
+        help_text="Alerts open or acknowledged now, whenever raised (the period does not apply; a survey "
+        "filter leaves out unreachable alerts, which no answer raised).",
     )
     overdue_alerts = serializers.IntegerField(
         source="alerts.overdue", read_only=True, help_text="Open alerts whose acknowledgement is overdue now."

@@ -101,7 +101,7 @@ def _y(score: float) -> float:
     return SCORE_FRAME.y(score, 0, SCORE_MAX)
 
 
-def score_chart(answers: Sequence[Answer], *, current_pk: int, satisfied_min: int) -> ScoreChart:
+def score_chart(answers: Sequence[Answer], *, current_pk: int | None, satisfied_min: int) -> ScoreChart:
     """Answers placed by when they were given (time runs left to right) and by score;
     the band below `satisfied_min` is marked at risk."""
     first, last = (answers[0].submitted_at, answers[-1].submitted_at) if answers else (None, None)

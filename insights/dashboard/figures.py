@@ -577,7 +577,8 @@ class AlertCounts:
 
 def alert_counts(filters: InsightFilters, *, now: datetime) -> AlertCounts:
     """Alerts being worked now (open or acknowledged), and those whose acknowledgement
-    is overdue; tier, manager and survey filters apply, the period does not."""
+    is overdue; tier, manager and survey filters apply, the period does not. Unreachable
+    alerts count like the others, except under a survey filter: no answer, no survey."""
     alerts = Alert.objects.filter(status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED])
     alerts = within(filters, alerts, customer="customer", survey="response__survey")
     totals = alerts.aggregate(

@@ -8,9 +8,13 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
-from customers import deliverability
+from django.db import transaction
+
+from customers import deliverability, services
 from customers.models import Contact
-from tests.factories import ContactFactory, StaffFactory
+from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
+from customers.signals import contact_unreachable
+from tests.factories import ContactFactory, CustomerFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +124,93 @@ class TestReenableAddress:
         event("complained")
         assert deliverability.reenable_address(email=ADDRESS, by=StaffFactory()) == 0
         assert fresh(contact).unreachable_reason == "complained"
+
+
+@pytest.fixture
+def announced():
+    """(contact id, customer id) of every contact_unreachable sent, in order."""
+    heard = []
+
+    def listen(sender, contact_id, customer_id, **kwargs):
+        heard.append((contact_id, customer_id))
+
+    contact_unreachable.connect(listen, dispatch_uid="tests-announced")
+    yield heard
+    contact_unreachable.disconnect(dispatch_uid="tests-announced")
+
+
+class TestUnreachableAnnounced:
+    def test_a_hard_bounce_announces_every_contact_with_the_address_once_committed(
+        self, announced, django_capture_on_commit_callbacks
+    ):
+        contacts = [ContactFactory(email="Jane@Example.com"), ContactFactory(email=ADDRESS)]
+        with django_capture_on_commit_callbacks(execute=True):
+            event("bounced", bounce="hard")
+            assert announced == []
+        assert sorted(announced) == sorted((contact.pk, contact.customer_id) for contact in contacts)
+
+    def test_a_complaint_announces_the_contact(self, announced, django_capture_on_commit_callbacks):
+        contact = ContactFactory(email=ADDRESS)
+        with django_capture_on_commit_callbacks(execute=True):
+            event("complained")
+        assert announced == [(contact.pk, contact.customer_id)]
+
+    def test_soft_bounces_announce_the_contact_only_when_they_reach_the_limit(
+        self, announced, django_capture_on_commit_callbacks
+    ):
+        contact = ContactFactory(email=ADDRESS)
+        with django_capture_on_commit_callbacks(execute=True):
+            soft_bounce(3, message_id="message-0")
+            soft_bounce(2, message_id="message-1")
+            assert announced == []
+            soft_bounce(1, message_id="message-2")
+        assert announced == [(contact.pk, contact.customer_id)]
+
+    def test_an_opt_out_announces_the_contact(self, announced, django_capture_on_commit_callbacks):
+        contact = ContactFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.opt_out_contact(contact=contact)
+        assert announced == [(contact.pk, contact.customer_id)]
+
+    def test_nothing_is_announced_again_or_for_a_delivery(self, announced, django_capture_on_commit_callbacks):
+        ContactFactory(email=ADDRESS)
+        with django_capture_on_commit_callbacks(execute=True):
+            event("bounced", bounce="hard", event_id="1")
+            event("bounced", bounce="hard", event_id="2")
+            event("delivered", event_id="3")
+        assert len(announced) == 1
+
+    def test_nothing_is_announced_when_the_transaction_rolls_back(self, announced, django_capture_on_commit_callbacks):
+        ContactFactory(email=ADDRESS)
+        with django_capture_on_commit_callbacks(execute=True):
+            with pytest.raises(RuntimeError), transaction.atomic():
+                event("bounced", bounce="hard")
+                raise RuntimeError("rolled back")
+        assert announced == []
+
+
+class TestReachabilityFilters:
+    """The filters over many contacts say what Contact.unreachable_reason says of one."""
+
+    def test_they_agree_with_the_contacts_own_reason(self):
+        now = timezone.now()
+        customer = CustomerFactory()
+        contacts = [
+            ContactFactory(customer=customer),
+            ContactFactory(customer=customer, undeliverable_at=now, undeliverable_reason="bounced"),
+            ContactFactory(customer=customer, undeliverable_at=now, undeliverable_reason="soft_bounces"),
+            ContactFactory(customer=customer, opted_out=True, opted_out_at=now, opt_out_reason="complained"),
+            ContactFactory(customer=customer, opted_out=True, opted_out_at=now, opt_out_reason="unsubscribed"),
+            ContactFactory(
+                customer=customer, opted_out=True, opted_out_at=now - timedelta(days=1), opt_out_reason="staff",
+                undeliverable_at=now, undeliverable_reason="bounced",
+            ),
+        ]
+        reachable = set(Contact.objects.filter(REACHABLE).values_list("pk", flat=True))
+        lost = set(Contact.objects.filter(LOST_TO_DELIVERY).values_list("pk", flat=True))
+        since = dict(Contact.objects.annotate(since=unreachable_since()).values_list("pk", "since"))
+        for contact in contacts:
+            reason = contact.unreachable_reason
+            assert (contact.pk in reachable) is (reason == "")
+            assert (contact.pk in lost) is (reason in ("bounced", "complained"))
+            assert since[contact.pk] == contact.unreachable_since

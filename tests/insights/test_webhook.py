@@ -112,6 +112,7 @@ class TestWhatIsSent:
             "score": 3,
             "previous_score": 8,
             "comment": "Late again, and nobody called.",
+            "lost_contact": None,
             "created_at": alert.created_at.isoformat(),
             "due_at": alert.due_at.isoformat(),
             "url": f"https://vp.example/alerts/{alert.pk}/",
