@@ -222,7 +222,6 @@ CELERY_BEAT_SCHEDULE = {
     "evaluate-pending-answers": {"task": "insights.tasks.evaluate_pending", **_EVERY_MINUTE},
     "notify-pending-alerts": {"task": "insights.tasks.notify_pending", **_EVERY_MINUTE},
     "escalate-overdue-alerts": {"task": "insights.tasks.escalate_overdue", **_EVERY_MINUTE},
-    "send-pending-alert-webhooks": {"task": "insights.tasks.send_pending_webhooks", **_EVERY_MINUTE},
     # High-value customers no contact of whom can be surveyed, that a lost message missed;
     # and unreachable alerts whose customer can be surveyed again.
     "sweep-unreachable-customers": {"task": "insights.tasks.sweep_unreachable", "schedule": 300.0,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from email.utils import getaddresses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,7 +49,14 @@ logger = logging.getLogger(__name__)
 Status = OutgoingMessage.Status
 SEND_TASK = "core.tasks.send_outbox"
 BATCH_SIZE = 50
+# A sweep starts no new message after this long (see send_due).
+SEND_SECONDS = 40
 ERROR_LENGTH = 2000
+
+
+class TryAgain(Exception):
+    """Raised by a kind's deliver: a failure that may pass (a receiver answering 500, a
+    timeout); tried again after the backoff, like an SMTP 4xx."""
 
 
 class Unwanted(Exception):
@@ -65,10 +73,17 @@ def _nothing(message: OutgoingMessage) -> None:
 
 @dataclass(frozen=True)
 class MessageKind:
-    build: Callable[[OutgoingMessage], EmailMessage]
+    """How the outbox sends one kind of message, and whom it tells. An email kind gives
+    `build` (the email, sent over the batch's connection); any other channel gives
+    `deliver`, which sends the message itself (the alert webhook), returns the
+    receiver's id for it or "", and raises TryAgain for a failure that may pass."""
+
+    build: Callable[[OutgoingMessage], EmailMessage] | None = None
+    deliver: Callable[[OutgoingMessage], str] | None = None
     # Run inside the transaction that records the outcome, so the app's rows and the
     # outbox row change together.
     sent: Callable[[OutgoingMessage], None] = _nothing
+    attempt_failed: Callable[[OutgoingMessage], None] = _nothing  # and will be tried again
     given_up: Callable[[OutgoingMessage], None] = _nothing  # failed, bounced or suppressed for good
 
 
@@ -114,16 +129,21 @@ def queue_many(*, kind: str, object_ids: list[int], at: datetime | None = None) 
 
 def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Sends every message due by `now`, a batch at a time. Safe in any number of
-    workers at once. Returns how many were sent."""
+    workers at once. Returns how many were sent.
+
+    Stops starting new messages after SEND_SECONDS, so a receiver that hangs cannot make
+    sweeps (one a minute) pile up: what is left waits for the next one."""
     sent = 0
-    while True:
+    deadline = time.monotonic() + SEND_SECONDS
+    while time.monotonic() < deadline:
         batch = _claim(now or timezone.now(), batch_size)
         if not batch:
             return sent
-        delivered, connection_lost = _send_batch(batch)
+        delivered, stopped = _send_batch(batch, deadline=deadline)
         sent += delivered
-        if connection_lost:
+        if stopped:
             return sent
+    return sent
 
 
 def sending_timeout() -> timedelta:
@@ -144,8 +164,8 @@ def release_stuck(*, now: datetime | None = None) -> int:
 
 
 def requeue(message: OutgoingMessage, *, now: datetime | None = None) -> bool:
-    """Staff asked to try a failed message again. Returns whether it was queued."""
-    queued = OutgoingMessage.objects.filter(pk=message.pk, status=Status.FAILED).update(
+    """Staff asked to try a failed (or suppressed) message again. Returns whether it was queued."""
+    queued = OutgoingMessage.objects.filter(pk=message.pk, status__in=[Status.FAILED, Status.SUPPRESSED]).update(
         status=Status.QUEUED, next_attempt_at=now or timezone.now(), attempts=0, last_error=""
     )
     if queued:
@@ -185,9 +205,46 @@ def _claim(now: datetime, batch_size: int) -> list[OutgoingMessage]:
     return batch
 
 
-def _send_batch(batch: list[OutgoingMessage]) -> tuple[int, bool]:
-    """Sends `batch` over one connection. Returns how many went, and whether the
-    connection was lost (the rest of the batch is queued again for the next sweep)."""
+def _send_batch(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int, bool]:
+    """Sends `batch`: its emails over one connection, other messages each its own way.
+    Returns how many went, and whether sending stopped early (the connection was lost,
+    or the time ran out): the rest of the batch is queued again for the next sweep."""
+    emails = [message for message in batch if _delivers_itself(message) is None]
+    sent = 0
+    for index, message in enumerate(message for message in batch if _delivers_itself(message) is not None):
+        if time.monotonic() > deadline:
+            _release([m for m in batch if _delivers_itself(m) is not None][index:] + emails)
+            return sent, True
+        sent += _deliver_one(message, _delivers_itself(message)) == "sent"
+    if not emails:
+        return sent, False
+    delivered, stopped = _send_emails(emails, deadline=deadline)
+    return sent + delivered, stopped
+
+
+def _delivers_itself(message: OutgoingMessage) -> Callable[[OutgoingMessage], str] | None:
+    kind = _KINDS.get(message.kind)
+    return kind.deliver if kind is not None else None
+
+
+def _deliver_one(message: OutgoingMessage, deliver: Callable[[OutgoingMessage], str]) -> str:
+    try:
+        receipt = deliver(message)
+    except Unwanted as unwanted:
+        _finish(message, status=Status.SUPPRESSED, error=unwanted.reason, hook=_KINDS[message.kind].given_up)
+        return "suppressed"
+    except TryAgain as exc:
+        _record_failure(message, str(exc), permanent=False)
+        return "failed"
+    except Exception as exc:
+        logger.exception("Delivering outgoing message %s failed", message.key)
+        _record_failure(message, repr(exc), permanent=True)
+        return "failed"
+    _record_sent(message, provider_message_id=receipt)
+    return "sent"
+
+
+def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int, bool]:
     connection = mail.get_connection()
     try:
         connection.open()
@@ -198,6 +255,9 @@ def _send_batch(batch: list[OutgoingMessage]) -> tuple[int, bool]:
     sent = 0
     try:
         for index, message in enumerate(batch):
+            if time.monotonic() > deadline:
+                _release(batch[index:])
+                return sent, True
             outcome = _send_one(message, connection)
             if outcome == "sent":
                 sent += 1
@@ -279,11 +339,14 @@ def _record_sent(message: OutgoingMessage, *, provider_message_id: str) -> None:
 
 def failure_note(*, error: str, attempt: int, at: datetime) -> str:
     """What staff read of a failed attempt."""
-    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, attempt {attempt}: {error}"[:ERROR_LENGTH]
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, attempt {attempt} of {retry.MAX_ATTEMPTS}: {error}"[
+        :ERROR_LENGTH
+    ]
 
 
 def _record_failure(message: OutgoingMessage, error: str, *, permanent: bool) -> None:
-    failed_at = timezone.now()
+    # Counted from when the worker took it (the sweep's clock), which tests can set.
+    failed_at = message.claimed_at or timezone.now()
     note = failure_note(error=error, attempt=message.attempts, at=failed_at)
     if permanent or message.attempts >= retry.MAX_ATTEMPTS:
         logger.error("Outgoing message %s failed for good: %s", message.key, error)
@@ -293,7 +356,8 @@ def _record_failure(message: OutgoingMessage, error: str, *, permanent: bool) ->
     message.next_attempt_at = failed_at + retry.retry_delay(message.attempts)
     logger.warning("Outgoing message %s failed (attempt %d), next try at %s: %s", message.key, message.attempts,
                    message.next_attempt_at, error)
-    _finish(message, status=Status.QUEUED, error=note, hook=_nothing)
+    kind = _KINDS.get(message.kind)
+    _finish(message, status=Status.QUEUED, error=note, hook=kind.attempt_failed if kind else _nothing)
 
 
 def _finish(

@@ -5,11 +5,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 
 from core import retry
 
-from .alerts import rules
+from .alerts import rules, services
 from .dashboard import counts
 from .models import Alert, AlertNote, AnswerCount, AnswerCountState
 
@@ -180,9 +179,7 @@ class AlertAdmin(admin.ModelAdmin):
         if not settings.ALERT_WEBHOOK_URL:
             self.message_user(request, "No webhook is configured (ALERT_WEBHOOK_URL).", messages.WARNING)
             return
-        count = queryset.filter(webhook_sent_at__isnull=True).update(
-            webhook_next_attempt_at=timezone.now(), webhook_attempts=0
-        )
+        count = services.retry_webhooks(alerts=queryset)
         self.message_user(request, f"{count} webhook(s) will be sent by the next sweep.", messages.SUCCESS)
 
 

@@ -48,3 +48,12 @@ def _escalation_notified(message: OutgoingMessage) -> None:
 
 outbox.register(services.NOTIFICATION_MESSAGE, outbox.MessageKind(build=_build_notification, sent=_notified))
 outbox.register(services.ESCALATION_MESSAGE, outbox.MessageKind(build=_build_escalation, sent=_escalation_notified))
+outbox.register(
+    services.WEBHOOK_MESSAGE,
+    outbox.MessageKind(
+        deliver=services.deliver_webhook,
+        sent=services.record_webhook_sent,
+        attempt_failed=services.record_webhook_failure,
+        given_up=services.record_webhook_failure,
+    ),
+)

@@ -38,18 +38,6 @@ def escalate_overdue() -> int:
     return services.escalate_overdue()
 
 
-# The webhook keeps its own durable retry schedule on the alert (services.send_webhook),
-# so its tasks never retry through the broker.
-@shared_task(acks_late=True, ignore_result=True)
-def send_alert_webhook(alert_id: int) -> bool:
-    return services.send_webhook(alert_id=alert_id)
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def send_pending_webhooks() -> int:
-    return services.send_pending_webhooks()
-
-
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_answer_counts() -> bool:
     return counts.refresh()

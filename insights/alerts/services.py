@@ -4,7 +4,6 @@ reach, working them, escalating them."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,6 @@ from django.utils import timezone
 
 from core import outbox, retry
 from core.models import OutgoingMessage
-from core.queue import enqueue_on_commit
 from customers.models import CX_LEADS_GROUP, Contact, Customer
 from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
 from surveys.models import Response
@@ -29,8 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Enqueued by name: insights.tasks imports this module.
-SEND_ALERT_WEBHOOK = "insights.tasks.send_alert_webhook"
 # The outbox's kinds of alert email (insights/outbox.py builds them).
 NOTIFICATION_MESSAGE = "alert-notification"
 ESCALATION_MESSAGE = "alert-escalation"
@@ -133,7 +129,7 @@ def _raised(alert: Alert) -> None:
     )
     queue_notification(alert)
     if alert.webhook_next_attempt_at is not None:
-        enqueue_on_commit(SEND_ALERT_WEBHOOK, alert.pk)
+        queue_webhook(alert)
 
 
 def _record_revision(alert: Alert, response: Response) -> None:
@@ -399,84 +395,72 @@ def notify_pending() -> int:
     return queued
 
 
-# --- The outgoing webhook
+# --- The outgoing webhook: a kind of outbox message (insights/outbox.py registers it)
 
-WEBHOOK_SWEEP_BATCH = 100
-# A sweep stops starting new requests after this long, so a receiver that hangs cannot
-# make sweeps (one a minute) pile up; what is left waits for the next sweep.
-WEBHOOK_SWEEP_SECONDS = 40
+WEBHOOK_MESSAGE = "alert-webhook"
 
 
-def send_webhook(*, alert_id: int, now: datetime | None = None) -> bool:
-    """POSTs a new alert to settings.ALERT_WEBHOOK_URL, if one is set and the alert's
-    next attempt is due. The attempt is counted on the alert, and its retry time set
-    (1, 2, 4, 8 minutes on; none after the fifth attempt), before the request goes out:
-    two workers never send it at once, and a worker dying mid-request leaves it for
-    the sweep. Success records webhook_sent_at; a failure records why in webhook_error
-    and in the log, and is never raised. Returns whether the webhook was delivered."""
+def queue_webhook(alert: Alert) -> None:
+    """Queues the alert's webhook in the outbox, in the caller's transaction."""
+    outbox.queue(kind=WEBHOOK_MESSAGE, object_id=alert.pk, at=alert.webhook_next_attempt_at)
+
+
+def retry_webhooks(*, alerts: QuerySet[Alert]) -> int:
+    """Staff asked to send the webhook of alerts it never reached (given up on, or raised
+    while no URL was set) again; the next sweep sends them. Returns how many."""
+    retried = 0
+    for alert in alerts.filter(webhook_sent_at__isnull=True):
+        with transaction.atomic():
+            message = OutgoingMessage.objects.filter(kind=WEBHOOK_MESSAGE, object_id=alert.pk).first()
+            if message is None:
+                queue_webhook(alert)
+            elif not outbox.requeue(message):
+                continue  # still on its way
+            Alert.objects.filter(pk=alert.pk).update(webhook_next_attempt_at=timezone.now(), webhook_attempts=0)
+        retried += 1
+    return retried
+
+
+def deliver_webhook(message: OutgoingMessage) -> str:
+    """POSTs the alert to settings.ALERT_WEBHOOK_URL. A failure raises outbox.TryAgain
+    with the reason (never the URL: a Slack webhook URL's path is its secret), and the
+    outbox tries again after 1, 2, 4 and 8 minutes."""
     url = settings.ALERT_WEBHOOK_URL
     if not url:
-        return False
-    now = now or timezone.now()
-    alert = (
-        Alert.objects.select_related("customer", "response")
-        .filter(pk=alert_id, webhook_sent_at__isnull=True, webhook_next_attempt_at__lte=now)
-        .first()
-    )
-    if alert is None:
-        return False
-    attempt = alert.webhook_attempts + 1
-    retry_at = now + retry.retry_delay(attempt) if attempt < retry.MAX_ATTEMPTS else None
-    claimed = Alert.objects.filter(
-        pk=alert.pk, webhook_sent_at__isnull=True, webhook_attempts=alert.webhook_attempts
-    ).update(webhook_attempts=attempt, webhook_next_attempt_at=retry_at)
-    if not claimed:
-        return False
+        raise outbox.Unwanted("no webhook is configured (ALERT_WEBHOOK_URL)")
+    alert = Alert.objects.select_related("customer", "response").get(pk=message.object_id)
+    message.recipient = webhooks.host_of(url)
     body = webhooks.encode(alert)
     try:
         webhooks.post(url, body, webhooks.headers_for(body, settings.ALERT_WEBHOOK_SECRET))
     except webhooks.DeliveryError as error:
-        _record_webhook_failure(alert, attempt=attempt, retry_at=retry_at, reason=str(error), url=url)
-        return False
-    Alert.objects.filter(pk=alert.pk).update(webhook_sent_at=timezone.now(), webhook_next_attempt_at=None)
-    logger.info("Sent the webhook for alert %s to %s (attempt %s)", alert.pk, webhooks.host_of(url), attempt)
-    return True
+        raise outbox.TryAgain(str(error)) from None
+    logger.info("Sent the webhook for alert %s to %s (attempt %s)", alert.pk, message.recipient, message.attempts)
+    return ""
 
 
-def _record_webhook_failure(alert: Alert, *, attempt: int, retry_at: datetime | None, reason: str, url: str) -> None:
-    outcome = f"next try at {retry_at.astimezone(UTC):%H:%M:%S} UTC" if retry_at else "gave up"
-    failed_at = timezone.now().astimezone(UTC)
-    Alert.objects.filter(pk=alert.pk).update(
-        webhook_error=f"{failed_at:%Y-%m-%d %H:%M:%S} UTC, attempt {attempt} of {retry.MAX_ATTEMPTS}: "
-        f"{reason}; {outcome}."
+def record_webhook_sent(message: OutgoingMessage) -> None:
+    Alert.objects.filter(pk=message.object_id).update(
+        webhook_sent_at=message.sent_at, webhook_attempts=message.attempts, webhook_next_attempt_at=None
     )
-    # The host only: a Slack webhook URL's path is its secret.
+
+
+def record_webhook_failure(message: OutgoingMessage) -> None:
+    """What staff read on the alert (admin filter "webhook"), and the log, with the host only."""
+    retry_at = message.next_attempt_at if message.status == OutgoingMessage.Status.QUEUED else None
+    outcome = f"next try at {retry_at.astimezone(UTC):%H:%M:%S} UTC" if retry_at else "gave up"
+    Alert.objects.filter(pk=message.object_id).update(
+        webhook_error=f"{message.last_error}; {outcome}.",
+        webhook_attempts=message.attempts,
+        webhook_next_attempt_at=retry_at,
+    )
     log = logger.warning if retry_at else logger.error
     log(
         "Webhook for alert %s to %s failed (attempt %s of %s): %s; %s",
-        alert.pk,
-        webhooks.host_of(url),
-        attempt,
+        message.object_id,
+        webhooks.host_of(settings.ALERT_WEBHOOK_URL),
+        message.attempts,
         retry.MAX_ATTEMPTS,
-        reason,
+        message.last_error.partition(": ")[2],
         outcome,
     )
-
-
-def send_pending_webhooks(*, now: datetime | None = None) -> int:
-    """The sweep: sends the webhooks a lost message missed and the retries that are due.
-    Returns how many were delivered."""
-    if not settings.ALERT_WEBHOOK_URL:
-        return 0
-    started = time.monotonic()
-    due = list(
-        Alert.objects.filter(webhook_sent_at__isnull=True, webhook_next_attempt_at__lte=now or timezone.now())
-        .order_by("webhook_next_attempt_at")
-        .values_list("pk", flat=True)[:WEBHOOK_SWEEP_BATCH]
-    )
-    sent = 0
-    for alert_id in due:
-        if time.monotonic() - started > WEBHOOK_SWEEP_SECONDS:
-            break
-        sent += send_webhook(alert_id=alert_id, now=now)
-    return sent

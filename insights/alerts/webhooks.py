@@ -16,7 +16,8 @@ with the secret. A receiver recomputes it over the bytes it received (before par
 the JSON) and compares in constant time (`hmac.compare_digest`). Each alert is sent at
 most once successfully, so a receiver can drop repeats by `alert.id`.
 
-Delivery, retries and the record kept on the alert live in services.send_webhook.
+Delivery goes through the outbox (core.outbox: claims, retries, the sweep); the
+record kept on the alert is written by services.record_webhook_sent / _failure.
 """
 
 from __future__ import annotations

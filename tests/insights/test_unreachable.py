@@ -19,7 +19,7 @@ from django.utils import timezone
 from core.models import OutgoingMessage
 from customers import deliverability
 from customers import services as customer_services
-from customers.models import CX_LEADS_GROUP, Contact, Customer
+from customers.models import CX_LEADS_GROUP, Customer
 from insights.alerts import rules, services, webhooks
 from insights.dashboard import figures
 from insights.models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind

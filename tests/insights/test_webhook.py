@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Band
+from core import outbox
 from insights.alerts import services, webhooks
 from insights.models import Alert, AlertKind
 from surveys.models import Response, Survey
@@ -81,7 +82,10 @@ def make_alert(customer, *, now=None, **fields) -> Alert:
         "notified_at": now,
         "webhook_next_attempt_at": now,
     }
-    return Alert.objects.create(**(values | fields))
+    alert = Alert.objects.create(**(values | fields))
+    if alert.webhook_next_attempt_at is not None:  # as raising it does
+        services.queue_webhook(alert)
+    return alert
 
 
 def refreshed(alert: Alert) -> Alert:
@@ -93,7 +97,7 @@ class TestWhatIsSent:
     def test_the_body_is_json_with_the_alert_and_the_customer(self, receiver, customer):
         alert = make_alert(customer)
 
-        assert services.send_webhook(alert_id=alert.pk) is True
+        assert outbox.send_due() == 1
 
         (request,) = receiver.received()
         assert request.path == "/hooks/valuepulse"
@@ -121,7 +125,7 @@ class TestWhatIsSent:
     def test_the_slack_text_is_one_line_with_the_rank_reason_and_a_link(self, receiver, customer):
         alert = make_alert(customer)
 
-        services.send_webhook(alert_id=alert.pk)
+        outbox.send_due()
 
         text = json.loads(receiver.received()[0].body)["text"]
         assert "\n" not in text
@@ -134,12 +138,13 @@ class TestWhatIsSent:
     def test_a_decline_alert_says_so(self, receiver, customer):
         alert = make_alert(customer, kind=AlertKind.DECLINE, priority=2, high_value=False, tier=3)
 
-        services.send_webhook(alert_id=alert.pk)
+        outbox.send_due()
 
         assert json.loads(receiver.received()[0].body)["text"].startswith("High alert (score decline): ")
 
     def test_the_signature_is_the_hmac_sha256_of_the_raw_body_with_the_secret(self, receiver, customer):
-        services.send_webhook(alert_id=make_alert(customer).pk)
+        make_alert(customer)
+        outbox.send_due()
 
         (request,) = receiver.received()
         expected = hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
@@ -150,7 +155,8 @@ class TestWhatIsSent:
     def test_without_a_secret_it_sends_unsigned(self, receiver, customer, settings):
         settings.ALERT_WEBHOOK_SECRET = ""
 
-        services.send_webhook(alert_id=make_alert(customer).pk)
+        make_alert(customer)
+        outbox.send_due()
 
         assert "X-ValuePulse-Signature" not in receiver.received()[0].headers
 
@@ -182,8 +188,8 @@ class TestWhenAnAlertIsRaised:
         alert = Alert.objects.get(response=response)
         assert (alert.webhook_sent_at, alert.webhook_attempts, alert.webhook_error) == (None, 0, "")
         assert alert.webhook_next_attempt_at is None
-        assert services.send_webhook(alert_id=alert.pk) is False
-        assert services.send_pending_webhooks() == 0
+        assert outbox.send_due() == 0
+        assert outbox.send_due() == 0
         assert receiver.received() == []
         assert refreshed(alert).webhook_attempts == 0
 
@@ -192,24 +198,23 @@ class TestWhenAnAlertIsRaised:
         alert = make_alert(customer, webhook_next_attempt_at=None)
         settings.ALERT_WEBHOOK_URL = receiver.url
 
-        assert services.send_pending_webhooks() == 0
+        assert outbox.send_due() == 0
         assert receiver.received() == []
         assert refreshed(alert).webhook_attempts == 0
 
     def test_the_sweep_sends_what_a_lost_message_missed(self, receiver, customer):
         alert = make_alert(customer)
 
-        assert services.send_pending_webhooks() == 1
+        assert outbox.send_due() == 1
 
         assert len(receiver.received()) == 1
         assert refreshed(alert).webhook_sent_at is not None
 
     def test_a_sent_alert_is_never_sent_again(self, receiver, customer):
         alert = make_alert(customer)
-        services.send_webhook(alert_id=alert.pk)
+        outbox.send_due()
 
-        assert services.send_webhook(alert_id=alert.pk, now=timezone.now() + timedelta(days=1)) is False
-        assert services.send_pending_webhooks(now=timezone.now() + timedelta(days=1)) == 0
+        assert outbox.send_due(now=timezone.now() + timedelta(days=1)) == 0
         assert len(receiver.received()) == 1
 
 
@@ -219,7 +224,7 @@ class TestFailuresAndRetries:
         alert = make_alert(customer, now=now)
         receiver.answers = [500]
 
-        assert services.send_webhook(alert_id=alert.pk, now=now) is False
+        assert outbox.send_due(now=now) == 0
 
         alert = refreshed(alert)
         assert alert.webhook_sent_at is None
@@ -228,10 +233,10 @@ class TestFailuresAndRetries:
         assert "attempt 1 of 5: HTTP 500 Internal Server Error: invalid_payload; next try at" in alert.webhook_error
         assert alert.webhook_error.startswith(f"{timezone.now():%Y-%m-%d}")
 
-        assert services.send_pending_webhooks(now=now + 30 * timedelta(seconds=1)) == 0
+        assert outbox.send_due(now=now + 30 * timedelta(seconds=1)) == 0
         assert len(receiver.received()) == 1
 
-        assert services.send_pending_webhooks(now=now + MINUTE) == 1
+        assert outbox.send_due(now=now + MINUTE) == 1
         alert = refreshed(alert)
         assert len(receiver.received()) == 2
         assert receiver.received()[0].body == receiver.received()[1].body
@@ -246,7 +251,7 @@ class TestFailuresAndRetries:
         receiver.answers = [500] * 4
         waits = []
         for _ in range(4):
-            services.send_pending_webhooks(now=now)
+            outbox.send_due(now=now)
             next_attempt_at = refreshed(alert).webhook_next_attempt_at
             waits.append(next_attempt_at - now)
             now = next_attempt_at
@@ -259,15 +264,16 @@ class TestFailuresAndRetries:
 
         with caplog.at_level(logging.WARNING, logger="insights.alerts.services"):
             for minutes in range(0, 60, 1):
-                services.send_pending_webhooks(now=now + minutes * MINUTE)
+                outbox.send_due(now=now + minutes * MINUTE)
 
         alert = refreshed(alert)
         assert len(receiver.received()) == 5
         assert alert.webhook_attempts == 5
         assert alert.webhook_sent_at is None and alert.webhook_next_attempt_at is None
         assert alert.webhook_error.endswith("attempt 5 of 5: HTTP 500 Internal Server Error: invalid_payload; gave up.")
-        assert [record.levelname for record in caplog.records] == ["WARNING"] * 4 + ["ERROR"]
-        assert f"Webhook for alert {alert.pk} to 127.0.0.1" in caplog.records[-1].getMessage()
+        ours = [record for record in caplog.records if record.name == "insights.alerts.services"]
+        assert [record.levelname for record in ours] == ["WARNING"] * 4 + ["ERROR"]
+        assert f"Webhook for alert {alert.pk} to 127.0.0.1" in ours[-1].getMessage()
 
     def test_a_receiver_that_hangs_is_given_up_on_within_the_timeout(self, receiver, customer, monkeypatch):
         monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.5)
@@ -275,7 +281,7 @@ class TestFailuresAndRetries:
         receiver.answers = [HANG]
 
         started = time.monotonic()
-        assert services.send_webhook(alert_id=alert.pk) is False
+        assert outbox.send_due() == 0
         elapsed = time.monotonic() - started
 
         assert 0.4 < elapsed < 2
@@ -290,7 +296,7 @@ class TestFailuresAndRetries:
         settings.ALERT_WEBHOOK_URL = f"http://127.0.0.1:{port}/hook"
         alert = make_alert(customer)
 
-        assert services.send_webhook(alert_id=alert.pk) is False
+        assert outbox.send_due() == 0
 
         assert "could not connect: [Errno 111] Connection refused" in refreshed(alert).webhook_error
 
@@ -298,7 +304,7 @@ class TestFailuresAndRetries:
         alert = make_alert(customer)
         receiver.answers = [302]
 
-        assert services.send_webhook(alert_id=alert.pk) is False
+        assert outbox.send_due() == 0
 
         assert "HTTP 302" in refreshed(alert).webhook_error
         assert len(receiver.received()) == 1
@@ -311,7 +317,7 @@ class TestFailuresAndRetries:
         receiver.answers = [500]
 
         with caplog.at_level(logging.DEBUG):
-            services.send_webhook(alert_id=alert.pk)
+            outbox.send_due()
 
         logged = caplog.text + refreshed(alert).webhook_error
         assert "HTTP 500" in logged
@@ -326,6 +332,6 @@ class TestFailuresAndRetries:
         settings.ALERT_WEBHOOK_URL = url
         alert = make_alert(customer)
 
-        assert services.send_webhook(alert_id=alert.pk) is False
+        assert outbox.send_due() == 0
 
         assert reason in refreshed(alert).webhook_error
