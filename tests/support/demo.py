@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from core.models import OutgoingMessage
 from customers.models import CX_LEADS_GROUP, Customer
 from demo.customers import ACCOUNT_MANAGER_LOGINS, STAFF_LOGIN
 from insights.models import AnswerCount, AnswerCountState
@@ -19,3 +20,5 @@ def remove_demo() -> None:
     # The insights' counts made ahead of time would describe answers that are gone.
     AnswerCount.objects.all().delete()
     AnswerCountState.objects.all().delete()
+    # The outbox's record of the demo's emails names invitations that are gone.
+    OutgoingMessage.objects.all().delete()
