@@ -67,6 +67,15 @@ class TestCustomers:
             "Café Ñandú", "ana", Decimal("1200.50"), True,
         )
 
+    def test_each_customer_may_name_its_time_zone_and_a_wrong_one_is_reported(self, write_csv):
+        run("customers", write_csv("external_id,name,time_zone\nCRM-1,Acme,Europe/Madrid\nCRM-2,Beta,\n"))
+        assert dict(Customer.objects.values_list("external_id", "time_zone")) == {"CRM-1": "Europe/Madrid", "CRM-2": ""}
+
+        _, report = refused("customers", write_csv("external_id,name,time_zone\nCRM-3,Gamma,Europe/Atlantis\n"))
+        assert report == [
+            'line 2, time_zone: "Europe/Atlantis" is not a time zone name; use an IANA name such as Europe/Madrid.'
+        ]
+
     def test_an_unknown_account_manager_and_a_row_with_too_many_cells_are_reported(self, write_csv):
         path = write_csv("external_id,name,account_manager,cost_to_serve\nCRM-1,Acme,nobody,\nCRM-2,Beta,,12,50x\n")
         message, report = refused("customers", path)

@@ -45,6 +45,15 @@ class TestCreateCustomer:
             manager, Decimal("1200.50"), False,
         )
 
+    def test_it_takes_the_customers_time_zone_and_names_a_wrong_one(self, api):
+        response = api.post(URL, body(time_zone="America/New_York"), format="json")
+        assert response.status_code == 201 and response.json()["time_zone"] == "America/New_York"
+        assert Customer.objects.get().time_zone == "America/New_York"
+
+        wrong = api.post(URL, body(external_id="CRM-2", time_zone="Mars/Olympus"), format="json")
+        assert wrong.status_code == 400
+        assert list(wrong.json()) == ["time_zone"]
+
     def test_optional_fields_take_their_defaults(self, api):
         response = api.post(URL, body(), format="json")
         assert response.status_code == 201
