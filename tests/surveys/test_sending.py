@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import outbox
@@ -83,6 +85,29 @@ class TestSendDueInvitations:
         assert services.send_due_invitations(batch_size=3) == 7
         assert Invitation.objects.filter(status=InvitationStatus.SENT).count() == 7
         assert len({message.to[0] for message in mail.outbox}) == 7
+
+    def test_a_batch_of_emails_is_built_from_one_read_of_its_invitations(self):
+        InvitationFactory.create_batch(6)
+        services.queue_due_invitations(now=timezone.now())
+
+        with CaptureQueriesContext(connection) as captured:
+            assert outbox.send_due() == 6
+
+        reads = [query["sql"] for query in captured if "customers_contact" in query["sql"]]
+        assert len(reads) == 1
+        assert len(mail.outbox) == 6
+
+    def test_an_invitation_deleted_after_it_was_queued_fails_alone(self):
+        gone, kept = InvitationFactory.create_batch(2)
+        services.queue_due_invitations(now=timezone.now())
+        Invitation.objects.filter(pk=gone.pk).delete()
+
+        assert outbox.send_due() == 1
+
+        (message,) = mail.outbox
+        assert kept.contact.email in message.to[0]
+        assert message_for(gone).status == OutgoingMessage.Status.FAILED
+        assert "does not exist" in message_for(gone).last_error
 
     def test_the_token_never_reaches_the_logs(self, caplog):
         caplog.set_level("DEBUG")
