@@ -59,6 +59,14 @@ class TestSendDueInvitations:
         assert len(token) >= 22  # at least 128 bits in URL-safe base64
         assert invitation.remind_at == invitation.sent_at + timedelta(days=3)
 
+    def test_no_reminder_is_planned_when_the_link_closes_before_it(self):
+        invitation = InvitationFactory(expires_at=timezone.now() + timedelta(days=2))
+
+        assert services.send_due_invitations() == 1
+
+        invitation.refresh_from_db()
+        assert invitation.sent_at is not None and invitation.remind_at is None
+
     def test_running_the_sweep_again_sends_nothing_more(self):
         InvitationFactory()
         services.send_due_invitations()
