@@ -17,7 +17,8 @@ Apps register their kinds in an `outbox.py` module (found at start-up like admin
 `register("survey-invitation", MessageKind(build=…, sent=…, given_up=…))`. `build`
 renders the message at send time from the app's rows, and raises `Unwanted` when it
 must no longer go (the contact opted out, the survey closed), so what is checked at
-send time is the app's own rule.
+send time is the app's own rule. A kind sent in bulk may also give `build_many`, which
+reads the rows of a whole batch at once and returns a `build` for its messages.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def _nothing(message: OutgoingMessage) -> None:
     pass
 
 
+Build = Callable[[OutgoingMessage], EmailMessage]
+
+
 @dataclass(frozen=True)
 class MessageKind:
     """How the outbox sends one kind of message, and whom it tells. An email kind gives
@@ -78,13 +82,16 @@ class MessageKind:
     `deliver`, which sends the message itself (the alert webhook), returns the
     receiver's id for it or "", and raises TryAgain for a failure that may pass."""
 
-    build: Callable[[OutgoingMessage], EmailMessage] | None = None
+    build: Build | None = None
     deliver: Callable[[OutgoingMessage], str] | None = None
     # Run inside the transaction that records the outcome, so the app's rows and the
     # outbox row change together.
     sent: Callable[[OutgoingMessage], None] = _nothing
     attempt_failed: Callable[[OutgoingMessage], None] = _nothing  # and will be tried again
     given_up: Callable[[OutgoingMessage], None] = _nothing  # failed, bounced or suppressed for good
+    # Optional: given the messages of a batch, reads what their emails need in a few
+    # queries (instead of a few per message) and returns a build for those messages.
+    build_many: Callable[[list[OutgoingMessage]], Build] | None = None
 
 
 _KINDS: dict[str, MessageKind] = {}
@@ -254,11 +261,12 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
         return 0, True
     sent = 0
     try:
+        builds = _builds(batch)
         for index, message in enumerate(batch):
             if time.monotonic() > deadline:
                 _release(batch[index:])
                 return sent, True
-            outcome = _send_one(message, connection)
+            outcome = _send_one(message, connection, builds)
             if outcome == "sent":
                 sent += 1
             elif outcome == "connection_lost":
@@ -272,13 +280,31 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
     return sent, False
 
 
-def _send_one(message: OutgoingMessage, connection) -> str:
+def _builds(batch: list[OutgoingMessage]) -> dict[str, Build]:
+    """The build of each kind in `batch`: its build_many's, over the batch's messages of
+    that kind, where it has one (one by one if that fails, so a bad row fails alone)."""
+    builds = {}
+    for name in {message.kind for message in batch}:
+        kind = _KINDS.get(name)
+        if kind is None:
+            continue
+        builds[name] = kind.build
+        if kind.build_many is not None:
+            messages = [message for message in batch if message.kind == name]
+            try:
+                builds[name] = kind.build_many(messages)
+            except Exception:
+                logger.exception("Building %d %s messages at once failed; building them one by one", len(messages), name)
+    return builds
+
+
+def _send_one(message: OutgoingMessage, connection, builds: dict[str, Build]) -> str:
     kind = _KINDS.get(message.kind)
     if kind is None:
         _record_failure(message, f"no outbox kind {message.kind!r} is registered", permanent=True)
         return "failed"
     try:
-        email = kind.build(message)
+        email = builds[message.kind](message)
     except Unwanted as unwanted:
         _finish(message, status=Status.SUPPRESSED, error=unwanted.reason, hook=kind.given_up)
         return "suppressed"

@@ -1,5 +1,6 @@
 """The survey emails the outbox sends (core.outbox): each built at send time, after
-checking it may still go, and its outcome recorded on the invitation."""
+checking it may still go, and its outcome recorded on the invitation. A batch's
+invitations are read at once, when the outbox starts sending it."""
 
 from __future__ import annotations
 
@@ -12,16 +13,25 @@ from . import emails, services
 from .models import Invitation, InvitationStatus, LinkPurpose, link_token
 
 
-def _invitation(message: OutgoingMessage) -> Invitation:
-    return (
+def _builder(messages: list[OutgoingMessage], *, reminder: bool) -> outbox.Build:
+    """Builds the emails of `messages`, their invitations read in one query (and their
+    surveys' translations in another)."""
+    invitations = (
         Invitation.objects.select_related("delivery__survey", "delivery__customer", "contact")
         .prefetch_related("delivery__survey__translations")
-        .get(pk=message.object_id)
+        .in_bulk([message.object_id for message in messages])
     )
 
+    def build(message: OutgoingMessage):
+        invitation = invitations.get(message.object_id)
+        if invitation is None:
+            raise Invitation.DoesNotExist(f"Invitation {message.object_id} does not exist.")
+        return _email(invitation, message, reminder=reminder)
 
-def _build(message: OutgoingMessage, *, reminder: bool):
-    invitation = _invitation(message)
+    return build
+
+
+def _email(invitation: Invitation, message: OutgoingMessage, *, reminder: bool):
     now = message.claimed_at or timezone.now()  # the moment the outbox took it to send
     # An answer, an expiry or staff since it was queued: the email has nothing to ask.
     if invitation.status != InvitationStatus.SENT or invitation.is_expired(now):
@@ -58,10 +68,17 @@ def _reminder_sent(message: OutgoingMessage) -> None:
 outbox.register(
     services.INVITATION_MESSAGE,
     outbox.MessageKind(
-        build=lambda message: _build(message, reminder=False), sent=_invitation_sent, given_up=_invitation_not_sent
+        build=lambda message: _builder([message], reminder=False)(message),
+        build_many=lambda messages: _builder(messages, reminder=False),
+        sent=_invitation_sent,
+        given_up=_invitation_not_sent,
     ),
 )
 outbox.register(
     services.REMINDER_MESSAGE,
-    outbox.MessageKind(build=lambda message: _build(message, reminder=True), sent=_reminder_sent),
+    outbox.MessageKind(
+        build=lambda message: _builder([message], reminder=True)(message),
+        build_many=lambda messages: _builder(messages, reminder=True),
+        sent=_reminder_sent,
+    ),
 )

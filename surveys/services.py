@@ -362,18 +362,17 @@ def unreachable_reason(invitation: Invitation, *, now: datetime) -> str:
 
 
 def record_invitation_sent(*, invitation_id: int, sent_at: datetime) -> None:
-    """The email left: its time, and when the one reminder is due."""
-    invitation = Invitation.objects.select_related("delivery__survey").get(pk=invitation_id)
-    invitation.sent_at = sent_at
-    invitation.send_attempts = 0
-    invitation.last_error = ""
-    fields = ["sent_at", "send_attempts", "last_error"]
-    if invitation.status == InvitationStatus.SENT and invitation.reminded_at is None:
-        invitation.remind_at = scheduling.reminder_due_at(
-            sent_at=sent_at, reminder_delay=invitation.survey.reminder_delay, expires_at=invitation.expires_at
+    """The email left: its time, and when the one reminder is due. Reads only what the
+    reminder needs and writes with one UPDATE: the outbox runs this for every email."""
+    status, reminded_at, expires_at, reminder_delay = Invitation.objects.values_list(
+        "status", "reminded_at", "expires_at", "delivery__survey__reminder_delay"
+    ).get(pk=invitation_id)
+    fields = {"sent_at": sent_at, "send_attempts": 0, "last_error": ""}
+    if status == InvitationStatus.SENT and reminded_at is None:
+        fields["remind_at"] = scheduling.reminder_due_at(
+            sent_at=sent_at, reminder_delay=reminder_delay, expires_at=expires_at
         )
-        fields.append("remind_at")
-    invitation.save(update_fields=fields)
+    Invitation.objects.filter(pk=invitation_id).update(**fields)
 
 
 def record_invitation_not_sent(*, invitation_id: int, reason: str, error: str) -> None:

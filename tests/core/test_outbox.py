@@ -51,6 +51,32 @@ def notes():
     outbox._KINDS.pop("test-note")
 
 
+class BulkNotes(Notes):
+    """Notes whose kind reads a whole batch at once (build_many)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False  # reading the batch fails
+        self.batches: list[list[int]] = []
+
+    def build_many(self, messages: list[OutgoingMessage]):
+        if self.broken:
+            raise RuntimeError("the batch could not be read")
+        self.batches.append(sorted(message.object_id for message in messages))
+        return self.build
+
+
+@pytest.fixture
+def bulk_notes():
+    kind = BulkNotes()
+    outbox.register(
+        "test-note",
+        outbox.MessageKind(build=kind.build, build_many=kind.build_many, sent=kind.on_sent, given_up=kind.on_given_up),
+    )
+    yield kind
+    outbox._KINDS.pop("test-note")
+
+
 def queue(*object_ids: int) -> list[OutgoingMessage]:
     return [outbox.queue(kind="test-note", object_id=object_id) for object_id in object_ids]
 
@@ -105,6 +131,34 @@ class TestWhatIsRecorded:
         (received,) = smtp_server.received()
         assert row(1).recipient == "ana.lopez@example.com"
         assert row(1).provider_message_id == received["Message-ID"]
+
+
+class TestBuildingABatchAtOnce:
+    def test_a_kind_that_can_reads_each_batch_once(self, bulk_notes, smtp_server):
+        queue(1, 2, 3)
+
+        assert outbox.send_due(batch_size=2) == 3
+
+        assert bulk_notes.batches == [[1, 2], [3]]
+        assert subjects(smtp_server) == ["Note 1", "Note 2", "Note 3"]
+        assert sorted(bulk_notes.sent) == [1, 2, 3]
+
+    def test_a_message_that_cannot_be_built_still_fails_alone(self, bulk_notes, smtp_server):
+        queue(1, BROKEN, UNWANTED, 4)
+
+        assert outbox.send_due() == 2
+
+        assert subjects(smtp_server) == ["Note 1", "Note 4"]
+        assert (row(BROKEN).status, row(UNWANTED).status) == (Status.FAILED, Status.SUPPRESSED)
+
+    def test_when_the_batch_cannot_be_read_each_message_is_built_alone(self, bulk_notes, smtp_server, caplog):
+        bulk_notes.broken = True
+        queue(1, 2)
+
+        assert outbox.send_due() == 2
+
+        assert subjects(smtp_server) == ["Note 1", "Note 2"]
+        assert "building them one by one" in caplog.text
 
 
 class TestOneBadMessage:

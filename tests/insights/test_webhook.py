@@ -136,7 +136,7 @@ class TestWhatIsSent:
         )
 
     def test_a_decline_alert_says_so(self, receiver, customer):
-        alert = make_alert(customer, kind=AlertKind.DECLINE, priority=2, high_value=False, tier=3)
+        make_alert(customer, kind=AlertKind.DECLINE, priority=2, high_value=False, tier=3)
 
         outbox.send_due()
 
@@ -216,6 +216,7 @@ class TestWhenAnAlertIsRaised:
 
         assert outbox.send_due(now=timezone.now() + timedelta(days=1)) == 0
         assert len(receiver.received()) == 1
+        assert refreshed(alert).webhook_attempts == 1
 
 
 class TestFailuresAndRetries:

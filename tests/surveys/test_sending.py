@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import outbox
@@ -57,6 +59,14 @@ class TestSendDueInvitations:
         assert len(token) >= 22  # at least 128 bits in URL-safe base64
         assert invitation.remind_at == invitation.sent_at + timedelta(days=3)
 
+    def test_no_reminder_is_planned_when_the_link_closes_before_it(self):
+        invitation = InvitationFactory(expires_at=timezone.now() + timedelta(days=2))
+
+        assert services.send_due_invitations() == 1
+
+        invitation.refresh_from_db()
+        assert invitation.sent_at is not None and invitation.remind_at is None
+
     def test_running_the_sweep_again_sends_nothing_more(self):
         InvitationFactory()
         services.send_due_invitations()
@@ -83,6 +93,29 @@ class TestSendDueInvitations:
         assert services.send_due_invitations(batch_size=3) == 7
         assert Invitation.objects.filter(status=InvitationStatus.SENT).count() == 7
         assert len({message.to[0] for message in mail.outbox}) == 7
+
+    def test_a_batch_of_emails_is_built_from_one_read_of_its_invitations(self):
+        InvitationFactory.create_batch(6)
+        services.queue_due_invitations(now=timezone.now())
+
+        with CaptureQueriesContext(connection) as captured:
+            assert outbox.send_due() == 6
+
+        reads = [query["sql"] for query in captured if "customers_contact" in query["sql"]]
+        assert len(reads) == 1
+        assert len(mail.outbox) == 6
+
+    def test_an_invitation_deleted_after_it_was_queued_fails_alone(self):
+        gone, kept = InvitationFactory.create_batch(2)
+        services.queue_due_invitations(now=timezone.now())
+        Invitation.objects.filter(pk=gone.pk).delete()
+
+        assert outbox.send_due() == 1
+
+        (message,) = mail.outbox
+        assert kept.contact.email in message.to[0]
+        assert message_for(gone).status == OutgoingMessage.Status.FAILED
+        assert "does not exist" in message_for(gone).last_error
 
     def test_the_token_never_reaches_the_logs(self, caplog):
         caplog.set_level("DEBUG")
