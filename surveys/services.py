@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -243,8 +243,10 @@ def queue_due_invitations(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -
     capped = list(Survey.objects.filter(daily_cap__isnull=False).values_list("pk", flat=True))
     queued = sum(_queue_capped(due.filter(delivery__survey_id=pk), survey_id=pk, now=now, batch_size=batch_size)
                  for pk in capped)
-    uncapped = due.exclude(delivery__survey_id__in=capped).order_by("next_attempt_at")
-    return queued + _queue_batches(uncapped, batch_size=batch_size, mark=_mark_queued, kind=INVITATION_MESSAGE, now=now)
+    uncapped = _claim(due.exclude(delivery__survey_id__in=capped).order_by("next_attempt_at"))
+    return queued + _queue_batches(
+        lambda: _ready_to_queue(list(uncapped[:batch_size]), now=now), mark=_mark_queued, kind=INVITATION_MESSAGE, now=now
+    )
 
 
 def _queue_capped(due: QuerySet[Invitation], *, survey_id: int, now: datetime, batch_size: int) -> int:
@@ -303,18 +305,27 @@ def _ready_to_queue(batch: list[Invitation], *, now: datetime) -> list[int] | No
 
 
 def queue_due_reminders(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -> int:
-    due = Invitation.objects.filter(status=InvitationStatus.SENT, remind_at__lte=now, expires_at__gt=now)
-    return _queue_batches(due.order_by("remind_at"), batch_size=batch_size, mark=_mark_reminder_queued, kind=REMINDER_MESSAGE, now=now)
+    due = (
+        Invitation.objects.filter(status=InvitationStatus.SENT, remind_at__lte=now, expires_at__gt=now)
+        .order_by("remind_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .only("pk")
+    )
+    return _queue_batches(
+        lambda: [invitation.pk for invitation in due[:batch_size]] or None,
+        mark=_mark_reminder_queued,
+        kind=REMINDER_MESSAGE,
+        now=now,
+    )
 
 
-def _queue_batches(due: QuerySet[Invitation], *, batch_size: int, mark, kind: str, now: datetime) -> int:
+def _queue_batches(claim: Callable[[], list[int] | None], *, mark, kind: str, now: datetime) -> int:
+    """Hands what `claim` takes (inside a transaction; None when nothing is left) to
+    the outbox, one short transaction a batch."""
     queued = 0
     while True:
         with transaction.atomic():
-            if kind == INVITATION_MESSAGE:
-                ids = _ready_to_queue(list(_claim(due)[:batch_size]), now=now)
-            else:
-                ids = [invitation.pk for invitation in due.select_for_update(skip_locked=True, of=("self",)).only("pk")[:batch_size]] or None
+            ids = claim()
             if ids is None:
                 return queued
             mark(ids, now=now)
