@@ -1,0 +1,118 @@
+"""`make bench`: 100,000 due invitations sent by two real Celery workers on Redis, each
+recipient exactly once (PostgreSQL and Redis required).
+
+The invitations are scheduled through the services' bulk path (record_deliveries, 5,000
+deliveries a call). Two workers (`--pool solo`, one process each) then get several
+`surveys.tasks.send_due_invitations` messages, as beat and a slow worker would give
+them, and send over SMTP to an aiosmtpd sink in a process of its own
+(tests/support/smtp_sink_process.py), which writes down the recipient of every
+message it accepts. The test waits until nothing is left to hand over or to send, then
+counts: no recipient twice, none missing. Prints the wall time and the rate.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from core.models import OutgoingMessage
+from surveys import services
+from surveys.models import Invitation, InvitationStatus
+from tests.factories import CustomerFactory
+from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
+from tests.support.services import require_postgresql, require_redis
+from tests.support.smtp_sink_process import running_sink
+
+INVITATIONS = 100_000
+CUSTOMERS = 100
+CHUNK = 5_000
+SEND_TASKS = 4  # sweeps published at once, as beat and a slow worker could produce
+SENDING_TIMEOUT = 30 * 60  # seconds the two workers get to send everything
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(40 * 60)]
+
+
+def recipient(number: int) -> str:
+    return f"contact{number}@bench.example.com"
+
+
+def schedule_due_invitations(count: int) -> None:
+    customers = CustomerFactory.create_batch(CUSTOMERS)
+    delivered_at = timezone.now() - timedelta(hours=2)
+    for start in range(0, count, CHUNK):
+        services.record_deliveries(
+            deliveries=[
+                services.DeliveryData(
+                    customer=customers[number % CUSTOMERS],
+                    reference=f"BENCH-{number}",
+                    delivered_at=delivered_at,
+                    contact_email=recipient(number),
+                    contact_name=f"Contact {number}",
+                    description="the warehouse move",
+                )
+                for number in range(start, min(start + CHUNK, count))
+            ]
+        )
+
+
+def nothing_left() -> bool:
+    return (
+        not Invitation.objects.filter(status=InvitationStatus.SCHEDULED).exists()
+        and not OutgoingMessage.objects.exclude(status=OutgoingMessage.Status.SENT).exists()
+    )
+
+
+def test_two_workers_send_a_hundred_thousand_invitations_each_exactly_once(tmp_path):
+    require_postgresql()
+    redis_url = require_redis()
+    started = time.perf_counter()
+    schedule_due_invitations(INVITATIONS)
+    assert Invitation.objects.filter(status=InvitationStatus.SCHEDULED).count() == INVITATIONS
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # what autovacuum does after a bulk load
+    print(f"\n[bench] {INVITATIONS:,} due invitations scheduled in {time.perf_counter() - started:.0f} s")
+    queue = f"bench-{uuid.uuid4().hex}"
+    logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
+
+    with running_sink(tmp_path / "received.txt") as sink:
+        env = child_environment(var_dir=tmp_path, redis_url=redis_url, EMAIL_HOST=sink.host, EMAIL_PORT=str(sink.port))
+        with (
+            celery_worker(env, queue=queue, log=logs[0], name="bench-one"),
+            celery_worker(env, queue=queue, log=logs[1], name="bench-two"),
+        ):
+            started = time.perf_counter()
+            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue, times=SEND_TASKS)
+            handed_over = wait_until(
+                lambda: not Invitation.objects.filter(status=InvitationStatus.SCHEDULED).exists(),
+                timeout=SENDING_TIMEOUT, interval=1,
+            )
+            handed_over_in = time.perf_counter() - started
+            finished = handed_over and wait_until(nothing_left, timeout=SENDING_TIMEOUT - handed_over_in, interval=1)
+            elapsed = time.perf_counter() - started
+            # Every message the database calls sent was accepted by the sink before that.
+            wait_until(lambda: sink.count() >= INVITATIONS, timeout=30)
+        received = sink.recipients()
+
+    assert finished, "\n".join(log.read_text()[-3000:] for log in logs)
+    counts = Counter(received)
+    duplicates = sum(count - 1 for count in counts.values())
+    missed = len({recipient(number) for number in range(INVITATIONS)} - counts.keys())
+    sent_by_worker = [
+        sum(int(sent) for sent in re.findall(r"send_due_invitations\[[^\]]+\] succeeded in [\d.]+s: (\d+)", log.read_text()))
+        for log in logs
+    ]
+    print(f"[bench] two Celery workers (solo pool) on Redis, PostgreSQL, SMTP to an aiosmtpd sink in its own process: "
+          f"{len(received):,} emails in {elapsed:.0f} s, {len(received) / elapsed:,.0f}/s "
+          f"(all handed to the outbox after {handed_over_in:.0f} s; sent by each worker: "
+          f"{', '.join(f'{sent:,}' for sent in sent_by_worker)}); duplicates {duplicates}, missed {missed}")
+    assert duplicates == 0
+    assert missed == 0
+    assert len(received) == INVITATIONS
+    assert Invitation.objects.filter(status=InvitationStatus.SENT, sent_at__isnull=False).count() == INVITATIONS
