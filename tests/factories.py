@@ -204,3 +204,28 @@ def unanswered_invitation(customer: Customer, sent) -> Invitation:
         delivery__customer=customer, status=InvitationStatus.EXPIRED, scheduled_for=sent, sent_at=sent,
         next_attempt_at=None,
     )
+
+
+def due_invitations(count: int, *, customers: list[Customer] | None = None, address: str = "contact{}@example.com",
+                    reference: str = "ORDER-{}") -> None:
+    """`count` deliveries recorded as the API records them (a thousand at a time), their
+    survey emails due now, to `address` with each number put in, spread over `customers`
+    (one new customer when none are given)."""
+    from surveys import services
+
+    customers = customers or [CustomerFactory()]
+    delivered_at = timezone.now() - timedelta(hours=2)
+    for first in range(0, count, 1000):
+        services.record_deliveries(
+            deliveries=[
+                services.DeliveryData(
+                    customer=customers[number % len(customers)],
+                    reference=reference.format(number),
+                    delivered_at=delivered_at,
+                    contact_email=address.format(number),
+                    contact_name=f"Contact {number}",
+                    description="the warehouse move",
+                )
+                for number in range(first, min(first + 1000, count))
+            ]
+        )

@@ -23,17 +23,15 @@ from __future__ import annotations
 import smtplib
 import statistics
 import time
-from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection
-from django.utils import timezone
 
 from surveys import emails, services
 from surveys.models import Invitation, InvitationStatus, LinkPurpose, link_token
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, due_invitations
 from tests.support.smtp_sink_process import running_sink
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
@@ -44,20 +42,7 @@ TARGET_SHARE = 0.75  # of raw smtplib's rate, the aim of issue "Delivery you can
 
 
 def schedule_due_invitations(customer, *, prefix: str, count: int) -> None:
-    delivered_at = timezone.now() - timedelta(hours=2)
-    services.record_deliveries(
-        deliveries=[
-            services.DeliveryData(
-                customer=customer,
-                reference=f"{prefix}-{number}",
-                delivered_at=delivered_at,
-                contact_email=f"{prefix}-{number}@example.com",
-                contact_name=f"Contact {number} of {prefix}",
-                description="the warehouse move",
-            )
-            for number in range(count)
-        ]
-    )
+    due_invitations(count, customers=[customer], address=f"{prefix}-{{}}@example.com", reference=f"{prefix}-{{}}")
 
 
 def survey_email(invitation: Invitation):

@@ -16,16 +16,13 @@ import re
 import time
 import uuid
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from core.models import OutgoingMessage
-from surveys import services
 from surveys.models import Invitation, InvitationStatus
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, due_invitations
 from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp_sink_process import running_sink
@@ -39,27 +36,8 @@ SENDING_TIMEOUT = 30 * 60  # seconds the two workers get to send everything
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(40 * 60)]
 
 
-def recipient(number: int) -> str:
+def recipient(number: int | str) -> str:
     return f"contact{number}@bench.example.com"
-
-
-def schedule_due_invitations(count: int) -> None:
-    customers = CustomerFactory.create_batch(CUSTOMERS)
-    delivered_at = timezone.now() - timedelta(hours=2)
-    for start in range(0, count, CHUNK):
-        services.record_deliveries(
-            deliveries=[
-                services.DeliveryData(
-                    customer=customers[number % CUSTOMERS],
-                    reference=f"BENCH-{number}",
-                    delivered_at=delivered_at,
-                    contact_email=recipient(number),
-                    contact_name=f"Contact {number}",
-                    description="the warehouse move",
-                )
-                for number in range(start, min(start + CHUNK, count))
-            ]
-        )
 
 
 def nothing_left() -> bool:
@@ -73,7 +51,10 @@ def test_two_workers_send_a_hundred_thousand_invitations_each_exactly_once(tmp_p
     require_postgresql()
     redis_url = require_redis()
     started = time.perf_counter()
-    schedule_due_invitations(INVITATIONS)
+    due_invitations(
+        INVITATIONS, customers=CustomerFactory.create_batch(CUSTOMERS), address=recipient("{}"),
+        reference="BENCH-{}",
+    )
     assert Invitation.objects.filter(status=InvitationStatus.SCHEDULED).count() == INVITATIONS
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # what autovacuum does after a bulk load

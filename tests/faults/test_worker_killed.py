@@ -9,37 +9,18 @@ import signal
 import time
 import uuid
 from collections import Counter
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from core.models import OutgoingMessage
-from surveys import services
 from surveys.models import Invitation, InvitationStatus
-from tests.factories import CustomerFactory
+from tests.factories import due_invitations
 from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp import smtp_sink
 
 INVITATIONS = 500
 SENDING_TIMEOUT_SECONDS = 3
-
-
-def schedule_invitations(count: int) -> None:
-    customer = CustomerFactory()
-    delivered_at = timezone.now() - timedelta(hours=2)
-    services.record_deliveries(
-        deliveries=[
-            services.DeliveryData(
-                customer=customer,
-                reference=f"ORDER-{number}",
-                delivered_at=delivered_at,
-                contact_email=f"contact{number}@example.com",
-            )
-            for number in range(count)
-        ]
-    )
 
 
 def tokens_in(message, site_url: str) -> set[str]:
@@ -53,7 +34,7 @@ SITE_URL = "http://testserver"
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
     require_postgresql()
-    schedule_invitations(INVITATIONS)
+    due_invitations(INVITATIONS)
     queue = f"test-{uuid.uuid4().hex}"
 
     with smtp_sink(delay=0.01) as sink:
@@ -118,7 +99,7 @@ def terminate_other_backends() -> int:
 @pytest.mark.django_db(transaction=True)
 def test_database_connections_killed_mid_send_lose_no_email(tmp_path):
     require_postgresql()
-    schedule_invitations(INVITATIONS)
+    due_invitations(INVITATIONS)
     queue = f"test-{uuid.uuid4().hex}"
 
     with smtp_sink(delay=0.01) as sink:

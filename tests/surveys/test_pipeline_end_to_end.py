@@ -14,9 +14,8 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from surveys import services
 from surveys.models import Invitation, InvitationStatus, Response
-from tests.factories import ApiStaffFactory, CustomerFactory
+from tests.factories import ApiStaffFactory, CustomerFactory, due_invitations
 from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp import smtp_sink
@@ -92,19 +91,7 @@ def test_a_delivery_posted_to_the_api_reaches_the_contact_with_ten_working_links
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_send_two_thousand_due_invitations_exactly_once(tmp_path):
     require_postgresql()
-    customer = CustomerFactory()
-    delivered_at = timezone.now() - timedelta(hours=2)
-    services.record_deliveries(
-        deliveries=[
-            services.DeliveryData(
-                customer=customer,
-                reference=f"ORDER-{number}",
-                delivered_at=delivered_at,
-                contact_email=f"contact{number}@example.com",
-            )
-            for number in range(2000)
-        ]
-    )
+    due_invitations(2000)
     assert Invitation.objects.filter(status=InvitationStatus.SCHEDULED).count() == 2000
     queue = f"test-{uuid.uuid4().hex}"
 
