@@ -216,11 +216,12 @@ def _send_batch(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int, 
     """Sends `batch`: its emails over one connection, other messages each its own way.
     Returns how many went, and whether sending stopped early (the connection was lost,
     or the time ran out): the rest of the batch is queued again for the next sweep."""
+    own_way = [message for message in batch if _delivers_itself(message) is not None]
     emails = [message for message in batch if _delivers_itself(message) is None]
     sent = 0
-    for index, message in enumerate(message for message in batch if _delivers_itself(message) is not None):
+    for index, message in enumerate(own_way):
         if time.monotonic() > deadline:
-            _release([m for m in batch if _delivers_itself(m) is not None][index:] + emails)
+            _release(own_way[index:] + emails)
             return sent, True
         sent += _deliver_one(message, _delivers_itself(message)) == "sent"
     if not emails:

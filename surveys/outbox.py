@@ -36,7 +36,7 @@ def _email(invitation: Invitation, message: OutgoingMessage, *, reminder: bool):
     # An answer, an expiry or staff since it was queued: the email has nothing to ask.
     if invitation.status != InvitationStatus.SENT or invitation.is_expired(now):
         raise outbox.Unwanted("closed")
-    reason = services.unreachable_reason(invitation, now=now)
+    reason = services.unreachable_reason(invitation)
     if reason:
         raise outbox.Unwanted(reason)
     purpose = LinkPurpose.REMINDER if reminder else LinkPurpose.SURVEY

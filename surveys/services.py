@@ -361,7 +361,7 @@ def expire_invitations(*, now: datetime | None = None) -> int:
     ).update(status=InvitationStatus.EXPIRED, next_attempt_at=None, remind_at=None)
 
 
-def unreachable_reason(invitation: Invitation, *, now: datetime) -> str:
+def unreachable_reason(invitation: Invitation) -> str:
     """Why the invitation's email must not go now, checked at send time: the contact
     opted out, complained or bounced since it was scheduled (a SuppressedReason of the
     same name), or the customer became inactive. Empty when it may go."""

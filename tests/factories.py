@@ -229,3 +229,13 @@ def due_invitations(count: int, *, customers: list[Customer] | None = None, addr
                 for number in range(first, min(first + 1000, count))
             ]
         )
+
+
+def nothing_left_to_send() -> bool:
+    """No invitation still waits to be handed to the outbox, and the outbox has sent all."""
+    from core.models import OutgoingMessage
+
+    return (
+        not Invitation.objects.filter(status=InvitationStatus.SCHEDULED).exists()
+        and not OutgoingMessage.objects.exclude(status=OutgoingMessage.Status.SENT).exists()
+    )

@@ -20,9 +20,8 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from core.models import OutgoingMessage
 from surveys.models import Invitation, InvitationStatus
-from tests.factories import CustomerFactory, due_invitations
+from tests.factories import CustomerFactory, due_invitations, nothing_left_to_send
 from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp_sink_process import running_sink
@@ -38,13 +37,6 @@ pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest
 
 def recipient(number: int | str) -> str:
     return f"contact{number}@bench.example.com"
-
-
-def nothing_left() -> bool:
-    return (
-        not Invitation.objects.filter(status=InvitationStatus.SCHEDULED).exists()
-        and not OutgoingMessage.objects.exclude(status=OutgoingMessage.Status.SENT).exists()
-    )
 
 
 def test_two_workers_send_a_hundred_thousand_invitations_each_exactly_once(tmp_path):
@@ -75,7 +67,7 @@ def test_two_workers_send_a_hundred_thousand_invitations_each_exactly_once(tmp_p
                 timeout=SENDING_TIMEOUT, interval=1,
             )
             handed_over_in = time.perf_counter() - started
-            finished = handed_over and wait_until(nothing_left, timeout=SENDING_TIMEOUT - handed_over_in, interval=1)
+            finished = handed_over and wait_until(nothing_left_to_send, timeout=SENDING_TIMEOUT - handed_over_in, interval=1)
             elapsed = time.perf_counter() - started
             # Every message the database calls sent was accepted by the sink before that.
             wait_until(lambda: sink.count() >= INVITATIONS, timeout=30)

@@ -14,7 +14,7 @@ import pytest
 
 from core.models import OutgoingMessage
 from surveys.models import Invitation, InvitationStatus
-from tests.factories import due_invitations
+from tests.factories import due_invitations, nothing_left_to_send
 from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp import smtp_sink
@@ -31,6 +31,19 @@ def tokens_in(message, site_url: str) -> set[str]:
 SITE_URL = "http://testserver"
 
 
+def worker_environment(tmp_path, sink) -> dict[str, str]:
+    """A worker on Redis sending to `sink`, that takes a message left "sending" for lost
+    after a few seconds instead of ten minutes."""
+    return child_environment(
+        var_dir=tmp_path,
+        redis_url=require_redis(),
+        EMAIL_HOST=sink.host,
+        EMAIL_PORT=str(sink.port),
+        SITE_URL=SITE_URL,
+        OUTBOX_SENDING_TIMEOUT=str(SENDING_TIMEOUT_SECONDS),
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
     require_postgresql()
@@ -38,14 +51,7 @@ def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
     queue = f"test-{uuid.uuid4().hex}"
 
     with smtp_sink(delay=0.01) as sink:
-        env = child_environment(
-            var_dir=tmp_path,
-            redis_url=require_redis(),
-            EMAIL_HOST=sink.host,
-            EMAIL_PORT=str(sink.port),
-            SITE_URL=SITE_URL,
-            OUTBOX_SENDING_TIMEOUT=str(SENDING_TIMEOUT_SECONDS),
-        )
+        env = worker_environment(tmp_path, sink)
         with celery_worker(env, queue=queue, log=tmp_path / "first.log", name="first") as first:
             enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
             assert wait_until(lambda: len(sink.received()) >= INVITATIONS // 4, timeout=60), (
@@ -61,11 +67,7 @@ def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
         with celery_worker(env, queue=queue, log=tmp_path / "second.log", name="second"):
             enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
             enqueue_from_another_process(env, task="core.tasks.sweep_outbox", queue=queue)
-            finished = wait_until(
-                lambda: not OutgoingMessage.objects.exclude(status=OutgoingMessage.Status.SENT).exists()
-                and not Invitation.objects.filter(status=InvitationStatus.SCHEDULED).exists(),
-                timeout=120,
-            )
+            finished = wait_until(nothing_left_to_send, timeout=120)
         received = sink.received()
 
     assert finished, (tmp_path / "second.log").read_text()
@@ -103,13 +105,7 @@ def test_database_connections_killed_mid_send_lose_no_email(tmp_path):
     queue = f"test-{uuid.uuid4().hex}"
 
     with smtp_sink(delay=0.01) as sink:
-        env = child_environment(
-            var_dir=tmp_path,
-            redis_url=require_redis(),
-            EMAIL_HOST=sink.host,
-            EMAIL_PORT=str(sink.port),
-            OUTBOX_SENDING_TIMEOUT=str(SENDING_TIMEOUT_SECONDS),
-        )
+        env = worker_environment(tmp_path, sink)
         with celery_worker(env, queue=queue, log=tmp_path / "worker.log", name="worker"):
             enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
             assert wait_until(lambda: len(sink.received()) >= INVITATIONS // 4, timeout=60)
@@ -120,11 +116,7 @@ def test_database_connections_killed_mid_send_lose_no_email(tmp_path):
             # The same worker goes on: its next task opens a new connection.
             enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
             enqueue_from_another_process(env, task="core.tasks.sweep_outbox", queue=queue)
-            finished = wait_until(
-                lambda: not OutgoingMessage.objects.exclude(status=OutgoingMessage.Status.SENT).exists()
-                and not Invitation.objects.filter(status=InvitationStatus.SCHEDULED).exists(),
-                timeout=120,
-            )
+            finished = wait_until(nothing_left_to_send, timeout=120)
         received = sink.received()
 
     log = (tmp_path / "worker.log").read_text()
