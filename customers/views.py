@@ -17,7 +17,7 @@ from core import deliverability as sending
 from core.http import HtmxHttpRequest, page_or_fragment, see_other
 
 from . import deliverability, queries
-from .models import Customer, Tier
+from .models import Tier
 
 CUSTOMERS_PER_PAGE = 50
 INVOICES_SHOWN = 50
@@ -45,7 +45,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    customer = get_object_or_404(Customer.objects.select_related("account_manager"), pk=pk)
+    customer = get_object_or_404(queries.visible_customers(request.user).select_related("account_manager"), pk=pk)
     today = timezone.localdate()
     return render(
         request,

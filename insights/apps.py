@@ -6,12 +6,15 @@ class InsightsConfig(AppConfig):
     verbose_name = "Insights"
 
     def ready(self) -> None:
+        from customers.queries import also_visible
         from customers.signals import contact_unreachable
         from surveys.signals import response_recorded
 
         from . import receivers
+        from .alerts.queries import customers_handed_to
 
         response_recorded.connect(receivers.evaluate_recorded_response, dispatch_uid="insights-evaluate-response")
         contact_unreachable.connect(
             receivers.contact_became_unreachable, dispatch_uid="insights-contact-became-unreachable"
         )
+        also_visible(customers_handed_to)

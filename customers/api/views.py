@@ -17,7 +17,7 @@ from core.api.bulk import BULK_DESCRIPTION, BULK_ERRORS, UpsertCountsSerializer
 from core.api.permissions import StaffWritesManagersRead
 from customers import services
 from customers.models import Contact, Customer, Invoice
-from customers.queries import visible_to
+from customers.queries import visible_customers, visible_to
 
 from .filters import ContactFilter, CustomerFilter, InvoiceFilter
 from .serializers import (
@@ -62,8 +62,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ApiView
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Customer]:
-        queryset = Customer.objects.select_related("account_manager").order_by("name", "pk")
-        return visible_to(self.request.user, queryset)
+        return visible_customers(self.request.user).select_related("account_manager").order_by("name", "pk")
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "external_id": self.kwargs.get(self.lookup_field)}

@@ -13,7 +13,7 @@ from django.http import QueryDict
 
 from core.querystring import int_choice, is_id
 from customers.models import HIGH_VALUE_TIERS, Band, Contact, Customer, Invoice, Tier
-from customers.queries import LOST_TO_DELIVERY, REACHABLE, account_managers, unreachable_since
+from customers.queries import LOST_TO_DELIVERY, REACHABLE, account_managers, unreachable_since, visible_to
 from customers.value import trailing_year_start
 from surveys.models import Response
 
@@ -25,15 +25,14 @@ ALL_STATUSES = "all"
 
 
 def alerts_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Alert]:
-    """Staff see every alert; an account manager only those of the customers they
-    manage, plus any alert handed to them (reassigned); anything else does not exist
-    for them. Anonymous users see none."""
-    alerts = Alert.objects.all()
-    if not user.is_authenticated:
-        return alerts.none()
-    if user.is_staff:
-        return alerts
-    return alerts.filter(Q(customer__account_manager=user) | Q(assignee=user))
+    """The alerts of the customers `user` may read (customers.queries.visible_customers)."""
+    return visible_to(user, Alert.objects.all(), via="customer")
+
+
+def customers_handed_to(user: AbstractBaseUser) -> QuerySet:
+    """The ids of the customers with an alert handed to `user`: they may read those
+    customers too (registered with visible_customers in InsightsConfig.ready)."""
+    return Alert.objects.filter(assignee=user).values("customer_id")
 
 
 def open_alert_count(user: AbstractBaseUser | AnonymousUser) -> int:

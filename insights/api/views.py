@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -102,7 +102,9 @@ SUMMARY_FILTERS = [
     description="The headline figures of a period: answers by band and net score, response rate, "
     "revenue-weighted net score, revenue at risk, alerts being worked, the figures by tier and the value "
     "× satisfaction quadrants. Tier and account manager are the customer's as they stand now. "
-    f"Without filters: the last {figures.DEFAULT_PERIOD_DAYS} days, ending today. Staff only.",
+    f"Without filters: the last {figures.DEFAULT_PERIOD_DAYS} days, ending today. Staff see every "
+    "customer; an account manager the customers they may read (their own book, and any whose alert was "
+    "handed to them).",
     parameters=SUMMARY_FILTERS,
     responses={
         200: InsightSummarySerializer,
@@ -111,13 +113,12 @@ SUMMARY_FILTERS = [
             '{"from": ["Enter a date as YYYY-MM-DD."]}, {"account_manager": ["No account manager has that '
             'username."]}.'
         ),
-        403: OpenApiResponse(description="The token's user is not staff."),
     },
 )
 @api_view(["GET"])
-@permission_classes([IsAdminUser])
+@permission_classes([IsAuthenticated])
 def insights_summary(request: Request) -> Response:
-    form = InsightFilterForm(request.query_params or None, today=timezone.localdate())
+    form = InsightFilterForm(request.query_params or None, today=timezone.localdate(), user=request.user)
     if form.is_bound and not form.is_valid():
         raise serializers.ValidationError(_form_errors(form))
     summary = figures.summary(form.filters(), now=timezone.now())

@@ -21,7 +21,7 @@ Definitions (DESIGN.md, "Rules"; README "Insights" says the same in words):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -57,10 +57,13 @@ class InsightFilters:
     tier: int | None = None
     account_manager: AbstractBaseUser | None = None
     survey: Survey | None = None
+    # The customers the viewer may read (customers.queries.visible_customers); None:
+    # every customer, for staff. Not a filter anyone chooses, so not in the query string.
+    book: QuerySet[Customer] | None = field(default=None, compare=False)
 
     @classmethod
-    def default(cls, *, today: date) -> InsightFilters:
-        return cls(date_from=today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), date_to=today)
+    def default(cls, *, today: date, book: QuerySet[Customer] | None = None) -> InsightFilters:
+        return cls(date_from=today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), date_to=today, book=book)
 
     @property
     def start(self) -> datetime:
@@ -153,6 +156,8 @@ def within(filters: InsightFilters, queryset: QuerySet, *, customer: str, survey
     customer at the path `customer` ("": the rows carry them), and to their survey at
     the path `survey` (None: the survey filter does not apply)."""
     prefix = f"{customer}__" if customer else ""
+    if filters.book is not None:
+        queryset = queryset.filter(**{f"{customer}__in" if customer else "pk__in": filters.book})
     if filters.tier:
         queryset = queryset.filter(**{f"{prefix}tier": filters.tier})
     if filters.account_manager:
@@ -216,7 +221,9 @@ class AnswerCounts:
         """Settled days from the counts made ahead (dashboard/counts.py), the days after
         from the answers themselves; without counts, every day from the answers."""
         trunc = TruncWeek if filters.weekly else TruncMonth
-        settled = counts.state()
+        # The counts made ahead are per manager, not per customer: a viewer's own book
+        # (a few thousand customers at most) is counted from its answers.
+        settled = counts.state() if filters.book is None else None
         rows = []
         if settled and filters.date_from < settled.settled_before:
             rows += (
@@ -484,14 +491,26 @@ class TierFigure:
     lowest_revenue: Decimal
 
 
-def tier_figures(filters: InsightFilters) -> list[TierFigure]:
-    """Active customers per tier with their revenue. Tiers are cut across the whole
-    portfolio, so only the account manager filter applies."""
-    customers = Customer.objects.filter(is_active=True, tier__isnull=False)
+def portfolio(filters: InsightFilters) -> QuerySet[Customer]:
+    """Active customers within the manager filter and the viewer's book. Tiers are cut
+    across the whole portfolio, so the tier filter does not apply."""
+    customers = Customer.objects.filter(is_active=True)
+    if filters.book is not None:
+        customers = customers.filter(pk__in=filters.book)
     if filters.account_manager:
         customers = customers.filter(account_manager=filters.account_manager)
-    rows = customers.values("tier").annotate(customers=Count("pk"), revenue=Sum("revenue_12m"),
-                                             lowest=Min("revenue_12m")).order_by("tier")
+    return customers
+
+
+def tier_figures(filters: InsightFilters) -> list[TierFigure]:
+    """Active customers per tier with their revenue."""
+    rows = (
+        portfolio(filters)
+        .filter(tier__isnull=False)
+        .values("tier")
+        .annotate(customers=Count("pk"), revenue=Sum("revenue_12m"), lowest=Min("revenue_12m"))
+        .order_by("tier")
+    )
     return [TierFigure(row["tier"], row["customers"], row["revenue"] or Decimal("0"), row["lowest"] or Decimal("0"))
             for row in rows]
 
@@ -511,18 +530,21 @@ class ParetoPoint:
 def pareto_curve(filters: InsightFilters, *, buckets: int = PARETO_BUCKETS) -> list[ParetoPoint]:
     """Cumulative revenue against customers ranked by revenue, in `buckets` steps,
     starting at (0, 0). The ORM cannot aggregate over a window, hence the SQL."""
-    table = Customer._meta.db_table
-    where, params = "is_active", [buckets]
-    if filters.account_manager:
-        where += " AND account_manager_id = %s"
-        params.append(filters.account_manager.pk)
+    # The ORM writes the scope; only the window and its grouping are SQL.
+    scope, params = (
+        portfolio(filters)
+        .annotate(revenue=F("revenue_12m"), ident=F("pk"))
+        .values_list("revenue", "ident")
+        .order_by()
+        .query.sql_with_params()
+    )
     sql = (
-        f"SELECT bucket, COUNT(*), SUM(revenue_12m) FROM ("
-        f" SELECT revenue_12m, NTILE(%s) OVER (ORDER BY revenue_12m DESC, id) AS bucket"
-        f" FROM {table} WHERE {where}) ranked GROUP BY bucket ORDER BY bucket"
+        f"SELECT bucket, COUNT(*), SUM(revenue) FROM ("
+        f" SELECT revenue, NTILE(%s) OVER (ORDER BY revenue DESC, ident) AS bucket"
+        f" FROM ({scope}) scope) ranked GROUP BY bucket ORDER BY bucket"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [buckets, *params])
         rows = cursor.fetchall()
     customers = sum(count for _, count, _ in rows)
     revenue = sum(Decimal(total or 0) for _, _, total in rows)

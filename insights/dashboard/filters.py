@@ -7,7 +7,9 @@ from datetime import date
 from django import forms
 
 from customers.models import Tier
-from customers.queries import account_managers
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from customers.queries import account_managers, sees_everything, visible_customers
 from surveys.models import Survey
 
 from . import figures
@@ -34,9 +36,11 @@ class InsightFilterForm(forms.Form):
         error_messages={"invalid_choice": "No survey has that slug."},
     )
 
-    def __init__(self, data=None, *, today: date) -> None:
+    def __init__(self, data=None, *, today: date, user: AbstractBaseUser | AnonymousUser) -> None:
         super().__init__(data)
         self.today = today
+        # Staff count every customer; anyone else the customers they may read.
+        self.book = None if sees_everything(user) else visible_customers(user)
         dates = {"invalid": "Enter a date as YYYY-MM-DD."}
         self.fields["from"] = forms.DateField(required=False, error_messages=dates, label="From")
         self.fields["to"] = forms.DateField(required=False, error_messages=dates, label="To")
@@ -62,7 +66,7 @@ class InsightFilterForm(forms.Form):
         """The filters asked for; the defaults when the form is invalid (the page shows
         the errors beside them)."""
         if not self.is_valid():
-            return figures.InsightFilters.default(today=self.today)
+            return figures.InsightFilters.default(today=self.today, book=self.book)
         data = self.cleaned_data
         return figures.InsightFilters(
             date_from=data["from"],
@@ -70,4 +74,5 @@ class InsightFilterForm(forms.Form):
             tier=data.get("tier"),
             account_manager=data.get("account_manager"),
             survey=data.get("survey"),
+            book=self.book,
         )

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Band
-from tests.factories import ContactFactory, CustomerFactory, InvoiceFactory, StaffFactory, UserFactory
+from tests.factories import AlertFactory, ContactFactory, CustomerFactory, InvoiceFactory, StaffFactory, UserFactory
+from tests.support.pages import without_csrf
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,9 @@ LIST_URL = reverse("customers:list")
 
 @pytest.fixture
 def manager(client):
-    user = UserFactory(first_name="Ana", last_name="Manager")
+    """A CX lead (staff), who reads every customer: the list's behaviour over many
+    customers. What an account manager sees is TestVisibility's."""
+    user = StaffFactory(first_name="Ana", last_name="Lead")
     client.force_login(user)
     return user
 
@@ -61,7 +64,8 @@ class TestLayout:
         html = client.get(LIST_URL).content.decode()
         assert "<body hx-headers='{\"X-CSRFToken\": \"" in html
 
-    def test_account_managers_see_no_admin_link(self, client, manager):
+    def test_account_managers_see_no_admin_link(self, client):
+        client.force_login(UserFactory(first_name="Ana", last_name="Manager"))
         html = client.get(LIST_URL).content.decode()
         assert "Ana Manager" in html
         assert reverse("admin:index") not in html
@@ -122,10 +126,49 @@ class TestCustomerListAccess:
         assert response.status_code == 302
         assert response.url == f"{reverse('login')}?next={LIST_URL}"
 
-    def test_account_managers_see_every_customer(self, client, manager):
+    def test_staff_see_every_customer(self, client, manager):
         CustomerFactory(name="Theirs", account_manager=UserFactory())
         CustomerFactory(name="Nobody's")
         assert sorted(names(client.get(LIST_URL))) == ["Nobody's", "Theirs"]
+
+
+class TestVisibility:
+    """An account manager reads the customers they manage and those with an alert handed
+    to them; any other customer does not exist for them."""
+
+    @pytest.fixture
+    def ana(self, client):
+        user = UserFactory(username="ana")
+        client.force_login(user)
+        return user
+
+    def test_an_account_manager_lists_only_their_own_customers(self, client, ana):
+        CustomerFactory(name="Mine", account_manager=ana)
+        CustomerFactory(name="Theirs", account_manager=UserFactory())
+        CustomerFactory(name="Nobody's")
+        assert names(client.get(LIST_URL)) == ["Mine"]
+
+    def test_another_managers_customer_is_the_same_404_as_an_unknown_id(self, client, ana):
+        theirs = CustomerFactory(name="Theirs Inc", account_manager=UserFactory())
+        ContactFactory(customer=theirs, email="secret@theirs.test")
+        hidden = client.get(detail_url(theirs))
+        unknown = client.get(reverse("customers:detail", args=[theirs.pk + 1000]))
+        assert hidden.status_code == unknown.status_code == 404
+        assert without_csrf(hidden.content) == without_csrf(unknown.content)
+        assert b"secret@theirs.test" not in hidden.content
+
+    def test_an_alert_handed_over_opens_its_customer(self, client, ana):
+        theirs = CustomerFactory(name="Theirs Inc", account_manager=UserFactory())
+        AlertFactory(customer=theirs, assignee=ana)
+        assert client.get(detail_url(theirs)).status_code == 200
+        assert names(client.get(LIST_URL)) == ["Theirs Inc"]
+
+    def test_an_alert_handed_on_to_someone_else_closes_it_again(self, client, ana):
+        theirs = CustomerFactory(account_manager=UserFactory())
+        alert = AlertFactory(customer=theirs, assignee=ana)
+        alert.assignee = UserFactory()
+        alert.save()
+        assert client.get(detail_url(theirs)).status_code == 404
 
     def test_it_shows_the_customer_columns(self, client, manager):
         CustomerFactory(
@@ -141,7 +184,7 @@ class TestCustomerListAccess:
             latest_band=Band.AT_RISK,
         )
         html = client.get(LIST_URL).content.decode()
-        for text in ("Acme", "CRM-ACME", "badge-tier-1", "1,234,567", "75%", "3.3", "-500", "Ana Manager"):
+        for text in ("Acme", "CRM-ACME", "badge-tier-1", "1,234,567", "75%", "3.3", "-500", "Ana Lead"):
             assert text in html, text
         assert '<span class="badge badge-at_risk">At risk</span>' in html
 
@@ -354,7 +397,7 @@ class TestCustomerDetail:
         InvoiceFactory(customer=customer, number="INV-1", amount=Decimal("1234.50"))
         html = client.get(detail_url(customer)).content.decode()
         opted_out = f'<span class="badge badge-warning">Opted out, {timezone.localdate():%-d %b %Y}</span>'
-        for text in ("Acme", "CRM-ACME", "Ana Manager", "Jo Buyer", "jo@acme.test", "Spanish", opted_out):
+        for text in ("Acme", "CRM-ACME", "Ana Lead", "Jo Buyer", "jo@acme.test", "Spanish", opted_out):
             assert text in html, text
         assert "INV-1" in html
         assert "1,234.50" in html

@@ -242,10 +242,15 @@ class TestDownload:
 
 
 class TestAccess:
-    @pytest.mark.parametrize("name", ["responses", "customers"])
-    def test_a_user_who_is_not_staff_is_forbidden(self, client, name):
-        client.force_login(UserFactory())
-        assert client.get(reverse(f"insights:export-{name}")).status_code == 403
+    def test_an_account_manager_exports_only_their_own_answers(self, client, answers):
+        client.force_login(answers["ben"])
+        rows = download(client, "responses", JUNE)
+        assert rows[1:] == [BRAVO]
+
+    def test_an_account_manager_exports_only_their_own_customers(self, client, answers):
+        client.force_login(answers["ana"])
+        rows = download(client, "customers", JUNE)
+        assert sorted(row[CUSTOMER_HEADER.index("name")] for row in rows[1:]) == ["Alpha", "Delta"]
 
     @pytest.mark.parametrize("name", ["responses", "customers"])
     def test_an_anonymous_visitor_is_sent_to_log_in(self, client, name):

@@ -25,6 +25,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from customers.models import Band
 from insights.dashboard import counts, figures
@@ -385,7 +386,7 @@ class TestFilterForm:
     TODAY = date(2026, 7, 1)
 
     def form(self, **data) -> InsightFilterForm:
-        return InsightFilterForm(data, today=self.TODAY)
+        return InsightFilterForm(data, today=self.TODAY, user=AnonymousUser())
 
     def test_empty_means_the_last_ninety_days(self):
         filters = self.form().filters()

@@ -40,19 +40,21 @@ class TestAccess:
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
 
-    def test_account_managers_are_refused(self, client):
-        client.force_login(UserFactory())
-        response = client.get(PAGE)
-        assert response.status_code == 403
-        assert "Insights are for staff." in response.content.decode()
+    def test_an_account_manager_sees_the_figures_of_their_own_book(self, client, staff_client, portfolio):
+        for_staff = staff_client.get(PAGE, {**JUNE, "account_manager": "ana"}).content.decode()
+        client.force_login(portfolio["ana"])
+        html = client.get(PAGE, JUNE).content.decode()
+        assert figure(html, "responses") == figure(for_staff, "responses") == "2"
+        assert "Over your own book" in html
+        assert 'name="account_manager"' not in html
+        for name in ("Bravo", "Echo", "Foxtrot", "Delta"):
+            assert name not in html
 
-    def test_staff_see_it_in_the_navigation(self, staff_client):
+    def test_staff_and_account_managers_see_it_in_the_navigation(self, client, staff_client):
         response = staff_client.get(reverse("insights:alerts"))
         assert f'href="{PAGE}"' in response.content.decode()
-
-    def test_account_managers_do_not(self, client):
         client.force_login(UserFactory())
-        assert f'href="{PAGE}"' not in client.get(reverse("insights:alerts")).content.decode()
+        assert f'href="{PAGE}"' in client.get(reverse("insights:alerts")).content.decode()
 
 
 class TestFigures:
@@ -168,9 +170,13 @@ class TestQuadrantList:
     def test_an_unknown_quadrant_is_not_found(self, staff_client):
         assert staff_client.get(reverse("insights:quadrant", args=["everything"])).status_code == 404
 
-    def test_account_managers_are_refused(self, client):
-        client.force_login(UserFactory())
-        assert client.get(reverse("insights:quadrant", args=["protect"])).status_code == 403
+    def test_an_account_manager_lists_only_their_own_customers(self, client, portfolio):
+        client.force_login(portfolio["ben"])
+        html = client.get(reverse("insights:quadrant", args=["protect"]), JUNE).content.decode()
+        assert "Alpha" not in html
+        client.force_login(portfolio["ana"])
+        html = client.get(reverse("insights:quadrant", args=["protect"]), JUNE).content.decode()
+        assert "Alpha" in html
 
 
 def add_answers(count: int, *, start: int = 0) -> None:

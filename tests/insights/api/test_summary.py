@@ -293,10 +293,19 @@ class TestInvalidFilters:
 
 
 class TestAccess:
-    def test_an_account_managers_token_is_403(self, manager_api, portfolio):
-        response = manager_api.get(URL, JUNE)
-        assert response.status_code == 403
-        assert response.json() == {"detail": "You do not have permission to perform this action."}
+    def test_an_account_manager_sees_the_figures_of_their_own_book(self, api, client_for, portfolio):
+        figures = summary(client_for(portfolio["carla"]))
+        assert figures == summary(api, account_manager="carla")
+        assert figures["bands"] == {"promoter": 2, "satisfied": 0, "at_risk": 1}
+
+    def test_an_alert_handed_over_brings_its_customer_into_the_book(self, api, client_for, portfolio):
+        AlertFactory(customer=portfolio["bravo"], assignee=portfolio["carla"], status=AlertStatus.RESOLVED)
+        figures = summary(client_for(portfolio["carla"]))
+        assert figures["responses"] == summary(api, account_manager="carla")["responses"] + 2
+
+    def test_a_user_who_manages_nothing_sees_empty_figures(self, manager_api, portfolio):
+        figures = summary(manager_api)
+        assert (figures["responses"], figures["invitations_sent"], figures["revenue_at_risk"]) == (0, 0, "0.00")
 
     def test_without_a_token_it_is_401_with_a_token_challenge(self, portfolio):
         response = APIClient().get(URL, JUNE)
