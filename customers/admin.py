@@ -116,8 +116,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Customer, form: forms.ModelForm, change: bool) -> None:
         # The same effects as a change through the API: a customer made inactive leaves
         # the tiers, and its surveys are suppressed when they are due to go.
-        super().save_model(request, obj, form, change)
-        services.customer_changed(created=not change, fields=form.changed_data)
+        services.save_customer(customer=obj, created=not change, fields=form.changed_data)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset, change: bool) -> None:
         if formset.model is not Contact:
@@ -134,10 +133,14 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Recompute value metrics and tiers", permissions=["change"])
     def recompute_value_metrics(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        # Tiers rank every customer against all the others, so the selection only starts it.
-        updated = services.recompute_value_metrics()
+        # Tiers rank every customer against all the others, so the selection only starts
+        # it; over a large portfolio it takes a while, so a worker does it.
+        services.request_value_metrics_recompute()
         self.message_user(
-            request, f"Recomputed value metrics and tiers for all {updated} customers.", messages.SUCCESS
+            request,
+            "Value metrics and tiers of every customer are being recomputed in the background; "
+            "reload this list in a minute.",
+            messages.SUCCESS,
         )
 
 
@@ -193,6 +196,15 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ["number", "customer__name", "customer__external_id"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
+
+    def save_model(self, request: HttpRequest, obj: Invoice, form: forms.ModelForm, change: bool) -> None:
+        services.save_invoice(invoice=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Invoice) -> None:
+        services.delete_invoices(invoices=Invoice.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        services.delete_invoices(invoices=queryset)
 
     @admin.display(description="Status")
     def status(self, invoice: Invoice) -> str:

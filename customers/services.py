@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Greatest, Lower
 from django.utils import timezone
 
@@ -167,7 +167,7 @@ def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
             update_fields=["amount", "issued_on", "due_on", "paid_on"],
             batch_size=1000,
         )
-        enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
+        request_value_metrics_recompute()
     updated = len(keys & existing)
     return UpsertResult(created=len(keys) - updated, updated=updated)
 
@@ -182,7 +182,36 @@ def customer_changed(*, created: bool, fields: Collection[str]) -> None:
     or one whose cost to serve or activity changed, moves value metrics and tiers, which
     are recomputed once the transaction commits."""
     if created or set(fields) & _METRIC_INPUTS:
-        enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
+        request_value_metrics_recompute()
+
+
+def request_value_metrics_recompute() -> None:
+    """Recomputes every customer's value metrics and tiers in the background, once the
+    transaction commits: tiers rank each customer against all others, which takes a
+    while over a large portfolio."""
+    enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
+
+
+def save_customer(*, customer: Customer, created: bool, fields: Collection[str]) -> None:
+    """Saves a customer edited as a whole (the admin's form), with what follows."""
+    with transaction.atomic():
+        customer.save()
+        customer_changed(created=created, fields=fields)
+
+
+def save_invoice(*, invoice: Invoice) -> None:
+    """Saves an invoice edited as a whole (the admin's form); value metrics and tiers
+    follow in the background."""
+    with transaction.atomic():
+        invoice.save()
+        request_value_metrics_recompute()
+
+
+def delete_invoices(*, invoices: QuerySet[Invoice]) -> int:
+    with transaction.atomic():
+        deleted, _ = invoices.delete()
+        request_value_metrics_recompute()
+    return deleted
 
 
 def upsert_customer(

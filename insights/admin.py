@@ -7,10 +7,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from core import retry
+from core.queue import enqueue_on_commit
 
 from .alerts import rules, services
 from .dashboard import counts
 from .models import Alert, AlertNote, AnswerCount, AnswerCountState
+
+REBUILD_ANSWER_COUNTS = "insights.tasks.rebuild_answer_counts"
 
 
 class EscalatedFilter(admin.SimpleListFilter):
@@ -174,7 +177,11 @@ class AlertAdmin(admin.ModelAdmin):
             return f"Gave up ({attempts})"
         return "—"
 
-    @admin.action(description="Retry the webhook for the selected alerts", permissions=["view"])
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        # The form stays read-only; retrying changes alerts, so it needs the right to change them.
+        return request.user.has_perm("insights.change_alert")
+
+    @admin.action(description="Retry the webhook for the selected alerts", permissions=["retry"])
     def retry_webhook(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         if not settings.ALERT_WEBHOOK_URL:
             self.message_user(request, "No webhook is configured (ALERT_WEBHOOK_URL).", messages.WARNING)
@@ -218,7 +225,14 @@ class AnswerCountStateAdmin(admin.ModelAdmin):
     def rows(self, state: AnswerCountState) -> int:
         return AnswerCount.objects.count()
 
-    @admin.action(description="Rebuild the answer counts now", permissions=["view"])
+    def has_rebuild_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("insights.change_answercountstate")
+
+    @admin.action(description="Rebuild the answer counts now", permissions=["rebuild"])
     def rebuild_counts(self, request: HttpRequest, queryset: QuerySet[AnswerCountState]) -> None:
-        state = counts.rebuild()
-        self.message_user(request, f"Answer counts rebuilt for the days before {state.settled_before}.", messages.SUCCESS)
+        # Over a million answers a rebuild takes a while: a worker does it.
+        enqueue_on_commit(REBUILD_ANSWER_COUNTS)
+        self.message_user(
+            request, "The answer counts are being rebuilt in the background; reload this page in a minute.",
+            messages.SUCCESS,
+        )

@@ -41,3 +41,8 @@ def escalate_overdue() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_answer_counts() -> bool:
     return counts.refresh()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def rebuild_answer_counts() -> None:
+    counts.rebuild()

@@ -52,6 +52,14 @@ class DeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = "delivered_at"
     inlines = [InvitationInline]
 
+    # Deliveries are facts reported by the API and imports, whose recording schedules
+    # the survey (surveys.services.record_delivery); the admin shows them.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
     @admin.display(description="invitation", ordering="invitation__status")
     def invitation_status(self, delivery: Delivery) -> str:
         invitation = getattr(delivery, "invitation", None)
@@ -96,7 +104,12 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invitations come from deliveries
 
-    @admin.action(description="Retry sending the selected failed invitations")
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        # Invitations change only through their services; "change" here means the
+        # right to use the retry action, which needs Django's change permission.
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.action(description="Retry sending the selected failed invitations", permissions=["change"])
     def retry_sending(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         count = services.retry_failed_invitations(invitations=queryset)
         self.message_user(request, f"{count} invitation(s) will be sent by the next sweep.", messages.SUCCESS)

@@ -77,17 +77,20 @@ class TestCustomerAdmin:
         for name in ("revenue_12m", "net_value", "tier", "on_time_rate", "latest_score", "latest_band"):
             assert name not in form_fields, name
 
-    def test_the_action_recomputes_value_metrics_and_tiers(self, admin_client):
+    def test_the_action_has_a_worker_recompute_value_metrics_and_tiers(
+        self, admin_client, django_capture_on_commit_callbacks
+    ):
         big = CustomerFactory(name="Big")
         small = CustomerFactory(name="Small")
         InvoiceFactory(customer=big, amount=Decimal("9000.00"))
         InvoiceFactory(customer=small, amount=Decimal("1000.00"))
-        response = admin_client.post(
-            changelist("customer"),
-            {"action": "recompute_value_metrics", "_selected_action": [big.pk]},
-            follow=True,
-        )
-        assert "Recomputed value metrics and tiers for all 2 customers." in response.content.decode()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                changelist("customer"),
+                {"action": "recompute_value_metrics", "_selected_action": [big.pk]},
+                follow=True,
+            )
+        assert "being recomputed in the background" in response.content.decode()
         big.refresh_from_db()
         small.refresh_from_db()
         assert (big.revenue_12m, big.tier) == (Decimal("9000.00"), 1)
@@ -267,3 +270,27 @@ class TestCustomerAdminGoesThroughTheServices:
         assert answer.status_code == 302, answer.content.decode()[:2000]
         customer.refresh_from_db()
         assert (customer.is_active, customer.tier) == (False, None)
+
+
+class TestInvoiceAdminGoesThroughTheServices:
+    def test_changing_an_invoice_recomputes_the_customers_value(self, admin_client, django_capture_on_commit_callbacks):
+        invoice = InvoiceFactory(amount=Decimal("100.00"))
+        form = {
+            "number": invoice.number, "customer": invoice.customer.pk, "amount": "2500.00",
+            "issued_on": invoice.issued_on.isoformat(), "due_on": invoice.due_on.isoformat(), "paid_on": "",
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = admin_client.post(reverse("admin:customers_invoice_change", args=[invoice.pk]), form)
+        assert answer.status_code == 302, answer.content.decode()[:2000]
+        invoice.customer.refresh_from_db()
+        assert invoice.customer.revenue_12m == Decimal("2500.00")
+
+    def test_deleting_invoices_recomputes_the_customers_value(self, admin_client, django_capture_on_commit_callbacks):
+        invoice = InvoiceFactory(amount=Decimal("100.00"))
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(
+                changelist("invoice"),
+                {"action": "delete_selected", "_selected_action": [invoice.pk], "post": "yes"},
+            )
+        invoice.customer.refresh_from_db()
+        assert invoice.customer.revenue_12m == Decimal("0")

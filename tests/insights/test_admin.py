@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from insights.models import Alert, AlertNote, NoteKind
-from tests.factories import AlertFactory, CustomerFactory, UserFactory
+from tests.factories import AlertFactory, CustomerFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +148,9 @@ class TestWhereTellingPeopleFailed:
 
 
 class TestAnswerCounts:
-    def test_staff_see_which_days_are_counted_and_can_rebuild_them(self, admin_client):
+    def test_staff_see_which_days_are_counted_and_a_worker_rebuilds_them(
+        self, admin_client, django_capture_on_commit_callbacks
+    ):
         from insights.dashboard import counts
         from insights.models import AnswerCountState
 
@@ -156,10 +158,68 @@ class TestAnswerCounts:
         AnswerCountState.objects.update(settled_before=state.settled_before - timedelta(days=30))
         response = admin_client.get(changelist("answercountstate"))
         assert response.status_code == 200
-        response = admin_client.post(
-            changelist("answercountstate"),
-            {"action": "rebuild_counts", "_selected_action": [state.pk]},
-            follow=True,
-        )
-        assert "Answer counts rebuilt for the days before" in response.content.decode()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                changelist("answercountstate"),
+                {"action": "rebuild_counts", "_selected_action": [state.pk]},
+                follow=True,
+            )
+        assert "The answer counts are being rebuilt in the background" in response.content.decode()
         assert AnswerCountState.objects.get().settled_before == state.settled_before
+
+
+class TestActionsNeedTheRightToChange:
+    """A member of staff who may only view sees no action that changes data."""
+
+    @pytest.fixture(autouse=True)
+    def one_of_each(self):
+        """The admin offers actions only above a list with rows in it."""
+        from insights.dashboard import counts
+        from tests.factories import InvitationFactory, SentMessageFactory
+
+        AlertFactory()
+        InvitationFactory()
+        SentMessageFactory()
+        counts.rebuild()
+
+    @pytest.fixture
+    def viewer(self, client):
+        from django.contrib.auth.models import Permission
+
+        user = StaffFactory()
+        user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+        client.force_login(user)
+        return client
+
+    @pytest.mark.parametrize(
+        ("model", "action"),
+        [("insights/alert", "retry_webhook"), ("insights/answercountstate", "rebuild_counts"),
+         ("surveys/invitation", "retry_sending"), ("customers/customer", "recompute_value_metrics"),
+         ("core/outgoingmessage", "send_again")],
+    )
+    def test_a_viewer_is_not_offered_the_action(self, viewer, model, action):
+        app, name = model.split("/")
+        response = viewer.get(reverse(f"admin:{app}_{name}_changelist"))
+        assert response.status_code == 200
+        assert f'value="{action}"' not in response.content.decode()
+
+    @pytest.mark.parametrize(
+        ("model", "action"),
+        [("insights/alert", "retry_webhook"), ("insights/answercountstate", "rebuild_counts"),
+         ("surveys/invitation", "retry_sending"), ("customers/customer", "recompute_value_metrics"),
+         ("core/outgoingmessage", "send_again")],
+    )
+    def test_a_superuser_is(self, admin_client, model, action):
+        app, name = model.split("/")
+        assert f'value="{action}"' in admin_client.get(reverse(f"admin:{app}_{name}_changelist")).content.decode()
+
+
+class TestDeliveries:
+    def test_deliveries_are_shown_but_never_added_or_changed_here(self, admin_client):
+        from tests.factories import DeliveryFactory
+
+        delivery = DeliveryFactory()
+        assert admin_client.get(reverse("admin:surveys_delivery_add")).status_code == 403
+        page = admin_client.get(reverse("admin:surveys_delivery_change", args=[delivery.pk]))
+        assert page.status_code == 200
+        assert 'name="reference"' not in page.content.decode()
