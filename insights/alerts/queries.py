@@ -13,7 +13,14 @@ from django.http import QueryDict
 
 from core.querystring import int_choice, is_id
 from customers.models import HIGH_VALUE_TIERS, Band, Contact, Customer, Invoice, Tier
-from customers.queries import LOST_TO_DELIVERY, REACHABLE, account_managers, unreachable_since, visible_to
+from customers.queries import (
+    LOST_TO_DELIVERY,
+    REACHABLE,
+    account_managers,
+    sees_everything,
+    unreachable_since,
+    visible_to,
+)
 from customers.value import trailing_year_start
 from surveys.models import Response
 
@@ -35,8 +42,19 @@ def customers_handed_to(user: AbstractBaseUser) -> QuerySet:
     return Alert.objects.filter(assignee=user).values("customer_id")
 
 
+def worklist(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Alert]:
+    """The alerts in the user's queue: for staff every alert; for an account manager
+    those of the customers they manage and those handed to them. (They may open the
+    other alerts of a customer whose alert was handed to them, but those are not theirs
+    to work.)"""
+    alerts = alerts_visible_to(user)
+    if sees_everything(user):
+        return alerts
+    return alerts.filter(Q(customer__account_manager=user) | Q(assignee=user))
+
+
 def open_alert_count(user: AbstractBaseUser | AnonymousUser) -> int:
-    return alerts_visible_to(user).filter(status=AlertStatus.OPEN).count()
+    return worklist(user).filter(status=AlertStatus.OPEN).count()
 
 
 @dataclass(frozen=True)
@@ -71,7 +89,7 @@ class AlertFilters:
 def alert_queue(*, user: AbstractBaseUser | AnonymousUser, filters: AlertFilters) -> QuerySet[Alert]:
     """The alerts the user may see, most urgent first: priority, then revenue at stake,
     then age; the id makes the order total, so no alert shows up on two pages."""
-    queryset = alerts_visible_to(user).select_related("customer", "assignee")
+    queryset = worklist(user).select_related("customer", "assignee")
     if filters.status == ALL_STATUSES:
         pass
     elif filters.status:

@@ -124,6 +124,15 @@ class TestAccess:
         assert (alert.status, alert.assignee.username) == (AlertStatus.OPEN, "ana")
         assert not alert.notes.exists()
 
+    def test_a_manager_handed_one_alert_queues_that_alert_only_but_may_open_the_customers_others(
+        self, client, alert, ben
+    ):
+        handed = AlertFactory(customer=alert.customer, assignee=ben, score=4)
+        client.force_login(ben)
+        page = client.get(LIST_URL)
+        assert [row.pk for row in page.context["page"]] == [handed.pk]
+        assert client.get(url(alert)).status_code == 200
+
     def test_an_unknown_alert_is_not_found(self, as_ana):
         assert as_ana.get(reverse("insights:alert", args=[999999])).status_code == 404
 
