@@ -105,8 +105,15 @@ class SSOBackend(OIDCAuthenticationBackend):
     def authenticate(self, request: HttpRequest | None, **kwargs):
         if request is None or "code" not in request.GET or "state" not in request.GET:
             return None
-        super().__init__()
-        return super().authenticate(request, **kwargs)
+        try:
+            super().__init__()
+            return super().authenticate(request, **kwargs)
+        except requests.RequestException as error:
+            logger.warning("Single sign-on could not reach the provider: %s", error)
+            messages.error(request, f"Signing in with {settings.OIDC_PROVIDER_NAME} failed: it could not be "
+                                    "reached or refused the request; try again shortly.")
+            request.sso_refused = True
+            return None
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict):
         claims = self.get_userinfo(access_token, id_token, payload)

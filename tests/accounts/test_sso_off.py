@@ -1,4 +1,5 @@
-"""Without OIDC_RP_CLIENT_ID nothing of single sign-on appears."""
+"""Without OIDC_RP_CLIENT_ID nothing of single sign-on appears; a wrong configuration says
+what is wrong."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings import oidc_settings
+from tests.support.oidc import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +47,15 @@ def test_a_client_id_switches_the_sso_backend_on():
     assert configured["SSO_ENABLED"] is True
     assert configured["AUTHENTICATION_BACKENDS"] == ["accounts.backends.PasswordBackend", "accounts.sso.SSOBackend"]
     assert configured["OIDC_RP_SIGN_ALGO"] == "RS256"
+
+
+def test_a_provider_that_cannot_be_reached_sends_people_back_to_the_login_page_saying_so(client, settings):
+    closed = f"http://127.0.0.1:{free_port()}/o/.well-known/openid-configuration"
+    for name, value in oidc_settings({"OIDC_RP_CLIENT_ID": "x", "OIDC_RP_CLIENT_SECRET": "y",
+                                      "OIDC_OP_DISCOVERY_URL": closed, "OIDC_PROVIDER_NAME": "Okta"}).items():
+        setattr(settings, name, value)
+
+    answer = client.get("/oidc/authenticate/", follow=True)
+
+    assert answer.redirect_chain == [("/login/", 302)]
+    assert "Okta cannot be reached just now; try again shortly." in answer.content.decode()

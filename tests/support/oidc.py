@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.processes import PROJECT_DIR, wait_until
+from tests.support.processes import PROJECT_DIR, stop, wait_until
 
 PORTS = range(18300, 18400)  # this suite's own range
 CLIENT_ID = "valuepulse-test"
@@ -52,7 +52,7 @@ class Provider:
         }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     for port in PORTS:
         with socket.socket() as probe:
             try:
@@ -67,7 +67,7 @@ def _free_port() -> int:
 def oidc_provider(*, redirect_uri: str) -> Iterator[Provider]:
     """Starts the provider (its own SQLite database in a temporary folder) with one
     confidential, auto-approved client redirecting to `redirect_uri`; stops it by its PID."""
-    port = _free_port()
+    port = free_port()
     users = {name: {"password": PASSWORD, **person} for name, person in PEOPLE.items()}
     client = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": redirect_uri}
     with tempfile.TemporaryDirectory(prefix="oidc-provider-") as folder:
@@ -91,12 +91,7 @@ def oidc_provider(*, redirect_uri: str) -> Iterator[Provider]:
                 raise RuntimeError(f"The OIDC provider did not start:\n{log.read_text()}")
             yield provider
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def _answers(url: str) -> bool:
