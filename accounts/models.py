@@ -35,6 +35,7 @@ class SignInPolicy(models.Model):
         return policy
 
     def allows_password_for(self, username: str) -> bool:
-        if not self.require_sso:
+        # With single sign-on no longer configured, passwords are the only way in again.
+        if not self.require_sso or not settings.SSO_ENABLED:
             return True
         return self.break_glass_users.filter(username=username, is_active=True).exists()

@@ -102,6 +102,13 @@ class TestRequiredSingleSignOn:
         assert signed_in_as(session, live_server) == "ana"
 
 
+    def test_passwords_work_again_when_sso_is_no_longer_configured(self, client, sso_required, settings):
+        UserFactory(username="ana")
+        settings.SSO_ENABLED = False
+
+        assert client.post("/login/", {"username": "ana", "password": PASSWORD}).status_code == 302
+
+
 class TestEditingThePolicy:
     """Staff change the policy as any other admin change (so it is logged like one)."""
 
