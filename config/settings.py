@@ -74,6 +74,55 @@ def anymail_settings(environ: Mapping[str, str]) -> dict[str, object]:
     return gathered
 
 
+# mozilla-django-oidc reads these; each is found through discovery when left empty.
+OIDC_ENDPOINT_SETTINGS = (
+    "OIDC_OP_AUTHORIZATION_ENDPOINT",
+    "OIDC_OP_TOKEN_ENDPOINT",
+    "OIDC_OP_USER_ENDPOINT",
+    "OIDC_OP_JWKS_ENDPOINT",
+)
+
+
+def oidc_settings(environ: Mapping[str, str]) -> dict[str, object]:
+    """Single sign-on (OpenID Connect, mozilla-django-oidc) from the environment: off,
+    with nothing of it on any page, unless OIDC_RP_CLIENT_ID is set. A function so that
+    tests can switch it on for a live server with override_settings(**oidc_settings(env))."""
+    def value(name: str, default: str = "") -> str:
+        return environ.get(name, "").strip() or default
+
+    def flag(name: str, default: bool) -> bool:
+        return value(name, "true" if default else "false").lower() in {"1", "true", "yes", "on"}
+
+    client_id = value("OIDC_RP_CLIENT_ID")
+    discovery_url = value("OIDC_OP_DISCOVERY_URL")
+    endpoints = {name: value(name) for name in OIDC_ENDPOINT_SETTINGS}
+    missing = [name for name, url in endpoints.items() if not url]
+    if client_id and missing and not discovery_url:
+        raise ImproperlyConfigured(
+            f"OIDC_RP_CLIENT_ID is set: set OIDC_OP_DISCOVERY_URL (the provider's "
+            f"/.well-known/openid-configuration) or {', '.join(missing)}."
+        )
+    if client_id and not value("OIDC_RP_CLIENT_SECRET"):
+        raise ImproperlyConfigured("OIDC_RP_CLIENT_ID is set without OIDC_RP_CLIENT_SECRET.")
+    backends = ["accounts.backends.PasswordBackend"]
+    return {
+        "SSO_ENABLED": bool(client_id),
+        "AUTHENTICATION_BACKENDS": backends + (["accounts.sso.SSOBackend"] if client_id else []),
+        "OIDC_PROVIDER_NAME": value("OIDC_PROVIDER_NAME", "single sign-on"),
+        "OIDC_RP_CLIENT_ID": client_id,
+        "OIDC_RP_CLIENT_SECRET": value("OIDC_RP_CLIENT_SECRET"),
+        "OIDC_RP_SIGN_ALGO": value("OIDC_RP_SIGN_ALGO", "RS256"),
+        "OIDC_RP_SCOPES": value("OIDC_RP_SCOPES", "openid email profile"),
+        "OIDC_OP_DISCOVERY_URL": discovery_url,
+        **endpoints,
+        # PKCE: a stolen authorization code is worth nothing without the verifier.
+        "OIDC_USE_PKCE": flag("OIDC_USE_PKCE", True),
+        "OIDC_TIMEOUT": 10,
+        "OIDC_CREATE_USERS": flag("OIDC_CREATE_USERS", False),
+        "OIDC_NEW_USER_GROUP": value("OIDC_NEW_USER_GROUP"),
+    }
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VALUEPULSE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -104,6 +153,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "anymail",
     "core",
+    "accounts",
     "customers",
     "surveys",
     "insights",
@@ -279,6 +329,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password sign-in, and single sign-on when OIDC_RP_CLIENT_ID is set (README "Single sign-on").
+globals().update(oidc_settings(os.environ))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "insights:alerts"  # the account managers' work: their alert queue
 LOGOUT_REDIRECT_URL = "login"

@@ -4,9 +4,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import views as accounts_views
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="insights:alerts", permanent=False)),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", accounts_views.login, name="login"),
+    # Single sign-on (OpenID Connect); 404 unless OIDC_RP_CLIENT_ID is set.
+    path("oidc/", include("accounts.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("customers.urls")),
     path("", include("insights.urls")),

@@ -59,12 +59,17 @@ def celery_worker(
             time.sleep(0.2)
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop(worker, timeout=20)
+
+
+def stop(process: subprocess.Popen, *, timeout: float = 10) -> None:
+    """Ends a process a test started, by its own PID: politely, then for sure."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def enqueue_from_another_process(env: dict[str, str], *, task: str, queue: str, times: int = 1) -> None:
