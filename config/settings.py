@@ -79,9 +79,19 @@ VAR_DIR = Path(os.environ.get("VALUEPULSE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG")
-# A development key when unset, stable across restarts so sessions survive;
-# `manage.py check --deploy` flags it, so production always sets its own.
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-valuepulse-development-key"
+# Sessions, CSRF and every survey link are signed with this key. Only a development
+# server (DEBUG on, as `make run` starts it) may fall back to the fixed key below, which
+# `check --deploy` flags; without DEBUG a missing key stops start-up rather than signing
+# with a key everyone can read here.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY to a long random value (for instance "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or DEBUG=true "
+            "on a development machine to use the development key."
+        )
+    SECRET_KEY = "django-insecure-valuepulse-development-key"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
