@@ -12,6 +12,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# A development machine: DEBUG on, so the development SECRET_KEY is allowed (without
+# DEBUG the settings refuse to start with no SECRET_KEY). Set both to run otherwise.
+run migrate: export DEBUG ?= true
+
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
 

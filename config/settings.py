@@ -17,6 +17,7 @@ from zoneinfo import available_timezones
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -128,9 +129,19 @@ VAR_DIR = Path(os.environ.get("VALUEPULSE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG")
-# A development key when unset, stable across restarts so sessions survive;
-# `manage.py check --deploy` flags it, so production always sets its own.
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-valuepulse-development-key"
+# Sessions, CSRF and every survey link are signed with this key. Only a development
+# server (DEBUG on, as `make run` starts it) may fall back to the fixed key below, which
+# `check --deploy` flags; without DEBUG a missing key stops start-up rather than signing
+# with a key everyone can read here.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY to a long random value (for instance "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or DEBUG=true "
+            "on a development machine to use the development key."
+        )
+    SECRET_KEY = "django-insecure-valuepulse-development-key"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -152,6 +163,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "anymail",
+    "csp",
     "core",
     "accounts",
     "customers",
@@ -163,6 +175,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -377,6 +391,38 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY el
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): every script, style, image and font comes from
+# the app itself; no inline script or style, no eval, no plugin, no framing, forms post
+# only here. data: images are the icons Swagger UI and the admin draw in their CSS.
+# The dev mailbox shows an email's HTML part (inline styles by necessity) at its own
+# address with its own sandboxed policy (core.views.mailbox_message_html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+# Permissions-Policy (django-permissions-policy): the app uses no device, sensor or
+# payment feature, so none is granted to this site or anything it embeds.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera",
+        "display-capture", "encrypted-media", "fullscreen", "gamepad", "geolocation", "gyroscope", "hid",
+        "idle-detection", "local-fonts", "magnetometer", "microphone", "midi", "otp-credentials", "payment",
+        "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
+        "window-management", "xr-spatial-tracking",
+    )
+}
 
 LOGGING = {
     "version": 1,
@@ -409,6 +455,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Customers, invoices and deliveries in; responses and alerts out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs map every endpoint: signed-in people and token holders only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI served by the app itself, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

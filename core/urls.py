@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("mailbox/", views.mailbox, name="mailbox"),
     path("mailbox/<str:name>/", views.mailbox_message, name="mailbox-message"),
+    path("mailbox/<str:name>/html/", views.mailbox_message_html, name="mailbox-message-html"),
 ]

@@ -5,6 +5,9 @@ import re
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from knox.models import AuthToken
+
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +35,14 @@ ALERTS_API = {
 
 
 @pytest.fixture
-def schema(client: Client) -> dict:
-    response = client.get("/api/schema/", {"format": "json"})
+def signed_in(client: Client) -> Client:
+    client.force_login(UserFactory())
+    return client
+
+
+@pytest.fixture
+def schema(signed_in: Client) -> dict:
+    response = signed_in.get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     return response.json()
 
@@ -110,15 +119,39 @@ class TestSchema:
         assert schema["components"]["securitySchemes"]["knoxApiToken"]["in"] == "header"
 
 
-class TestDocs:
-    def test_the_docs_page_loads_its_assets_from_the_app_not_a_cdn(self, client: Client, settings):
+class TestSchemaAccess:
+    def test_anonymous_callers_get_401_with_the_token_challenge(self, client: Client):
+        response = client.get("/api/schema/", {"format": "json"})
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+
+    def test_a_token_holder_gets_the_schema(self, client: Client):
+        _, token = AuthToken.objects.create(user=UserFactory())
+        response = client.get("/api/schema/", {"format": "json"}, HTTP_AUTHORIZATION=f"Token {token}")
+        assert response.status_code == 200
+        assert response.json()["info"]["title"] == "ValuePulse API"
+
+    def test_anonymous_browsers_are_sent_to_log_in_for_the_docs(self, client: Client):
         response = client.get("/api/docs/")
+        assert response.status_code == 302
+        assert response["Location"] == "/login/?next=/api/docs/"
+
+    def test_the_docs_start_up_script_needs_a_login_too(self, client: Client):
+        assert client.get("/api/docs/", {"script": ""}).status_code == 302
+
+
+class TestDocs:
+    def test_the_docs_page_loads_its_assets_from_the_app_not_a_cdn(self, signed_in: Client, settings):
+        response = signed_in.get("/api/docs/")
         assert response.status_code == 200
         html = response.content.decode()
         assert not re.search(r"(https?:)?//[\w.-]+\.\w+/", html), "docs must not reference remote URLs"
+        assert "<style" not in html and "<script>" not in html, "inline code breaks the Content-Security-Policy"
         assets = re.findall(r'(?:src|href)="([^"]+)"', html)
         assert any(asset.endswith(".js") for asset in assets)
         assert any(asset.endswith(".css") for asset in assets)
+        # Swagger UI's start-up script comes from the docs' own address.
+        assert "/api/docs/?script=" in assets
         for asset in assets:
-            assert asset.startswith(f"/{settings.STATIC_URL.strip('/')}/"), asset
-            assert client.get(asset).status_code == 200, asset
+            assert asset.startswith((f"/{settings.STATIC_URL.strip('/')}/", "/api/docs/?script")), asset
+            assert signed_in.get(asset).status_code == 200, asset

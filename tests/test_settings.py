@@ -41,7 +41,13 @@ def run_with(tmp_path, args: list[str], **env: str) -> subprocess.CompletedProce
     )
 
 
+# A key as production sets one, for the tests about other settings (with DEBUG off the
+# settings refuse to start without one: TestSecretKey).
+PRODUCTION_KEY = "p" * 20 + "-production-secret-with-enough-variety-0123456789"
+
+
 def settings_with(tmp_path, **env: str) -> dict:
+    env.setdefault("SECRET_KEY", PRODUCTION_KEY)
     result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -118,20 +124,24 @@ class TestFromTheEnvironment:
         }
 
     def test_an_unknown_provider_stops_start_up_naming_it(self, tmp_path):
-        result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], EMAIL_PROVIDER="carrier-pigeon")
+        result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], EMAIL_PROVIDER="carrier-pigeon", SECRET_KEY=PRODUCTION_KEY)
         assert result.returncode != 0
         assert "ImproperlyConfigured: EMAIL_PROVIDER='carrier-pigeon' is not an email provider" in result.stderr
         assert "postmark" in result.stderr
 
     def test_the_check_names_a_providers_missing_credential(self, tmp_path):
-        result = run_with(tmp_path, ["manage.py", "check"], EMAIL_PROVIDER="postmark")
+        result = run_with(tmp_path, ["manage.py", "check"], EMAIL_PROVIDER="postmark", SECRET_KEY=PRODUCTION_KEY)
         assert result.returncode != 0
         assert "core.E001" in result.stderr
         assert "ANYMAIL_POSTMARK_SERVER_TOKEN" in result.stderr
 
     def test_a_provider_with_its_credentials_passes_the_check(self, tmp_path):
         result = run_with(
-            tmp_path, ["manage.py", "check"], EMAIL_PROVIDER="postmark", ANYMAIL_POSTMARK_SERVER_TOKEN="server-token"
+            tmp_path,
+            ["manage.py", "check"],
+            EMAIL_PROVIDER="postmark",
+            ANYMAIL_POSTMARK_SERVER_TOKEN="server-token",
+            SECRET_KEY=PRODUCTION_KEY,
         )
         assert result.returncode == 0, result.stderr
 
@@ -139,7 +149,7 @@ class TestFromTheEnvironment:
         assert settings_with(tmp_path, TIER_THRESHOLDS="60,85,95")["tier_thresholds"] == [60, 85, 95]
 
     def test_bad_tier_thresholds_stop_start_up_with_a_clear_message(self, tmp_path):
-        result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], TIER_THRESHOLDS="90,70,97")
+        result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], TIER_THRESHOLDS="90,70,97", SECRET_KEY=PRODUCTION_KEY)
         assert result.returncode != 0
         assert "TIER_THRESHOLDS must be three increasing percentages" in result.stderr
 
@@ -149,7 +159,7 @@ class TestDeployCheck:
         result = run_with(
             tmp_path,
             ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-            SECRET_KEY="p" * 20 + "-production-secret-with-enough-variety-0123456789",
+            SECRET_KEY=PRODUCTION_KEY,
             DEBUG="false",
             SITE_URL="https://valuepulse.example.com",
             ALLOWED_HOSTS="valuepulse.example.com",
@@ -158,6 +168,26 @@ class TestDeployCheck:
         assert "no issues" in result.stdout
 
     def test_the_development_key_is_flagged_by_the_deploy_check(self, tmp_path):
-        result = run_with(tmp_path, ["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
+        result = run_with(tmp_path, ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], DEBUG="true")
         assert result.returncode != 0
-        assert "SECRET_KEY" in result.stdout + result.stderr
+        assert "security.W009" in result.stdout + result.stderr  # the key
+        assert "security.W018" in result.stdout + result.stderr  # DEBUG
+
+
+class TestSecretKey:
+    def test_without_debug_a_missing_key_stops_start_up_naming_it(self, tmp_path):
+        result = run_with(tmp_path, ["-c", "import django; django.setup()"])
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+
+    def test_manage_py_refuses_to_start_without_a_key_too(self, tmp_path):
+        result = run_with(tmp_path, ["manage.py", "check"], DEBUG="false")
+        assert result.returncode != 0
+        assert "SECRET_KEY is not set" in result.stderr
+
+    def test_with_a_key_it_starts(self, tmp_path):
+        result = run_with(tmp_path, ["manage.py", "check"], SECRET_KEY=PRODUCTION_KEY)
+        assert result.returncode == 0, result.stderr
+
+    def test_with_debug_on_the_development_key_is_allowed(self, tmp_path):
+        assert settings_with(tmp_path, DEBUG="true", SECRET_KEY="")["debug"] is True
