@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
 from knox.models import AuthToken
 
+from accounts.models import SignInPolicy
 from core import mailbox as dev_mailbox
 from customers.models import Customer
 from insights.models import Alert, AlertNote, AnswerCountState
@@ -46,6 +47,8 @@ class Portfolio:
     staff: AbstractUser
     customer_a: Customer
     customer_b: Customer
+    # Nobody manages it: only staff (the CX leads) read it.
+    customer_z: Customer
     alert_a: Alert
     alert_b: Alert
     handed_alert: Alert
@@ -54,18 +57,49 @@ class Portfolio:
     # The file name of that survey's email in the dev mailbox (settings.MAILBOX_DIR).
     mail: str
 
+    ROLES = ("anonymous", "manager_a", "manager_b", "manager_c", "staff")
 
-def _book(manager: AbstractUser, letter: str) -> tuple[Customer, Alert, str]:
+    def user(self, role: str) -> AbstractUser | None:
+        return None if role == "anonymous" else getattr(self, role)
+
+    def readable(self, role: str) -> list[Customer]:
+        """The customers `role` may read: staff all; a, c (through the alert handed to
+        them) customer A; b customer B; anonymous none."""
+        return {
+            "anonymous": [], "manager_a": [self.customer_a], "manager_b": [self.customer_b],
+            "manager_c": [self.customer_a], "staff": [self.customer_a, self.customer_b, self.customer_z],
+        }[role]
+
+    def hidden_secrets(self, role: str) -> list[str]:
+        """Strings that give away a customer `role` may not read: none may be in a body
+        shown to them."""
+        readable = {customer.pk for customer in self.readable(role)}
+        return [secret for customer in (self.customer_a, self.customer_b, self.customer_z)
+                if customer.pk not in readable for secret in secrets(customer)]
+
+
+def secrets(customer: Customer) -> list[str]:
+    letter = customer.name.removeprefix("Customer ")
+    return [customer.name, customer.external_id, f"buyer@customer-{letter.lower()}.test",
+            f"Crushed pallets on order {letter}-77.", f"INV-{letter}-1"]
+
+
+def _book(manager: AbstractUser | None, letter: str) -> tuple[Customer, Alert, str]:
     """One customer of `manager` with contacts, paid and unpaid invoices, a delivery whose
-    survey was answered at risk, and the alert that raised; and the survey link's token."""
-    customer = CustomerFactory(name=f"Customer {letter.upper()}", account_manager=manager)
-    contact = ContactFactory(customer=customer, name=f"Contact {letter.upper()}")
+    survey was answered at risk, and the alert that raised; and the survey link's token.
+    Its name, external id, contact's address, comment and invoice number are its own
+    (`secrets`), so a body can be searched for them."""
+    upper = letter.upper()
+    customer = CustomerFactory(name=f"Customer {upper}", external_id=f"CRM-{upper}-ACCOUNT", account_manager=manager,
+                               tier=1)
+    contact = ContactFactory(customer=customer, name=f"Contact {upper}", email=f"buyer@customer-{letter}.test")
     ContactFactory(customer=customer)
-    InvoiceFactory(customer=customer)
+    InvoiceFactory(customer=customer, number=f"INV-{upper}-1")
     InvoiceFactory(customer=customer, paid_on=None)
     token = f"site-map-survey-token-of-customer-{letter}"
     invitation = sent_invitation(token=token, delivery__customer=customer, delivery__contact=contact)
-    response = ResponseFactory(customer=customer, invitation=invitation, score=3, comment="Late again.")
+    response = ResponseFactory(customer=customer, invitation=invitation, score=3,
+                               comment=f"Crushed pallets on order {upper}-77.")
     invitation.status = InvitationStatus.RESPONDED
     invitation.save(update_fields=["status"])
     alert = AlertFactory(customer=customer, response=response)
@@ -79,6 +113,7 @@ def build_portfolio() -> Portfolio:
     staff = StaffFactory(username="staff", is_superuser=True)
     customer_a, alert_a, token = _book(manager_a, "a")
     customer_b, alert_b, _ = _book(manager_b, "b")
+    customer_z, _, _ = _book(None, "z")
     handed_alert = AlertFactory(customer=customer_a, assignee=manager_c, score=2)
     AlertNote.objects.create(alert=alert_a, author=manager_a, text="Called them; a fix ships Friday.")
     # A row for each model of the admin, so every change page has one to show.
@@ -86,6 +121,7 @@ def build_portfolio() -> Portfolio:
     AuthToken.objects.create(user=staff)
     SentMessageFactory()
     AnswerCountState.objects.get_or_create(pk=1)
+    SignInPolicy.current()
 
     invitation = alert_a.response.invitation
     email = survey_invitation(invitation, token=token, unsubscribe_token=token)
@@ -93,7 +129,7 @@ def build_portfolio() -> Portfolio:
     mail = dev_mailbox.list_messages()[0].name  # newest first: the one just sent
     return Portfolio(
         manager_a=manager_a, manager_b=manager_b, manager_c=manager_c, staff=staff,
-        customer_a=customer_a, customer_b=customer_b, alert_a=alert_a, alert_b=alert_b,
+        customer_a=customer_a, customer_b=customer_b, customer_z=customer_z, alert_a=alert_a, alert_b=alert_b,
         handed_alert=handed_alert, survey_token=token, mail=mail,
     )
 
@@ -118,6 +154,8 @@ EXCLUDED: dict[str, str] = {
     "admin:autocomplete": "JSON for the admin's autocomplete widgets, answers only with their query parameters",
     "admin:view_on_site": "a redirect to the object's page on the site, which is visited itself",
     "admin/(?P<url>.*)$": "the admin's catch-all: any unknown address under /admin/",
+    "oidc_authentication_init": "single sign-on: redirects to the identity provider (tests/accounts, with a real one)",
+    "oidc_authentication_callback": "single sign-on: the provider's redirect back (tests/accounts)",
 }
 # Whole branches of routes that are no pages.
 EXCLUDED_PREFIXES: dict[str, str] = {
