@@ -1,11 +1,14 @@
-"""Starting the project's real processes (Celery worker, management commands) from tests."""
+"""Starting the project's real processes (Celery worker, gunicorn, management commands) from tests."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +18,7 @@ from django.db import connection
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
 def test_database_url() -> str:
@@ -65,6 +69,50 @@ def celery_worker(
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+@contextmanager
+def gunicorn_server(env: dict[str, str], *, port: int, log: Path, timeout: float = 60) -> Iterator[str]:
+    """The app served by a real gunicorn (one sync worker) on 127.0.0.1:`port`, ready to
+    answer; yields its base URL and stops it (by its own PID) afterwards."""
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+             "--access-logfile", "-"],
+            cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(f"http://127.0.0.1:{port}/login/"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start on port {port}:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def http_get(url: str, *, headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, dict[str, str]]:
+    """GET `url`; its status and headers, whatever the status."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, dict(answer.headers)
+    except urllib.error.HTTPError as answer:
+        return answer.code, dict(answer.headers)
+
+
+def _answers(url: str) -> bool:
+    try:
+        http_get(url, timeout=2)
+    except (OSError, http.client.HTTPException):
+        return False
+    return True
 
 
 def enqueue_from_another_process(env: dict[str, str], *, task: str, queue: str, times: int = 1) -> None:
