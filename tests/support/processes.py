@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -49,52 +49,46 @@ def celery_worker(
     env: dict[str, str], *, queue: str, log: Path, name: str = "test", timeout: float = 60
 ) -> Iterator[subprocess.Popen]:
     """A real Celery worker consuming `queue`, stopped (by its own PID) afterwards."""
-    with log.open("w") as output:
-        worker = subprocess.Popen(
-            [CELERY, "-A", "config", "worker", "-Q", queue, "-n", f"{name}@%h", "--pool", "solo",
-             "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-            cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while "ready." not in log.read_text():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Celery worker did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+    command = [CELERY, "-A", "config", "worker", "-Q", queue, "-n", f"{name}@%h", "--pool", "solo",
+               "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    with _started(command, env=env, log=log, ready=lambda: "ready." in log.read_text(), what="Celery worker",
+                  timeout=timeout) as worker:
         yield worker
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 @contextmanager
 def gunicorn_server(env: dict[str, str], *, port: int, log: Path, timeout: float = 60) -> Iterator[str]:
     """The app served by a real gunicorn (one sync worker) on 127.0.0.1:`port`, ready to
     answer; yields its base URL and stops it (by its own PID) afterwards."""
+    url = f"http://127.0.0.1:{port}"
+    command = [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+               "--access-logfile", "-"]
+    with _started(command, env=env, log=log, ready=lambda: _answers(f"{url}/login/"), what=f"gunicorn on {url}",
+                  timeout=timeout):
+        yield url
+
+
+@contextmanager
+def _started(
+    command: list[str], *, env: dict[str, str], log: Path, ready: Callable[[], bool], what: str, timeout: float
+) -> Iterator[subprocess.Popen]:
+    """Runs `command` with its output in `log` until `ready()` says yes; stops it by its own PID afterwards."""
     with log.open("w") as output:
-        server = subprocess.Popen(
-            [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--access-logfile", "-"],
-            cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
-        while not _answers(f"http://127.0.0.1:{port}/login/"):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start on port {port}:\n{log.read_text()}")
+        while not ready():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start:\n{log.read_text()}")
             time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        yield process
     finally:
-        server.terminate()
+        process.terminate()
         try:
-            server.wait(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            process.kill()
+            process.wait()
 
 
 def http_get(url: str, *, headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, dict[str, str]]:
