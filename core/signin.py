@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+import math
+
+from axes.helpers import get_cool_off
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -11,12 +13,13 @@ from django.shortcuts import render
 def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
 ) -> HttpResponse:
-    minutes = settings.LOGIN_LOCKOUT_MINUTES
+    # The cool-off axes enforces (settings.LOGIN_LOCKOUT_MINUTES), so the page never says otherwise.
+    seconds = int(get_cool_off(request).total_seconds())
     response = render(
         request,
         "registration/locked_out.html",
-        {"minutes": minutes, "username": (credentials or {}).get("username", "")},
+        {"minutes": math.ceil(seconds / 60), "username": (credentials or {}).get("username", "")},
         status=429,
     )
-    response["Retry-After"] = str(minutes * 60)
+    response["Retry-After"] = str(seconds)
     return response

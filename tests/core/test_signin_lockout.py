@@ -59,9 +59,10 @@ class TestLockout:
     def test_failures_on_both_login_pages_count_together(self, client, user):
         assert fail(client, LOGIN, 3) + fail(client, ADMIN_LOGIN, 2) == [200, 200, 200, 200, 429]
 
-    def test_the_limit_and_the_cool_off_come_from_settings(self, client, user, settings):
+    def test_the_limit_and_the_cool_off_are_settings(self, client, user, settings):
+        # config/settings.py sets these from LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES.
         settings.AXES_FAILURE_LIMIT = 2
-        settings.LOGIN_LOCKOUT_MINUTES = 30
+        settings.AXES_COOLOFF_TIME = timedelta(minutes=30)
         assert fail(client, LOGIN, 2) == [200, 429]
         assert "locked for 30 minutes" in log_in(client, LOGIN, PASSWORD).content.decode()
 
