@@ -105,7 +105,9 @@ def oidc_settings(environ: Mapping[str, str]) -> dict[str, object]:
         )
     if client_id and not value("OIDC_RP_CLIENT_SECRET"):
         raise ImproperlyConfigured("OIDC_RP_CLIENT_ID is set without OIDC_RP_CLIENT_SECRET.")
-    backends = ["accounts.backends.PasswordBackend"]
+    # Axes first: it refuses a locked-out username + address pair before any other
+    # backend (password, then single sign-on) is asked.
+    backends = ["axes.backends.AxesStandaloneBackend", "accounts.backends.PasswordBackend"]
     return {
         "SSO_ENABLED": bool(client_id),
         "AUTHENTICATION_BACKENDS": backends + (["accounts.sso.SSOBackend"] if client_id else []),
@@ -164,6 +166,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "anymail",
     "csp",
+    "axes",
     "core",
     "accounts",
     "customers",
@@ -187,6 +190,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # The providers' webhooks under /anymail/: basic auth required, and clear 4xx answers.
     "core.webhooks.WebhookMiddleware",
+    # Last: turns a sign-in refused for too many failures into our lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -303,6 +308,9 @@ OUTBOX_SENDING_TIMEOUT = int(os.environ.get("OUTBOX_SENDING_TIMEOUT", "600"))
 COMPLAINT_RATE_LIMIT = float(os.environ.get("COMPLAINT_RATE_LIMIT", "0.003"))
 
 # --- Cache: Redis when REDIS_URL is set (shared across processes), memory otherwise.
+# The rate limits and API throttles count here: in memory each web process counts on its
+# own, so several web processes (gunicorn workers included) need REDIS_URL for a limit
+# to mean what it says.
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -312,7 +320,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Room for every counter of a busy minute: at the default 300 entries, culling would
+    # forget counters (and a client spraying addresses could wipe them on purpose).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # --- Email: through a provider's API when EMAIL_PROVIDER names one django-anymail
 # supports (its credentials in ANYMAIL_* variables); else SMTP when EMAIL_HOST is set;
@@ -386,7 +401,16 @@ SECURE_SSL_REDIRECT = SECURE_HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if SECURE_HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HTTPS
 SECURE_HSTS_PRELOAD = SECURE_HTTPS
-BEHIND_PROXY = env_bool("BEHIND_PROXY")
+# How many proxies of ours stand in front of the app, each appending to X-Forwarded-For:
+# the client's address is the entry that many from the right (core.ratelimit.client_address).
+# BEHIND_PROXY=true, the older switch, means one.
+try:
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS") or (1 if env_bool("BEHIND_PROXY") else 0))
+except ValueError:
+    raise ImproperlyConfigured("TRUSTED_PROXY_HOPS must be a whole number of proxies, e.g. 1.") from None
+if TRUSTED_PROXY_HOPS < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more.")
+BEHIND_PROXY = TRUSTED_PROXY_HOPS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
@@ -443,6 +467,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    # Rates come from API_USER_RATE and API_ANON_RATE below, read on each call.
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttles.TokenRateThrottle", "core.api.throttles.AddressRateThrottle"],
 }
 
 # API tokens: stored only as hashes, expiring, revocable (django-rest-knox).
@@ -491,7 +517,26 @@ ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "")
 ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET", "")
 # Requests a minute one client address may make to the public survey pages.
 PUBLIC_RATE_LIMIT = int(os.environ.get("PUBLIC_RATE_LIMIT", "60"))
-# The unsubscribe pages' own limit; the RFC 8058 one-click POST is never limited.
+# The unsubscribe pages' own limit; the RFC 8058 one-click POST counts apart, below.
 UNSUBSCRIBE_RATE_LIMIT = int(os.environ.get("UNSUBSCRIBE_RATE_LIMIT", "60"))
+# RFC 8058 one-click unsubscribes a minute from one address: generous, since mailbox
+# providers POST them in bursts from a few shared addresses.
+ONE_CLICK_UNSUBSCRIBE_RATE_LIMIT = int(os.environ.get("ONE_CLICK_UNSUBSCRIBE_RATE_LIMIT", "600"))
+# API calls per token (a session login counts per user), and per client address for
+# calls without credentials: "<number>/<second|minute|hour|day>". Bulk calls count as one.
+API_USER_RATE = os.environ.get("API_USER_RATE", "2000/hour")
+API_ANON_RATE = os.environ.get("API_ANON_RATE", "100/hour")
+
+# --- Sign-in lockout (django-axes): a username + client address pair that fails to log
+# in LOGIN_FAILURE_LIMIT times is refused, right password or not, for
+# LOGIN_LOCKOUT_MINUTES after its last failure, or until staff unlock it in the admin.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.client_address"
+AXES_LOCKOUT_CALLABLE = "core.signin.lockout_response"
+AXES_RESET_ON_SUCCESS = True
 # Password for the demo logins that seed_demo creates (development only).
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "valuepulse-demo")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -27,3 +29,21 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
     def send_again(self, request: HttpRequest, queryset: QuerySet[OutgoingMessage]) -> None:
         count = sum(outbox.requeue(message) for message in queryset.filter(status=OutgoingMessage.Status.FAILED))
         self.message_user(request, f"{count} message(s) will be sent by the next sweep.", messages.SUCCESS)
+
+
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class SignInAttemptAdmin(AccessAttemptAdmin):
+    """django-axes' failed sign-ins, one row per username + address pair, with an action
+    that lifts a lockout before its cool-off ends."""
+
+    actions = ["unlock", *AccessAttemptAdmin.actions]
+
+    @admin.action(description="Unlock the selected username + address pairs", permissions=["delete"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        # A pair is locked while its row counts enough failures: without the row it starts afresh.
+        count, _ = queryset.delete()
+        self.message_user(request, f"{count} sign-in lock(s) lifted; those pairs may log in again.", messages.SUCCESS)

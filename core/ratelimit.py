@@ -1,12 +1,14 @@
-"""Per-client request limits for public pages, counted in the shared cache.
+"""Per-client request limits for public pages and the API, counted in the shared cache.
 
 With REDIS_URL set the counters live in Redis, so a limit holds across every web
-process and machine. A fixed one-minute window: simple, and enough to stop a client
-hammering link tokens.
+process and machine; without it each process counts on its own (see settings.CACHES).
+Fixed windows: simple, one atomic increment a request, and enough to stop a client
+hammering link tokens or the API.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -23,26 +25,49 @@ WINDOW_SECONDS = 60
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's IP. Behind a trusted proxy, the address that proxy saw (the last
-    X-Forwarded-For entry); anything before it is what the client claimed."""
-    if settings.BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's IP, as the rate limits, the sign-in lockout and the API throttles see it.
 
-
-def is_over_limit(*, scope: str, client: str, limit: int) -> bool:
-    window = int(time.time() // WINDOW_SECONDS)
-    key = f"ratelimit:{scope}:{client}:{window}"
+    With settings.TRUSTED_PROXY_HOPS = N > 0, N proxies we run stand in front of the app,
+    each appending the address it received the request from to X-Forwarded-For, and
+    REMOTE_ADDR is the last of them: the client is the N-th entry from the right.
+    Entries further left are whatever the client wrote, and never trusted. A header too
+    short or not an address there means the request did not come through our proxies as
+    configured: the proxy's own address (REMOTE_ADDR) stands for it, which may limit it
+    sooner but never lets it choose its address."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops <= 0:
+        return remote
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(forwarded) < hops:
+        return remote
+    candidate = forwarded[-hops]
     try:
-        cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
-        count = cache.incr(key)
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+def count_request(*, scope: str, client: str, window_seconds: int = WINDOW_SECONDS) -> int:
+    """Counts one request of `client` in `scope` for the current window and returns the
+    window's count so far; 0 when the cache cannot be reached."""
+    window = int(time.time() // window_seconds)
+    key = f"ratelimit:{scope}:{client}:{window_seconds}:{window}"
+    try:
+        cache.add(key, 0, timeout=window_seconds * 2)
+        return cache.incr(key)
     except Exception:
         # The limit protects the site; an unreachable cache must not take it down.
         logger.warning("Rate limit counter unavailable for %s; letting the request through", scope, exc_info=True)
-        return False
-    return count > limit
+        return 0
+
+
+def seconds_left_in_window(window_seconds: int = WINDOW_SECONDS) -> int:
+    return window_seconds - int(time.time()) % window_seconds
+
+
+def is_over_limit(*, scope: str, client: str, limit: int) -> bool:
+    return count_request(scope=scope, client=client) > limit
 
 
 def rate_limited(
@@ -50,7 +75,7 @@ def rate_limited(
 ) -> Callable:
     """Answers 429 with a friendly page once a client passes `setting` (a number of
     requests a minute, settings.PUBLIC_RATE_LIMIT by default) to views of this scope.
-    Requests `exempt` says yes to are never counted."""
+    Requests `exempt` says yes to are not counted here."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)

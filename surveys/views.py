@@ -38,13 +38,19 @@ def _is_one_click_unsubscribe(request: HttpRequest) -> bool:
     return request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click"
 
 
+def _is_not_one_click_unsubscribe(request: HttpRequest) -> bool:
+    return not _is_one_click_unsubscribe(request)
+
+
 def unsubscribe_page(view: PublicView) -> PublicView:
-    """As public_page, with a limit of its own; the RFC 8058 one-click POST that mailbox
-    providers send in bursts from a few addresses is never counted (its 256-bit token is
-    what protects it)."""
-    return rate_limited("unsubscribe", setting="UNSUBSCRIBE_RATE_LIMIT", exempt=_is_one_click_unsubscribe)(
-        _public(view)
+    """As public_page, with a limit of its own. The RFC 8058 one-click POST counts apart,
+    against a far higher limit: mailbox providers send those in bursts from a few shared
+    addresses, and its 256-bit token is what protects it."""
+    pages_limit = rate_limited("unsubscribe", setting="UNSUBSCRIBE_RATE_LIMIT", exempt=_is_one_click_unsubscribe)
+    one_click_limit = rate_limited(
+        "one-click-unsubscribe", setting="ONE_CLICK_UNSUBSCRIBE_RATE_LIMIT", exempt=_is_not_one_click_unsubscribe
     )
+    return pages_limit(one_click_limit(_public(view)))
 
 
 def _public(view: PublicView) -> PublicView:

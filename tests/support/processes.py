@@ -1,12 +1,15 @@
-"""Starting the project's real processes (Celery worker, management commands) from tests."""
+"""Starting the project's real processes (Celery worker, gunicorn, management commands) from tests."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +18,7 @@ from django.db import connection
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
 def test_database_url() -> str:
@@ -45,21 +49,41 @@ def celery_worker(
     env: dict[str, str], *, queue: str, log: Path, name: str = "test", timeout: float = 60
 ) -> Iterator[subprocess.Popen]:
     """A real Celery worker consuming `queue`, stopped (by its own PID) afterwards."""
+    command = [CELERY, "-A", "config", "worker", "-Q", queue, "-n", f"{name}@%h", "--pool", "solo",
+               "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    with _started(command, env=env, log=log, ready=lambda: "ready." in log.read_text(), what="Celery worker",
+                  timeout=timeout) as worker:
+        yield worker
+
+
+@contextmanager
+def gunicorn_server(env: dict[str, str], *, port: int, log: Path, timeout: float = 60) -> Iterator[str]:
+    """The app served by a real gunicorn (one sync worker) on 127.0.0.1:`port`, ready to
+    answer; yields its base URL and stops it (by its own PID) afterwards."""
+    url = f"http://127.0.0.1:{port}"
+    command = [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+               "--access-logfile", "-"]
+    with _started(command, env=env, log=log, ready=lambda: _answers(f"{url}/login/"), what=f"gunicorn on {url}",
+                  timeout=timeout):
+        yield url
+
+
+@contextmanager
+def _started(
+    command: list[str], *, env: dict[str, str], log: Path, ready: Callable[[], bool], what: str, timeout: float
+) -> Iterator[subprocess.Popen]:
+    """Runs `command` with its output in `log` until `ready()` says yes; stops it by its own PID afterwards."""
     with log.open("w") as output:
-        worker = subprocess.Popen(
-            [CELERY, "-A", "config", "worker", "-Q", queue, "-n", f"{name}@%h", "--pool", "solo",
-             "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-            cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
-        while "ready." not in log.read_text():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Celery worker did not start:\n{log.read_text()}")
+        while not ready():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start:\n{log.read_text()}")
             time.sleep(0.2)
-        yield worker
+        yield process
     finally:
-        stop(worker, timeout=20)
+        stop(process, timeout=20)
 
 
 def stop(process: subprocess.Popen, *, timeout: float = 10) -> None:
@@ -70,6 +94,24 @@ def stop(process: subprocess.Popen, *, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def http_get(url: str, *, headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, dict[str, str]]:
+    """GET `url`; its status and headers, whatever the status."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, dict(answer.headers)
+    except urllib.error.HTTPError as answer:
+        return answer.code, dict(answer.headers)
+
+
+def _answers(url: str) -> bool:
+    try:
+        http_get(url, timeout=2)
+    except (OSError, http.client.HTTPException):
+        return False
+    return True
 
 
 def enqueue_from_another_process(env: dict[str, str], *, task: str, queue: str, times: int = 1) -> None:

@@ -225,7 +225,7 @@ class TestRateLimit:
         statuses = [client.get(f"/u/{TOKEN}/").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
 
-    def test_a_burst_of_one_click_unsubscribes_is_never_limited(self, client, invitation, settings):
+    def test_one_click_unsubscribes_count_apart_from_the_unsubscribe_pages(self, client, invitation, settings):
         from django.core.cache import cache
 
         cache.clear()
@@ -234,6 +234,20 @@ class TestRateLimit:
             client.post(f"/u/{TOKEN}/", {"List-Unsubscribe": "One-Click"}).status_code for _ in range(10)
         ]
         assert statuses == [200] * 10
+        assert client.get(f"/u/{TOKEN}/").status_code == 200
+
+    def test_one_click_unsubscribes_have_their_own_limit(self, client, invitation, settings):
+        from django.core.cache import cache
+
+        cache.clear()
+        settings.ONE_CLICK_UNSUBSCRIBE_RATE_LIMIT = 3
+        statuses = [
+            client.post(f"/u/{TOKEN}/", {"List-Unsubscribe": "One-Click"}).status_code for _ in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        assert client.get(f"/u/{TOKEN}/").status_code == 200
+        from_another_address = client.post(f"/u/{TOKEN}/", {"List-Unsubscribe": "One-Click"}, REMOTE_ADDR="10.0.0.2")
+        assert from_another_address.status_code == 200
 
 
 class TestSpanish:

@@ -1,15 +1,17 @@
-"""The public pages' rate limit counts in Redis, so it holds across web processes."""
+"""The public pages' rate limit counts in Redis, so it holds across web processes and servers."""
 
 from __future__ import annotations
 
 import random
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
-from tests.support.processes import PROJECT_DIR, child_environment
-from tests.support.services import require_redis
+from tests.support.processes import PROJECT_DIR, child_environment, gunicorn_server, http_get
+from tests.support.services import require_postgresql, require_redis
 
 
 @pytest.mark.django_db
@@ -32,3 +34,40 @@ def test_a_limit_reached_in_one_process_holds_in_another(client, settings, tmp_p
         [sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60
     )
     assert other_process.stdout.strip().splitlines()[-1] == "429", other_process.stderr
+
+
+def _free_ports(count: int, *, first: int = 18100, last: int = 18199) -> list[int]:
+    found = []
+    for port in range(first, last + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError(f"fewer than {count} free ports in {first}-{last}")
+
+
+@pytest.mark.django_db
+def test_the_limit_holds_across_two_gunicorn_servers(tmp_path):
+    """Two web servers behind one proxy, on PostgreSQL and Redis as in production: a
+    client's requests alternate between them and the sixth overall is refused."""
+    require_postgresql()
+    redis_url = require_redis()
+    client = f"203.0.{random.randrange(256)}.{random.randrange(1, 255)}"
+    env = child_environment(var_dir=tmp_path, redis_url=redis_url, PUBLIC_RATE_LIMIT="5", TRUSTED_PROXY_HOPS="1")
+    first_port, second_port = _free_ports(2)
+    with (
+        gunicorn_server(env, port=first_port, log=tmp_path / "first.log") as first,
+        gunicorn_server(env, port=second_port, log=tmp_path / "second.log") as second,
+    ):
+        if time.time() % 60 > 50:  # the six requests belong in one one-minute window
+            time.sleep(61 - time.time() % 60)
+        answers = [
+            http_get(f"{server}/s/some-token-of-normal-length/", headers={"X-Forwarded-For": client})
+            for server in [first, second] * 3
+        ]
+    assert [status for status, _ in answers] == [404] * 5 + [429]
+    assert int(answers[-1][1]["Retry-After"]) > 0
