@@ -25,7 +25,9 @@ def test_the_sso_addresses_answer_404(client, path):
 
 
 def test_only_password_sign_in_is_in_the_authentication_backends():
-    assert oidc_settings({})["AUTHENTICATION_BACKENDS"] == ["accounts.backends.PasswordBackend"]
+    assert oidc_settings({})["AUTHENTICATION_BACKENDS"] == [
+        "axes.backends.AxesStandaloneBackend", "accounts.backends.PasswordBackend",
+    ]
 
 
 def test_a_client_id_without_endpoints_or_discovery_is_a_configuration_error():
@@ -45,7 +47,9 @@ def test_a_client_id_switches_the_sso_backend_on():
     })
 
     assert configured["SSO_ENABLED"] is True
-    assert configured["AUTHENTICATION_BACKENDS"] == ["accounts.backends.PasswordBackend", "accounts.sso.SSOBackend"]
+    assert configured["AUTHENTICATION_BACKENDS"] == [
+        "axes.backends.AxesStandaloneBackend", "accounts.backends.PasswordBackend", "accounts.sso.SSOBackend",
+    ]
     assert configured["OIDC_RP_SIGN_ALGO"] == "RS256"
 
 

@@ -18,6 +18,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
 from knox.models import AuthToken
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
 from accounts.models import SignInPolicy
 from core import mailbox as dev_mailbox
 from customers.models import Customer
@@ -122,6 +124,12 @@ def build_portfolio() -> Portfolio:
     SentMessageFactory()
     AnswerCountState.objects.get_or_create(pk=1)
     SignInPolicy.current()
+    # What django-axes records of sign-ins: a failure, a lockout's attempts, a success.
+    attempt = {"username": "someone", "ip_address": "203.0.113.9", "user_agent": "test", "http_accept": "*/*",
+               "path_info": "/login/"}
+    AccessAttempt.objects.create(**attempt, get_data="", post_data="", failures_since_start=1)
+    AccessFailureLog.objects.create(**attempt)
+    AccessLog.objects.create(**attempt)
 
     invitation = alert_a.response.invitation
     email = survey_invitation(invitation, token=token, unsubscribe_token=token)
