@@ -469,6 +469,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     # Rates come from API_USER_RATE and API_ANON_RATE below, read on each call.
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttles.TokenRateThrottle", "core.api.throttles.AddressRateThrottle"],
+    # Calls turned away for missing or wrong credentials count per address too.
+    "EXCEPTION_HANDLER": "core.api.throttles.exception_handler",
 }
 
 # API tokens: stored only as hashes, expiring, revocable (django-rest-knox).

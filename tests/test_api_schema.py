@@ -30,7 +30,7 @@ RESPONSES_API = {
 ALERTS_API = {
     "/api/v1/alerts/": {"get": {"200"}},
     "/api/v1/alerts/{id}/": {"get": {"200"}, "patch": {"200", "400", "404"}},
-    "/api/v1/insights/summary/": {"get": {"200", "400", "403"}},
+    "/api/v1/insights/summary/": {"get": {"200", "400"}},
 }
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.ratelimit import client_address, count_request, seconds_left_in_window
 
-if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+if TYPE_CHECKING:
     from rest_framework.request import Request
+    from rest_framework.response import Response
     from rest_framework.views import APIView
 
 
@@ -61,6 +64,20 @@ class AddressRateThrottle(_CountingThrottle):
         return client_address(request)
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        # After a failed authentication DRF has already set request.user to anonymous.
         if request.user and request.user.is_authenticated:
             return None
         return self.get_ident(request)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, with one addition: a call turned away for missing or wrong
+    credentials counts against its address at API_ANON_RATE, and past that rate the
+    answer is 429 with Retry-After instead of 401, so that guessing tokens is throttled.
+    (DRF checks throttles only after authentication and permissions have passed.)"""
+    if isinstance(exc, (NotAuthenticated, AuthenticationFailed)):
+        request, view = context["request"], context["view"]
+        throttle = AddressRateThrottle()
+        if not throttle.allow_request(request, view):
+            exc = Throttled(wait=throttle.wait())
+    return drf_exception_handler(exc, context)

@@ -15,7 +15,6 @@ from tests.factories import ApiStaffFactory
 pytestmark = pytest.mark.django_db
 
 CUSTOMERS = "/api/v1/customers/"
-SCHEMA = "/api/schema/?format=json"  # the API's one page open to callers without credentials
 
 
 @pytest.fixture(autouse=True)
@@ -67,18 +66,36 @@ class TestPerToken:
 
 
 class TestPerAddress:
+    """Every call without valid credentials is turned away (401); past API_ANON_RATE
+    from one address the answer becomes 429, so tokens cannot be guessed at speed."""
+
     def test_an_address_without_credentials_past_its_rate_gets_429(self, settings):
         settings.API_ANON_RATE = "2/hour"
         anonymous = APIClient()
-        assert [anonymous.get(SCHEMA, REMOTE_ADDR="192.0.2.1").status_code for _ in range(2)] == [200, 200]
-        assert_throttled(anonymous.get(SCHEMA, REMOTE_ADDR="192.0.2.1"))
-        assert anonymous.get(SCHEMA, REMOTE_ADDR="192.0.2.2").status_code == 200
+        assert [anonymous.get(CUSTOMERS, REMOTE_ADDR="192.0.2.1").status_code for _ in range(2)] == [401, 401]
+        assert_throttled(anonymous.get(CUSTOMERS, REMOTE_ADDR="192.0.2.1"))
+        assert anonymous.get(CUSTOMERS, REMOTE_ADDR="192.0.2.2").status_code == 401
+
+    def test_wrong_tokens_from_one_address_past_its_rate_get_429(self, settings):
+        settings.API_ANON_RATE = "3/hour"
+        guesser = APIClient(REMOTE_ADDR="192.0.2.1")
+        answers = [
+            guesser.get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {'0' * 63}{n}").status_code for n in range(3)
+        ]
+        assert answers == [401, 401, 401]
+        assert_throttled(guesser.get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {'1' * 64}"))
+
+    def test_a_valid_token_still_works_from_an_address_that_guessed(self, settings):
+        settings.API_ANON_RATE = "1/hour"
+        guesser = APIClient(REMOTE_ADDR="192.0.2.1")
+        [guesser.get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {'0' * 64}") for _ in range(3)]
+        assert token_client().get(CUSTOMERS, REMOTE_ADDR="192.0.2.1").status_code == 200
 
     def test_behind_a_proxy_it_counts_the_client_not_the_proxy(self, settings):
         settings.API_ANON_RATE = "1/hour"
         settings.TRUSTED_PROXY_HOPS = 1
         anonymous = APIClient(REMOTE_ADDR="10.0.0.9")
-        assert anonymous.get(SCHEMA, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 200
-        assert anonymous.get(SCHEMA, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 200
+        assert anonymous.get(CUSTOMERS, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 401
+        assert anonymous.get(CUSTOMERS, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 401
         # Writing another address to the left does not make a new client.
-        assert anonymous.get(SCHEMA, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7").status_code == 429
+        assert anonymous.get(CUSTOMERS, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7").status_code == 429
