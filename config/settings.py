@@ -167,6 +167,7 @@ INSTALLED_APPS = [
     "anymail",
     "csp",
     "axes",
+    "auditlog",
     "core",
     "accounts",
     "customers",
@@ -185,6 +186,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who made each change the audit trail records (after the session's user is known).
+    "core.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -459,7 +462,7 @@ LOGGING = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "core.api.authentication.AuditedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -472,6 +475,33 @@ REST_FRAMEWORK = {
     # Calls turned away for missing or wrong credentials count per address too.
     "EXCEPTION_HANDLER": "core.api.throttles.exception_handler",
 }
+
+# The audit trail (django-auditlog, core/audit.py): who changed what, and when. Derived
+# figures (value metrics, latest answers, delivery bookkeeping) change on their own and
+# are left out; writes that bypass model signals record themselves (core.audit.record).
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {
+        "model": "customers.customer",
+        "include_fields": ["external_id", "name", "account_manager", "cost_to_serve", "is_active", "time_zone"],
+    },
+    {"model": "customers.contact", "exclude_fields": ["created_at"]},
+    {
+        "model": "insights.alert",
+        "include_fields": ["status", "priority", "assignee", "acknowledged_at", "resolved_at", "escalated_at"],
+    },
+    {"model": "insights.alertnote", "exclude_fields": ["created_at"]},
+    {"model": "surveys.survey", "exclude_fields": ["created_at"]},
+    "surveys.surveytext",
+    {
+        "model": "auth.user",
+        "exclude_fields": ["last_login"],
+        "mask_fields": ["password"],
+        "m2m_fields": ["groups", "user_permissions"],
+    },
+    {"model": "auth.group", "m2m_fields": ["permissions"]},
+    {"model": "knox.authtoken", "include_fields": ["user", "created", "expiry"]},
+    {"model": "accounts.signinpolicy", "exclude_fields": ["updated_at"], "m2m_fields": ["break_glass_users"]},
+)
 
 # API tokens: stored only as hashes, expiring, revocable (django-rest-knox).
 REST_KNOX = {

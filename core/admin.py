@@ -3,11 +3,34 @@ from __future__ import annotations
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from knox.admin import AuthTokenAdmin
+from knox.models import AuthToken
 
-from . import outbox
+from . import audit, outbox
 from .models import OutgoingMessage
+
+
+class AuditTrailAdmin(admin.ModelAdmin):
+    """An audited model's admin: the change form's "History" shows the object's audit
+    trail (every change from pages, the API, imports and the admin, with who made it)."""
+
+    object_history_template = "admin/audit_history.html"
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        trail = audit.trail_for_page(request.user, obj) if obj is not None else {}
+        return super().history_view(request, object_id, extra_context={**trail, **(extra_context or {})})
+
+
+for model, model_admin in [(get_user_model(), UserAdmin), (Group, GroupAdmin), (AuthToken, AuthTokenAdmin)]:
+    admin.site.unregister(model)
+    admin.site.register(model, type(model_admin.__name__, (AuditTrailAdmin, model_admin), {}))
 
 
 @admin.register(OutgoingMessage)

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html
 
+from core.admin import AuditTrailAdmin
+
 from . import services
 from .models import Contact, Customer, Invoice, OptOutReason, UnreachableReason
 
@@ -51,7 +53,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditTrailAdmin):
     list_display = [
         "name",
         "external_id",
@@ -145,7 +147,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AuditTrailAdmin):
     """Ticking or unticking "opted out" goes through the opt-out and opt-in services;
     the address's delivery state is the provider's to set and the deliverability page's
     to clear."""

@@ -24,12 +24,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core import audit
 from core import deliverability as sending
 from core import delivery_events, outbox
 from core.models import DeliveryEvent
@@ -159,7 +159,7 @@ def resume_sending(*, by: AbstractBaseUser) -> bool:
 def reenable_address(*, email: str, by: AbstractBaseUser) -> int:
     """Staff make an undeliverable address deliverable again (the mailbox was fixed, the
     bounce was a mistake); its earlier soft bounces no longer count. Opt-outs stay.
-    Recorded in each contact's admin history with who did it. Returns how many contacts."""
+    Recorded in each contact's audit trail with who did it. Returns how many contacts."""
     now = timezone.now()
     with transaction.atomic():
         contacts = list(contacts_with_address(email).filter(undeliverable_at__isnull=False).select_for_update())
@@ -168,13 +168,18 @@ def reenable_address(*, email: str, by: AbstractBaseUser) -> int:
         Contact.objects.filter(pk__in=[contact.pk for contact in contacts]).update(
             undeliverable_at=None, undeliverable_reason="", reenabled_at=now
         )
-        reasons = sorted({contact.get_undeliverable_reason_display() for contact in contacts})
-        LogEntry.objects.log_actions(
-            user_id=by.pk,
-            queryset=contacts,
-            action_flag=CHANGE,
-            change_message=f"Re-enabled the address on the deliverability page (was: {', '.join(reasons)}).",
-        )
+        with audit.acting_as(by):
+            audit.record_many(
+                (
+                    contact,
+                    {
+                        "undeliverable_at": [contact.undeliverable_at, None],
+                        "undeliverable_reason": [contact.undeliverable_reason, ""],
+                        "reenabled_at": [contact.reenabled_at, now],
+                    },
+                )
+                for contact in contacts
+            )
     logger.info("%s re-enabled an address for contacts %s", by, [contact.pk for contact in contacts])
     return len(contacts)
 
@@ -185,13 +190,20 @@ def contacts_with_address(email: str) -> QuerySet[Contact]:
 
 
 def _mark_undeliverable(event: DeliveryEvent, *, reason: str) -> None:
-    marked = list(
-        contacts_with_address(event.recipient)
-        .filter(undeliverable_at__isnull=True)
-        .values_list("pk", "customer_id")
-    )
+    contacts = list(contacts_with_address(event.recipient).filter(undeliverable_at__isnull=True))
+    marked = [(contact.pk, contact.customer_id) for contact in contacts]
     Contact.objects.filter(pk__in=[pk for pk, _ in marked]).update(
         undeliverable_at=event.occurred_at, undeliverable_reason=reason
+    )
+    audit.record_many(
+        (
+            contact,
+            {
+                "undeliverable_at": [None, event.occurred_at],
+                "undeliverable_reason": [contact.undeliverable_reason, reason],
+            },
+        )
+        for contact in contacts
     )
     if marked:
         logger.info("%s: contacts %s are undeliverable (%s)", event.esp, [pk for pk, _ in marked], reason)

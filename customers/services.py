@@ -14,6 +14,7 @@ from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import Cast, Coalesce, Greatest, Lower
 from django.utils import timezone
 
+from core import audit
 from core.queue import enqueue_on_commit
 
 from .models import Contact, Customer, Invoice, Language, OptOutReason
@@ -260,7 +261,7 @@ def upsert_customers(*, customers: Sequence[CustomerData]) -> UpsertResult:
     """
     external_ids = {customer.external_id for customer in customers}
     with transaction.atomic():
-        existing = Customer.objects.filter(external_id__in=external_ids).count()
+        before = {customer.external_id: customer for customer in _audited_customers(external_ids)}
         Customer.objects.bulk_create(
             [
                 Customer(
@@ -275,11 +276,27 @@ def upsert_customers(*, customers: Sequence[CustomerData]) -> UpsertResult:
             ],
             update_conflicts=True,
             unique_fields=["external_id"],
-            update_fields=["name", "account_manager", "cost_to_serve", "is_active", "time_zone", "updated_at"],
+            update_fields=[*_CUSTOMER_FIELDS, "updated_at"],
             batch_size=1000,
         )
+        audit.record_many(
+            (
+                customer,
+                audit.changes(before.get(customer.external_id), customer, _CUSTOMER_FIELDS),
+                audit.Action.UPDATE if customer.external_id in before else audit.Action.CREATE,
+            )
+            for customer in _audited_customers(external_ids)
+        )
         enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
-    return UpsertResult(created=len(external_ids) - existing, updated=existing)
+    return UpsertResult(created=len(external_ids) - len(before), updated=len(before))
+
+
+# What an integrator writes about a customer.
+_CUSTOMER_FIELDS = ["name", "account_manager", "cost_to_serve", "is_active", "time_zone"]
+
+
+def _audited_customers(external_ids: Collection[str]) -> list[Customer]:
+    return list(Customer.objects.filter(external_id__in=external_ids).only("external_id", "pk", *_CUSTOMER_FIELDS))
 
 
 def upsert_contact(
@@ -331,9 +348,9 @@ def ensure_contacts(*, contacts: Sequence[ContactData]) -> dict[tuple[int, str],
     for key, contact in found.items():
         name = wanted[key].name
         if name is not None and contact.name != name:
+            renamed.append((contact, {"name": [contact.name, name]}))
             contact.name = name
-            renamed.append(contact)
-    Contact.objects.bulk_update(renamed, ["name"], batch_size=1000)
+    Contact.objects.bulk_update([contact for contact, _ in renamed], ["name"], batch_size=1000)
     created = Contact.objects.bulk_create(
         [
             Contact(customer_id=data.customer_id, email=data.email, name=data.name or "")
@@ -342,6 +359,7 @@ def ensure_contacts(*, contacts: Sequence[ContactData]) -> dict[tuple[int, str],
         ],
         batch_size=1000,
     )
+    audit.record_many([*renamed, *_created(created)])
     return found | {(contact.customer_id, contact.email.lower()): contact for contact in created}
 
 
@@ -371,12 +389,14 @@ def upsert_contacts(*, contacts: Sequence[ContactData]) -> UpsertResult:
                 "name": contact.name if data.name is None else data.name,
                 "language": contact.language if data.language is None else data.language,
             }
-            if any(getattr(contact, field) != value for field, value in values.items()):
+            differences = {field: [getattr(contact, field), value] for field, value in values.items()}
+            differences = {field: values for field, values in differences.items() if values[0] != values[1]}
+            if differences:
                 for field, value in values.items():
                     setattr(contact, field, value)
-                changed.append(contact)
-        Contact.objects.bulk_update(changed, ["email", "name", "language"], batch_size=1000)
-        Contact.objects.bulk_create(
+                changed.append((contact, differences))
+        Contact.objects.bulk_update([contact for contact, _ in changed], ["email", "name", "language"], batch_size=1000)
+        created = Contact.objects.bulk_create(
             [
                 Contact(
                     customer_id=data.customer_id,
@@ -389,7 +409,16 @@ def upsert_contacts(*, contacts: Sequence[ContactData]) -> UpsertResult:
             ],
             batch_size=1000,
         )
+        audit.record_many([*changed, *_created(created)])
     return UpsertResult(created=len(wanted) - len(found), updated=len(found))
+
+
+def _created(contacts: Sequence[Contact]) -> list[tuple]:
+    """New contacts as the audit trail records them."""
+    return [
+        (contact, audit.changes(None, contact, ["customer", "email", "name", "language"]), audit.Action.CREATE)
+        for contact in contacts
+    ]
 
 
 def _contacts_by_email(keys: Collection[tuple[int, str]]) -> dict[tuple[int, str], Contact]:
@@ -413,6 +442,7 @@ def opt_out_contact(*, contact: Contact, reason: str = OptOutReason.UNSUBSCRIBED
     opt-out time is kept. A spam complaint replaces an earlier reason: it is the one
     that tells staff never to write again."""
     with transaction.atomic():
+        before = Contact.objects.select_for_update().get(pk=contact.pk)
         opted_out = Contact.objects.filter(pk=contact.pk, opted_out=False).update(
             opted_out=True, opted_out_at=timezone.now(), opt_out_reason=reason
         )
@@ -421,10 +451,16 @@ def opt_out_contact(*, contact: Contact, reason: str = OptOutReason.UNSUBSCRIBED
                 Contact.objects.filter(pk=contact.pk).exclude(opt_out_reason=reason).update(opt_out_reason=reason)
             )
         if opted_out:
+            _record_opt_out_change(before)
             announce_unreachable([(contact.pk, contact.customer_id)])
     if opted_out:
         logger.info("Contact %s opted out: %s", contact.pk, reason)
     contact.refresh_from_db(fields=["opted_out", "opted_out_at", "opt_out_reason"])
+
+
+def _record_opt_out_change(before: Contact) -> None:
+    after = Contact.objects.get(pk=before.pk)
+    audit.record(after, changes=audit.changes(before, after, ["opted_out", "opted_out_at", "opt_out_reason"]))
 
 
 def announce_unreachable(contacts: Iterable[tuple[int, int]]) -> None:
@@ -438,12 +474,17 @@ def announce_unreachable(contacts: Iterable[tuple[int, int]]) -> None:
         )
 
 
-def opt_in_contact(*, contact: Contact, by: AbstractBaseUser | None) -> None:
+def opt_in_contact(*, contact: Contact, by: AbstractBaseUser) -> None:
     """Staff record that an opted-out contact may be surveyed again (they asked, or the
     opt-out was a mistake)."""
-    opted_in = Contact.objects.filter(pk=contact.pk, opted_out=True).update(
-        opted_out=False, opted_out_at=None, opt_out_reason=""
-    )
+    with transaction.atomic():
+        before = Contact.objects.select_for_update().get(pk=contact.pk)
+        opted_in = Contact.objects.filter(pk=contact.pk, opted_out=True).update(
+            opted_out=False, opted_out_at=None, opt_out_reason=""
+        )
+        if opted_in:
+            with audit.acting_as(by):
+                _record_opt_out_change(before)
     if opted_in:
         logger.info("Contact %s opted in again by %s (was: %s)", contact.pk, by, contact.opt_out_reason or "opted out")
     contact.refresh_from_db(fields=["opted_out", "opted_out_at", "opt_out_reason"])

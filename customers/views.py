@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from core import audit
 from core import deliverability as sending
 from core.http import HtmxHttpRequest, page_or_fragment, see_other
 
@@ -55,6 +56,7 @@ def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             "contacts": customer.contacts.all(),
             "invoices": queries.recent_invoices(customer=customer, today=today, limit=INVOICES_SHOWN),
             "invoice_count": customer.invoices.count(),
+            **audit.trail_for_page(request.user, customer, customer.contacts.all()),
         },
     )
 

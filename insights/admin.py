@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from core import retry
+from core.admin import AuditTrailAdmin
 from core.queue import enqueue_on_commit
 
 from .alerts import rules, services
@@ -91,7 +92,7 @@ class AlertNoteInline(admin.TabularInline):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AuditTrailAdmin):
     """Read-only: alerts are worked on their own pages, where every change leaves a note
     and notifies whom it should. The admin shows them whole, and where telling people
     failed."""
@@ -191,7 +192,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(AlertNote)
-class AlertNoteAdmin(admin.ModelAdmin):
+class AlertNoteAdmin(AuditTrailAdmin):
     list_display = ["alert", "kind", "author", "created_at", "text"]
     list_filter = ["kind"]
     search_fields = ["text", "alert__customer__name", "alert__customer__external_id"]

@@ -4,12 +4,14 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import AuditTrailAdmin
+
 from . import services
 from .models import Delivery, Invitation, Response, ResponseRevision, Survey
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(AuditTrailAdmin):
     list_display = ["name", "slug", "is_default", "is_active", "scale_min", "send_delay", "throttle", "expiry"]
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = [

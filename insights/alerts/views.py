@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core import audit
 from core.http import HtmxHttpRequest, page_or_fragment, see_other
 from customers.models import Tier
 from customers.queries import account_managers
@@ -100,6 +101,7 @@ def _render_alert(
     else:
         template = "insights/alert.html"
         context.update(_page_context(alert))
+        context.update(audit.trail_for_page(request.user, alert, alert.notes.all()))
     return render(request, template, context, status=400 if failed else 200)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from auditlog.models import LogEntry
 from django.utils import timezone
 
 from django.db import transaction
@@ -115,9 +115,9 @@ class TestReenableAddress:
             assert (contact.unreachable_reason, contact.undeliverable_reason) == ("", "")
             assert contact.undeliverable_at is None
             assert contact.reenabled_at is not None
-        entries = LogEntry.objects.filter(user=staff)
-        assert sorted(int(entry.object_id) for entry in entries) == sorted(contact.pk for contact in contacts)
-        assert "Re-enabled the address on the deliverability page (was: Hard bounce)." in entries[0].change_message
+        entries = LogEntry.objects.filter(actor=staff)
+        assert sorted(entry.object_id for entry in entries) == sorted(contact.pk for contact in contacts)
+        assert entries[0].changes_dict["undeliverable_reason"] == ["bounced", ""]
 
     def test_a_complaint_stays(self):
         contact = ContactFactory(email=ADDRESS)

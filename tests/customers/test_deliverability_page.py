@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from auditlog.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
@@ -189,7 +189,7 @@ class TestReenabling:
         for contact in contacts:
             contact.refresh_from_db()
             assert (contact.unreachable_reason, contact.reenabled_at is not None) == ("", True)
-        assert LogEntry.objects.filter(user=staff).count() == 2
+        assert LogEntry.objects.filter(actor=staff).count() == 2
         assert "gone@acme.test is deliverable again for 2 contacts." in client.get(URL).content.decode()
 
     def test_it_goes_back_to_where_the_list_stood(self, client, staff):

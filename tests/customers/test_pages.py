@@ -473,6 +473,6 @@ class TestCustomerDetail:
         ContactFactory.create_batch(count, customer=customer)
         InvoiceFactory.create_batch(count, customer=customer)
         # session, user, customer with manager, contacts, recent invoices, invoice count,
-        # the navigation's open-alert count
-        with django_assert_num_queries(7):
+        # the audit trail and the people it names, the navigation's open-alert count
+        with django_assert_num_queries(9):
             client.get(detail_url(customer))

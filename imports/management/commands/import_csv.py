@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
+from core.audit import acting_as
 from imports import importers
 
 
@@ -29,10 +31,18 @@ class Command(BaseCommand):
             action=argparse.BooleanOptionalAction,
             help="Show a progress line on stderr (default: only when stderr is a terminal).",
         )
+        parser.add_argument(
+            "--by",
+            metavar="USERNAME",
+            help="Who the audit trail names for the changes (default: ValuePulse itself).",
+        )
 
-    def handle(self, *args, kind: str, path: str, progress: bool | None = None, **options) -> None:
+    def handle(
+        self, *args, kind: str, path: str, progress: bool | None = None, by: str | None = None, **options
+    ) -> None:
         show_progress = self.stderr.isatty() if progress is None else progress
-        with _opened(path) as file:
+        actor = _user(by) if by else None
+        with _opened(path) as file, acting_as(actor):
             progress_line = ProgressLine(self.stderr, file) if show_progress else None
             try:
                 counts = importers.import_csv(kind=kind, file=file, progress=progress_line)
@@ -50,6 +60,13 @@ class Command(BaseCommand):
         total = sum(counts.values())
         outcomes = ", ".join(f"{count:,} {outcome}" for outcome, count in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Imported {total:,} {kind}: {outcomes}."))
+
+
+def _user(username: str):
+    try:
+        return get_user_model().objects.get_by_natural_key(username)
+    except get_user_model().DoesNotExist:
+        raise CommandError(f"--by: no user is called {username!r}.") from None
 
 
 @contextmanager

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from auditlog.models import LogEntry
 
 from customers.models import Customer
 from tests.factories import ApiUserFactory, CustomerFactory
@@ -121,8 +122,9 @@ class TestBulkCustomers:
             {**row, "account_manager": managers[n % 3].username} for n, row in enumerate(rows(count))
         ]
         CustomerFactory(external_id="B-0")
-        # Token and the owner's other tokens; usernames; savepoint; existing count;
-        # the inserts; savepoint release.
-        with django_assert_max_num_queries(6 + insert_statements(Customer, count)):
+        # Token and the owner's other tokens; usernames; savepoint; the customers before
+        # and after; the inserts; the audit trail's entries; savepoint release.
+        inserts = insert_statements(Customer, count) + insert_statements(LogEntry, count)
+        with django_assert_max_num_queries(7 + inserts):
             response = api.post(URL, body, format="json")
         assert response.json() == {"created": count - 1, "updated": 1}
