@@ -28,7 +28,7 @@ from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models import AutoField, BooleanField, Model, Q, QuerySet
 
 from core.ratelimit import client_address
 
@@ -104,7 +104,7 @@ def record_many(made: Iterable[tuple]) -> None:
         LogEntry(
             content_type=ContentType.objects.get_for_model(change.instance),
             object_pk=str(change.instance.pk),
-            object_id=change.instance.pk,
+            object_id=change.instance.pk if isinstance(change.instance.pk, int) else None,
             object_repr=str(change.instance),
             action=change.action,
             changes={field: [_text(before), _text(after)] for field, (before, after) in change.changes.items()},
@@ -221,7 +221,11 @@ def _changes(entry: LogEntry, people: Mapping[str, str]) -> list[Change]:
 def _who(entry: LogEntry) -> str:
     if entry.actor is not None:
         return entry.actor.get_full_name() or entry.actor.get_username()
-    return entry.actor_email or "ValuePulse"
+    if entry.actor_email:  # a user since deleted
+        return entry.actor_email
+    # A request without a signed-in person (a respondent's page) has an address; the
+    # system's own work (tasks, sweeps) has none.
+    return f"Someone at {entry.remote_addr}" if entry.remote_addr else "ValuePulse"
 
 
 def _field(entry: LogEntry, name: str):
@@ -287,11 +291,9 @@ def redact(target: Model, *, fields: Iterable[str], object_repr: str) -> int:
 def _about(targets: Iterable[Model | QuerySet]) -> Q:
     about = Q(pk__in=[])
     for target in targets:
-        if isinstance(target, QuerySet):
-            ids = target.values("pk")
-            model = target.model
-        else:
-            ids = [target.pk]
-            model = type(target)
-        about |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=ids)
+        model = target.model if isinstance(target, QuerySet) else type(target)
+        ids = target.values("pk") if isinstance(target, QuerySet) else [target.pk]
+        # auditlog keeps integer keys in object_id (a number) and every key as text in object_pk.
+        key = "object_id" if isinstance(model._meta.pk, AutoField) else "object_pk"
+        about |= Q(content_type=ContentType.objects.get_for_model(model), **{f"{key}__in": ids})
     return about
