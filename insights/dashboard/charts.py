@@ -11,6 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from core.numbers import format_money, format_percent
+
 
 class Answer(Protocol):
     """One answer on a customer's score history, as the alert page reads it
@@ -396,8 +398,8 @@ def value_map(
             url=customer_url(customer.pk),
             tier=customer.tier,
             score=customer.answer_score,
-            revenue=f"{customer.revenue_12m:,.0f}",
-            on_time="—" if customer.on_time_rate is None else f"{customer.on_time_rate:.0%}",
+            revenue=format_money(customer.revenue_12m),
+            on_time=format_percent(customer.on_time_rate),
         )
         for customer in customers
     ]

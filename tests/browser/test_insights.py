@@ -66,7 +66,7 @@ def test_filters_update_the_page_in_place_and_the_address_can_be_shared(page, li
     expect(page).to_have_url(re.compile(r"tier=1"))
     page.get_by_label("Account manager", exact=True).select_option("ana")
     expect(page).to_have_url(re.compile(r"account_manager=ana"))
-    expect(page.locator("#figure-revenue-at-risk")).to_have_text("700,000")
+    expect(page.locator("#figure-revenue-at-risk")).to_have_text("€700,000")
     assert page.evaluate("window.__marker") == 1, "the page was reloaded: filters should swap in place"
 
     shared = page.url

@@ -184,7 +184,7 @@ class TestVisibility:
             latest_band=Band.AT_RISK,
         )
         html = client.get(LIST_URL).content.decode()
-        for text in ("Acme", "CRM-ACME", "badge-tier-1", "1,234,567", "75%", "3.3", "-500", "Ana Lead"):
+        for text in ("Acme", "CRM-ACME", "badge-tier-1", "€1,234,567", "75%", "3.3", "-€500", "Ana Lead"):
             assert text in html, text
         assert '<span class="badge badge-at_risk">At risk</span>' in html
 

@@ -105,7 +105,7 @@ class TestValueMap:
     def test_the_table_lists_the_most_valuable_first(self):
         chart = self.map(customer(1, 1_000, 9), customer(2, 900_000, 3))
         assert [point.name for point in chart.rows] == ["Customer 2", "Customer 1"]
-        assert chart.rows[0].title == "Customer 2: revenue 900,000, latest score 3, tier 1, paid on time 95%"
+        assert chart.rows[0].title == "Customer 2: revenue €900,000, latest score 3, tier 1, paid on time 95%"
 
 
 class TestPareto:

@@ -64,7 +64,7 @@ class TestFigures:
         assert figure(html, "response-rate") == "78%"
         assert figure(html, "net-score") == "-16.7"
         assert figure(html, "weighted-net-score") == "-74.0"
-        assert figure(html, "revenue-at-risk") == "770,000"
+        assert figure(html, "revenue-at-risk") == "€770,000"
         assert figure(html, "alerts") == "2"
         assert "1 overdue for acknowledgement" in html
 
@@ -80,7 +80,7 @@ class TestFigures:
         for name in ["Protect", "Maintain", "Grow", "Rethink"]:
             assert f"<h3>{name}</h3>" in html
         assert html.count('class="map-point') == 4
-        assert "Alpha: revenue 700,000, latest score 3, tier 1, paid on time 90%" in html
+        assert "Alpha: revenue €700,000, latest score 3, tier 1, paid on time 90%" in html
 
     def test_silent_risk_and_comments(self, staff_client, portfolio):
         html = staff_client.get(PAGE, JUNE).content.decode()

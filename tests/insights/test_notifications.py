@@ -52,9 +52,9 @@ class TestAlertNotification:
         for expected in (
             alert.customer.name,
             "Tier: 1",
-            "1,250,000",
+            "€1,250,000",
             '"Late twice"',
-            "Why it ranks here: Critical priority: tier 1; 1,250,000 revenue in 12 months; scored 3, first answer",
+            "Why it ranks here: Critical priority: tier 1; €1,250,000 revenue in 12 months; scored 3, first answer",
             f"https://valuepulse.example.com/alerts/{alert.pk}/",
         ):
             assert expected in text
