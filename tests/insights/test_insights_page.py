@@ -99,6 +99,11 @@ class TestFigures:
         assert "No customer answered in this period." in html
 
 
+def filter_form(html: str) -> str:
+    start = html.index('<form id="insight-filters"')
+    return html[start:html.index("</form>", start)]
+
+
 class TestFilters:
     def test_the_defaults_are_the_last_ninety_days(self, staff_client):
         today = timezone.localdate()
@@ -145,13 +150,44 @@ class TestFilters:
             ({"from": "June"}, "From: Enter a date as YYYY-MM-DD."),
             ({"from": "2026-07-02", "to": "2026-07-01"}, "To: The period ends before it starts"),
             ({"tier": "9"}, "Tier: Choose a tier from 1 to 4."),
-            ({"account_manager": "nobody"}, "Account_manager: No account manager has that username."),
+            ({"account_manager": "nobody"}, "Account manager: No account manager has that username."),
         ],
     )
     def test_a_bad_filter_is_named_and_the_defaults_shown(self, staff_client, query, message):
         response = staff_client.get(PAGE, query)
         assert response.status_code == 400
         assert message in response.content.decode()
+
+    def test_a_bad_filter_shows_its_error_on_the_form_beside_the_field(self, staff_client):
+        html = staff_client.get(PAGE, {"tier": "9"}).content.decode()
+        form = filter_form(html)
+        assert '<div class="field field-invalid">\n  <label for="filter-tier">Tier</label>' in form
+        assert 'aria-describedby="filter-tier-error"' in form
+        assert 'id="filter-tier-error" aria-live="polite">Choose a tier from 1 to 4.</p>' in form
+
+    def test_a_bad_period_keeps_what_was_typed_in_the_form_with_its_error(self, staff_client):
+        html = staff_client.get(PAGE, {"from": "2026-07-02", "to": "2026-07-01"}).content.decode()
+        form = filter_form(html)
+        assert 'value="2026-07-01"' in form and "The period ends before it starts" in form
+
+    def test_the_valid_filters_still_apply_beside_a_bad_one(self, staff_client, portfolio):
+        response = staff_client.get(PAGE, {**JUNE, "tier": "1", "survey": "no-such-survey"})
+        html = response.content.decode()
+        assert response.status_code == 400
+        assert figure(html, "responses") == "1"  # June, tier 1: Alpha's answer
+        assert "Survey: No survey has that slug. Showing every survey." in html
+        assert '<option value="1" selected>' in html
+
+    def test_htmx_fills_and_clears_the_forms_error_slots_out_of_band(self, staff_client):
+        html = staff_client.get(PAGE, {"tier": "9"}, headers=HTMX).content.decode()
+        assert 'id="filter-tier-error" aria-live="polite" hx-swap-oob="true">Choose a tier from 1 to 4.</p>' in html
+        assert 'id="filter-from-error" aria-live="polite" hx-swap-oob="true"></p>' in html
+
+    def test_figures_that_do_not_follow_the_period_say_what_they_cover(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        assert "latest answer in the 180 days to 30 Jun 2026 is at risk" in html
+        assert "Open or acknowledged now, whatever the period" in html
+        assert "As of today, whatever the period" in html
 
 
 class TestQuadrantList:
