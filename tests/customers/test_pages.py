@@ -206,6 +206,22 @@ class TestCustomerListSearch:
         CustomerFactory(name="Globex", external_id="SAP-1234")
         assert names(client.get(LIST_URL, {"q": "sap-77"})) == ["Acme"]
 
+    @pytest.mark.parametrize("search", ["crescent interiors co", "CRESCENT INTERIORS CO.", "crescent-interiors", "Crescent  Interiors, Co"])
+    def test_search_ignores_punctuation_spaces_and_case(self, client, manager, search):
+        CustomerFactory(name="Crescent Interiors Co.")
+        CustomerFactory(name="Crescent Bakery")
+        assert names(client.get(LIST_URL, {"q": search})) == ["Crescent Interiors Co."]
+
+    def test_search_finds_names_written_with_apostrophes_and_ampersands(self, client, manager):
+        CustomerFactory(name="O’Neil & Sons (Ltd.)")
+        assert names(client.get(LIST_URL, {"q": "oneil sons ltd"})) == ["O’Neil & Sons (Ltd.)"]
+        assert names(client.get(LIST_URL, {"q": "o'neil"})) == ["O’Neil & Sons (Ltd.)"]
+
+    def test_a_search_of_punctuation_alone_matches_it_as_typed(self, client, manager):
+        CustomerFactory(name="A.B.C. Freight")
+        CustomerFactory(name="Globex")
+        assert names(client.get(LIST_URL, {"q": "."})) == ["A.B.C. Freight"]
+
     def test_no_match_says_so(self, client, manager):
         CustomerFactory(name="Acme")
         html = client.get(LIST_URL, {"q": "zzz"}).content.decode()
