@@ -510,7 +510,15 @@ REST_KNOX = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ValuePulse API",
-    "DESCRIPTION": "Customers, invoices and deliveries in; responses and alerts out.",
+    "DESCRIPTION": (
+        "Customers, invoices and deliveries in; responses and alerts out.\n\n"
+        "**Getting a token.** Ask someone who can run commands on the server to create one:\n\n"
+        "    python manage.py create_api_token <username> [--days N]\n\n"
+        "It prints the token once (only its hash is kept); it expires after `API_TOKEN_TTL_DAYS` "
+        "(90 by default) and staff revoke it in the admin (Knox › Auth tokens). It reads and writes "
+        "what that user may. Send it on every call as `Authorization: Token <token>` "
+        "(the **Authorize** button below does that for the calls tried here)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs map every endpoint: signed-in people and token holders only.
