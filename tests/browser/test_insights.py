@@ -17,7 +17,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 JUNE = "from=2026-06-01&to=2026-06-30"
 CHARTS = ["net-score", "band-mix", "tier", "manager", "survey", "value-map", "pareto"]
-SMALLEST_READABLE_PX = 9
+SMALLEST_READABLE_PX = 11
+# Every chart text: its rendered font size (CSS size in SVG units × the SVG's scale on
+# screen, rotation aside) and whether its box runs outside its chart's box (cut).
+MEASURE_TEXT = """() => [...document.querySelectorAll('svg.insight-svg')].flatMap(svg => {
+  const box = svg.getBoundingClientRect();
+  return [...svg.querySelectorAll('text')].map(text => {
+    const ctm = text.getScreenCTM(), r = text.getBoundingClientRect();
+    return {chart: svg.dataset.chart, text: text.textContent,
+            px: parseFloat(getComputedStyle(text).fontSize) * Math.hypot(ctm.a, ctm.b),
+            cut: r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5};
+  });
+})"""
 
 
 @pytest.fixture
@@ -42,11 +53,12 @@ def test_every_chart_renders_without_overflow(browser, live_server, staff, portf
             marks = svg.locator("rect, circle, polyline").count()
             assert marks > 0, f"{chart} has nothing plotted"
         assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
-        smallest = page.evaluate(
-            "Math.min(...[...document.querySelectorAll('svg.insight-svg text')]"
-            ".map(t => t.getBoundingClientRect().height).filter(h => h > 0))"
-        )
-        assert smallest >= SMALLEST_READABLE_PX, f"chart text renders {smallest:.1f} px high"
+        texts = page.evaluate(MEASURE_TEXT)
+        assert len(texts) > 30
+        small = [(t["chart"], t["text"], round(t["px"], 1)) for t in texts if t["px"] < SMALLEST_READABLE_PX]
+        assert not small, f"chart text under {SMALLEST_READABLE_PX} px: {small}"
+        cut = [(t["chart"], t["text"]) for t in texts if t["cut"]]
+        assert not cut, f"chart text cut at the chart's edge: {cut}"
         screenshots = settings.VAR_DIR / "screenshots"
         screenshots.mkdir(exist_ok=True)
         image = page.screenshot(path=str(screenshots / f"insights-{width}.png"), full_page=True)

@@ -10,6 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from customers.models import Customer
+from insights.dashboard import figures
 from tests.factories import CustomerFactory, ResponseFactory, StaffFactory, UserFactory
 from tests.insights.test_figures import portfolio  # noqa: F401  (the hand-computed data set)
 
@@ -72,15 +74,29 @@ class TestFigures:
         html = staff_client.get(PAGE, JUNE).content.decode()
         for chart in CHARTS:
             assert f'data-chart="{chart}"' in html, chart
-        assert html.count("<svg") == len(CHARTS)
+        assert html.count('<svg class="insight-svg"') == len(CHARTS)
         assert html.count('<details class="chart-table">') == len(CHARTS)
 
     def test_the_map_names_the_quadrants_with_their_customers(self, staff_client, portfolio):
         html = staff_client.get(PAGE, JUNE).content.decode()
         for name in ["Protect", "Maintain", "Grow", "Rethink"]:
             assert f"<h3>{name}</h3>" in html
-        assert html.count('class="map-point') == 4
+        assert html.split('data-chart="value-map"')[1].split("</svg>")[0].count('<path class="map-point') == 4
         assert "Alpha: revenue €700,000, latest score 3, tier 1, paid on time 90%" in html
+
+    def test_the_maps_marks_are_shaped_by_punctuality_never_coloured_like_the_bands(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        svg = html.split('data-chart="value-map"')[1].split("</svg>")[0]
+        assert "band-" not in svg  # the bands' colours are for answers only
+        assert "Shape: how they pay" in html
+        for words in ["Pays on time (90% or more)", "Often late (70–90%)", "Mostly late (under 70%)"]:
+            assert words in html
+
+    def test_each_bars_number_says_it_is_the_net_score(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        bars = html.split('data-chart="tier"')[1].split("</svg>")[0]
+        values = re.findall(r'class="chart-value"[^>]*><title>Net score of [^<]*</title>([^<]*)</text>', bars)
+        assert values and all(re.fullmatch(r"net [+-]?\d+|no answers", value) for value in values), values
 
     def test_silent_risk_and_comments(self, staff_client, portfolio):
         html = staff_client.get(PAGE, JUNE).content.decode()
@@ -91,6 +107,34 @@ class TestFigures:
         ]
         assert "Late again." in html
         assert "Broken on arrival." not in html  # tier 3
+
+    def test_silent_risk_names_link_to_the_customer(self, staff_client, portfolio):
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        alpha = Customer.objects.get(name="Alpha")
+        silent = html.split('id="silent-risk"')[1].split("</table>")[0]
+        assert f'<a href="{reverse("customers:detail", args=[alpha.pk])}">Alpha</a>' in silent
+
+    def test_when_more_are_silent_than_shown_the_page_links_to_the_full_list(self, staff_client, portfolio,
+                                                                              monkeypatch):
+        monkeypatch.setattr(figures, "SILENT_SHOWN", 2)
+        html = staff_client.get(PAGE, {**JUNE, "tier": "2"}).content.decode()
+        assert "see all 2 silent customers" not in html  # tier 2: Bravo and Foxtrot, both shown
+        html = staff_client.get(PAGE, JUNE).content.decode()
+        link = f'href="{reverse("insights:silent-risk")}?from=2026-06-01&amp;to=2026-06-30"'
+        assert f'<a id="silent-risk-all" {link}>see all 4 silent customers</a>' in html
+
+    def test_the_full_silent_list_shows_every_one_with_links_largest_first(self, staff_client, portfolio):
+        response = staff_client.get(reverse("insights:silent-risk"), JUNE)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Silent risk: 4 customers" in html
+        names = re.findall(r'<a href="/customers/\d+/">(\w+)</a>', html)
+        assert names == ["Alpha", "Echo", "Bravo", "Foxtrot"]  # tier 1 by revenue, then tier 2
+
+    def test_an_account_manager_sees_only_their_own_silent_customers(self, client, portfolio):
+        client.force_login(Customer.objects.get(name="Echo").account_manager)
+        html = client.get(reverse("insights:silent-risk")).content.decode()
+        assert re.findall(r'<a href="/customers/\d+/">(\w+)</a>', html) == ["Echo", "Bravo", "Foxtrot"]
 
     def test_an_empty_portfolio_shows_dashes_not_errors(self, staff_client):
         html = staff_client.get(PAGE).content.decode()
