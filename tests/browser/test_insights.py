@@ -9,6 +9,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from customers.models import Customer
+from insights.dashboard import figures
 from tests.factories import StaffFactory
 from tests.insights.test_figures import portfolio  # noqa: F401  (the hand-computed data set)
 from tests.support.browser import log_in
@@ -97,3 +99,94 @@ def test_a_quadrants_customers_are_listed_on_demand(page, live_server, staff, po
     expect(listing.get_by_role("heading", name="Protect: 1 customer")).to_be_visible()
     expect(listing.get_by_role("link", name="Alpha")).to_be_visible()
     assert "/insights/" in page.url and "quadrants" not in page.url
+
+
+def viewport(browser, width):
+    return browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_shortened_name_has_the_full_one_on_hover_and_in_the_table(browser, live_server, staff, portfolio, width):
+    context = viewport(browser, width)
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "cx.lead")
+        page.goto(f"{live_server.url}/insights/?{JUNE}")
+        chart = page.locator('svg[data-chart="manager"]')
+        label = chart.locator("text.chart-label", has_text="CX leads (no m…")
+        expect(label).to_be_visible()
+        assert label.locator("title").text_content() == "CX leads (no manager)"
+        # What the bar's end shows: the text itself, its <title> (the hover) aside.
+        values = chart.locator("text.chart-value").evaluate_all(
+            "texts => texts.map(t => [...t.childNodes].filter(n => n.nodeType === 3).map(n => n.data).join(''))"
+        )
+        assert values and all(value.startswith("net ") or value == "no answers" for value in values), values
+        card = page.locator("section", has=chart)
+        card.get_by_text("Numbers as a table").click()
+        expect(card.get_by_role("rowheader", name="CX leads (no manager)")).to_be_visible()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_bad_filter_is_shown_as_an_error_beside_its_field(browser, live_server, staff, portfolio, width):
+    context = viewport(browser, width)
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "cx.lead")
+        page.goto(f"{live_server.url}/insights/?{JUNE}&tier=1")
+        expect(page.locator("#figure-responses")).to_have_text("1")
+        page.get_by_label("From", exact=True).fill("2026-07-15")  # after "to": the period cannot be used
+        error = page.locator("#insight-filters #filter-to-error")
+        expect(error).to_have_text(re.compile("The period ends before it starts"))
+        expect(error).to_be_visible()
+        to_box = page.get_by_label("To", exact=True).bounding_box()
+        error_box = error.bounding_box()
+        assert 0 <= error_box["y"] - (to_box["y"] + to_box["height"]) < 40, "the error is not under its field"
+        assert error_box["x"] + error_box["width"] <= width
+        # The results say what they show instead; the tier chosen still applies.
+        expect(page.locator("#filter-errors")).to_contain_text("Showing the last 90 days.")
+        expect(page.get_by_label("From", exact=True)).to_have_value("2026-07-15")
+        expect(page.get_by_label("Tier", exact=True)).to_have_value("1")
+        # Put right, the error goes.
+        page.get_by_label("From", exact=True).fill("2026-06-01")
+        expect(error).to_have_text("")
+        expect(page.locator("#figure-responses")).to_have_text("1")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_amounts_carry_the_currency(browser, live_server, staff, portfolio, width, settings):
+    context = viewport(browser, width)
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "cx.lead")
+        page.goto(f"{live_server.url}/insights/?{JUNE}")
+        expect(page.locator("#figure-revenue-at-risk")).to_have_text("€770,000")
+        expect(page.locator("#figure-revenue-at-risk")).to_be_visible()
+        expect(page.locator(".quadrant-protect .quadrant-figure")).to_contain_text("€700,000")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_silent_risk_names_open_the_customer_and_the_full_list_is_reachable(
+    browser, live_server, staff, portfolio, width, monkeypatch
+):
+    monkeypatch.setattr(figures, "SILENT_SHOWN", 2)
+    context = viewport(browser, width)
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "cx.lead")
+        page.goto(f"{live_server.url}/insights/?{JUNE}")
+        page.locator("#silent-risk-all").click()
+        expect(page.get_by_role("heading", name="Silent risk: 4 customers")).to_be_visible()
+        page.get_by_role("link", name="Foxtrot").click()
+        expect(page.get_by_role("heading", name="Foxtrot", exact=True)).to_be_visible()
+        assert page.url.endswith(f"/customers/{Customer.objects.get(name='Foxtrot').pk}/")
+        page.goto(f"{live_server.url}/insights/?{JUNE}")
+        page.locator("#silent-risk").get_by_role("link", name="Alpha").click()
+        expect(page.get_by_role("heading", name="Alpha", exact=True)).to_be_visible()
+    finally:
+        context.close()
