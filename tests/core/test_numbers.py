@@ -54,3 +54,11 @@ def test_the_template_filters_agree_with_the_python_functions(settings):
         "{% load numbers %}{{ amount|money }} {{ amount|money:2 }} {{ share|percent }} {% currency_code %}"
     ).render(Context({"amount": Decimal("215592.50"), "share": 0.125}))
     assert html == "£215,593 £215,592.50 13% GBP"
+
+
+def test_a_currency_that_is_no_iso_code_stops_start_up_naming_it(tmp_path):
+    from tests.test_settings import PRODUCTION_KEY, SETTINGS_AS_JSON, run_with
+
+    result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], CURRENCY="euros", SECRET_KEY=PRODUCTION_KEY)
+    assert result.returncode != 0
+    assert "CURRENCY: 'EUROS' is not an ISO 4217 code" in result.stderr
