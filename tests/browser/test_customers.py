@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import CustomerFactory, StaffFactory
-from tests.support.browser import log_in
+from tests.support.browser import signed_in_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,10 +25,7 @@ def customers():
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_search_with_punctuation_and_case_finds_the_customer(browser, live_server, customers, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600)
-    page = context.new_page()
-    try:
-        log_in(page, live_server, "cx.lead")
+    with signed_in_page(browser, live_server, "cx.lead", width=width) as page:
         page.goto(f"{live_server.url}/customers/")
         page.get_by_label("Search").fill("crescent interiors co")
         results = page.locator("#customer-results")
@@ -38,20 +35,13 @@ def test_search_with_punctuation_and_case_finds_the_customer(browser, live_serve
         page.get_by_label("Search").fill("CRESCENT-INTERIORS, CO.")
         expect(results.get_by_role("link", name="Crescent Interiors Co.")).to_be_visible()
         expect(results.get_by_role("link", name="Crescent Bakery")).to_have_count(0)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_customer_page_shows_amounts_in_the_currency(browser, live_server, customers, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600)
-    page = context.new_page()
-    try:
-        log_in(page, live_server, "cx.lead")
+    with signed_in_page(browser, live_server, "cx.lead", width=width) as page:
         page.goto(f"{live_server.url}/customers/{customers['crescent'].pk}/")
         revenue = page.locator(".stat", has_text="Revenue, 12 months").locator("dd")
         expect(revenue).to_have_text("€215,593")
         expect(revenue).to_be_visible()
         expect(page.locator(".stat", has_text="Net value").locator("dd")).to_have_text("-€1,200")
-    finally:
-        context.close()
