@@ -72,7 +72,7 @@ class InsightFilterForm(forms.Form):
             return default
         self.is_valid()
         data = self.cleaned_data
-        period_applies = not (self.has_error("from") or self.has_error("to"))
+        period_applies = not self.period_rejected
         return figures.InsightFilters(
             date_from=data["from"] if period_applies else default.date_from,
             date_to=data["to"] if period_applies else default.date_to,
@@ -81,6 +81,11 @@ class InsightFilterForm(forms.Form):
             survey=data.get("survey"),
             book=self.book,
         )
+
+    @property
+    def period_rejected(self) -> bool:
+        """Whether the period asked for is left out: the form then shows both dates as typed."""
+        return self.is_bound and (self.has_error("from") or self.has_error("to"))
 
     def not_applied(self) -> list[NotApplied]:
         """Each filter left out for an error: its label, the errors, what is shown instead."""
