@@ -35,7 +35,7 @@ from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
-from core.numbers import round_half_up
+from core.numbers import currency_code, round_half_up
 from customers.models import HIGH_VALUE_TIERS, Band, Customer, Tier
 from surveys.models import Invitation, InvitationStatus, Response, Survey
 
@@ -645,6 +645,11 @@ class Summary:
     @property
     def weighted_net_score(self) -> float | None:
         return self.latest.weighted_net_score
+
+    @property
+    def currency(self) -> str:
+        """What the amounts are in: settings.CURRENCY."""
+        return currency_code()
 
 
 def summary(filters: InsightFilters, *, now: datetime) -> Summary:
