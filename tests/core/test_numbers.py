@@ -56,6 +56,13 @@ def test_the_template_filters_agree_with_the_python_functions(settings):
     assert html == "£215,593 £215,592.50 13% GBP"
 
 
+def test_a_value_that_is_no_number_shows_empty_rather_than_breaking_the_page():
+    html = Template("{% load numbers %}[{{ text|money }}][{{ nothing|percent }}]").render(
+        Context({"text": "n/a", "nothing": None})
+    )
+    assert html == "[][—]"
+
+
 def test_a_currency_that_is_no_iso_code_stops_start_up_naming_it(tmp_path):
     from tests.test_settings import PRODUCTION_KEY, SETTINGS_AS_JSON, run_with
 
