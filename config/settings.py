@@ -81,6 +81,8 @@ OIDC_ENDPOINT_SETTINGS = (
     "OIDC_OP_TOKEN_ENDPOINT",
     "OIDC_OP_USER_ENDPOINT",
     "OIDC_OP_JWKS_ENDPOINT",
+    # Not an endpoint: the issuer every ID token must name (its "iss").
+    "OIDC_OP_ISSUER",
 )
 
 
