@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from core import outbox, retry
+from core import erasure, outbox, retry
 from core.models import OutgoingMessage
 from customers.models import CX_LEADS_GROUP, Contact, Customer
 from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
@@ -257,6 +257,20 @@ def sweep_unreachable(*, batch_size: int = UNREACHABLE_SWEEP_BATCH) -> int:
     raised = sum(raise_unreachable_alert(customer_id=customer_id) is not None for customer_id in waiting)
     note_reachable_again(batch_size=batch_size)
     return raised
+
+
+def forget_contact(*, customer_id: int, email: str, name: str) -> None:
+    """What the alerts keep of a contact erased on request, inside the erasing
+    transaction: an unreachable alert that named their address names no one (it reads
+    "an erased contact"), and their address and name, where an alert's history repeats
+    them, give way to those words. The alert's answer lost its comment with the answer
+    itself; an alert email or webhook still to go is built from what is left."""
+    alerts = Alert.objects.filter(customer_id=customer_id)
+    alerts.filter(lost_contact_email__iexact=email).update(lost_contact_email="")
+    for note in AlertNote.objects.filter(alert__in=alerts).only("pk", "text"):
+        text = erasure.redact_name(erasure.redact(note.text, email, rules.ERASED_CONTACT), name, rules.ERASED_CONTACT)
+        if text != note.text:
+            AlertNote.objects.filter(pk=note.pk).update(text=text)
 
 
 # --- Working an alert
