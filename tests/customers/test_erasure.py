@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,8 @@ from customers import deliverability
 from customers import services
 from customers.models import Contact, Customer, OptOutReason
 from customers.signals import contact_erased
+from insights.alerts import emails as alert_emails
+from insights.alerts import rules, webhooks
 from insights.alerts import services as alert_services
 from insights.models import Alert, AlertKind, AlertNote
 from surveys import services as survey_services
@@ -276,6 +279,15 @@ class TestWhatStays:
         assert footprint.unreachable_alert.lost_contact_email == ""
         note = AlertNote.objects.get(alert=footprint.alert, author=footprint.manager)
         assert note.text == "Called an erased contact (an erased contact); she is upset."
+
+    def test_alert_emails_and_webhooks_built_after_erasure_name_no_one(self, footprint, staff):
+        erase(footprint, staff)
+        for alert in Alert.objects.select_related("customer", "response").filter(customer=footprint.customer):
+            assert shown(json.dumps(webhooks.payload(alert))) == [], alert.kind
+            email = alert_emails.alert_escalation(alert, to=["lead@example.com"])
+            assert shown(email.body + email.alternatives[0][0]) == [], alert.kind
+        unreachable = Alert.objects.get(pk=footprint.unreachable_alert.pk)
+        assert rules.unreachable_summary(unreachable).startswith("We can no longer reach Acme: an erased contact bounced")
 
     def test_an_address_another_customer_still_uses_keeps_its_own_mail_history(self, footprint, staff):
         elsewhere = ContactFactory(customer=CustomerFactory(), email=ADDRESS, name="Same Person Elsewhere")
