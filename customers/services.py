@@ -548,9 +548,12 @@ def _forget_in_admin_history(*, contact: Contact, email: str, name: str) -> None
     entries about it and about its customer (contacts changed inline)."""
     label = str(contact)
     contact_type = ContentType.objects.get_for_model(Contact)
+    mentions = Q(change_message__icontains=email) | Q(object_repr__icontains=email)
+    if name.strip():
+        mentions |= Q(change_message__icontains=name.strip()) | Q(object_repr__icontains=name.strip())
     entries = LogEntry.objects.filter(
         Q(content_type=contact_type, object_id=str(contact.pk))
-        | Q(content_type=ContentType.objects.get_for_model(Customer), object_id=str(contact.customer_id))
+        | Q(mentions, content_type=ContentType.objects.get_for_model(Customer), object_id=str(contact.customer_id))
     )
     for entry in entries.only("pk", "content_type_id", "object_repr", "change_message"):
         about_contact = entry.content_type_id == contact_type.pk

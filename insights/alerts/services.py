@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core import erasure, outbox, retry
@@ -267,7 +267,8 @@ def forget_contact(*, customer_id: int, email: str, name: str) -> None:
     itself; an alert email or webhook still to go is built from what is left."""
     alerts = Alert.objects.filter(customer_id=customer_id)
     alerts.filter(lost_contact_email__iexact=email).update(lost_contact_email="")
-    for note in AlertNote.objects.filter(alert__in=alerts).only("pk", "text"):
+    mentions = Q(text__icontains=email) | (Q(text__contains=name.strip()) if name.strip() else Q(pk__in=[]))
+    for note in AlertNote.objects.filter(mentions, alert__in=alerts).only("pk", "text"):
         text = erasure.redact_name(erasure.redact(note.text, email, rules.ERASED_CONTACT), name, rules.ERASED_CONTACT)
         if text != note.text:
             AlertNote.objects.filter(pk=note.pk).update(text=text)
