@@ -13,7 +13,8 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import deliverability, outbox
+from core import deliverability, erasure, outbox
+from core.models import OutgoingMessage
 from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
@@ -516,6 +517,29 @@ def unsubscribe(*, invitation: Invitation) -> None:
         Invitation.objects.filter(contact=invitation.contact, status=InvitationStatus.SCHEDULED).update(
             status=InvitationStatus.SUPPRESSED, suppressed_reason=SuppressedReason.OPTED_OUT, next_attempt_at=None
         )
+
+
+def forget_contact(*, contact_id: int, email: str, replacement: str) -> None:
+    """What surveys keeps of a contact erased on request (customers.services.erase_contact),
+    inside its transaction: every comment they wrote, the answer's and each revision's,
+    is blanked, while scores, bands and times stay (every figure keeps them, anonymous);
+    every link of their invitations stops opening (an unknown link: 404); what was
+    still to go is suppressed, and an email already handed to the outbox finds them
+    opted out when it is built, and does not go. Their address is forgotten in the
+    outbox rows of their invitations and in the invitations' errors."""
+    invitations = Invitation.objects.filter(contact_id=contact_id)
+    Response.objects.filter(invitation__contact_id=contact_id).exclude(comment="").update(comment="")
+    ResponseRevision.objects.filter(response__invitation__contact_id=contact_id).exclude(comment="").update(comment="")
+    invitations.filter(status__in=[InvitationStatus.SCHEDULED, InvitationStatus.FAILED]).update(
+        status=InvitationStatus.SUPPRESSED, suppressed_reason=SuppressedReason.OPTED_OUT, next_attempt_at=None
+    )
+    invitations.update(token_hash=None, reminder_token_hash=None, unsubscribe_token_hash=None, remind_at=None)
+    for pk, error in invitations.exclude(last_error="").values_list("pk", "last_error"):
+        Invitation.objects.filter(pk=pk).update(last_error=erasure.redact(error, email, replacement))
+    messages = OutgoingMessage.objects.filter(
+        kind__in=[INVITATION_MESSAGE, REMINDER_MESSAGE], object_id__in=invitations.values("pk")
+    )
+    erasure.forget_address(address=email, replacement=replacement, messages=messages)
 
 
 def refresh_latest_answers(*, customer_ids: Sequence[int] | None = None) -> int:

@@ -113,12 +113,16 @@ _LOSS_WORDS = {
 }
 
 
+# Where an alert named a contact erased since (insights.alerts.services.forget_contact).
+ERASED_CONTACT = "an erased contact"
+
+
 def loss_words(*, email: str, reason: str, at: datetime | None) -> str:
     """"jane@example.com bounced on 3 Jun 2026 and no other contact can be surveyed"."""
     words = _LOSS_WORDS.get(reason, "can no longer be surveyed")
     if at is not None:
         words += f" {_day(at)}" if words.endswith(" until") else f" on {_day(at)}"
-    return f"{email} {words} and no other contact can be surveyed"
+    return f"{email or ERASED_CONTACT} {words} and no other contact can be surveyed"
 
 
 def lost_contact_words(alert: Alert) -> str:

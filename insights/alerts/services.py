@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from core import outbox, retry
+from core import audit, erasure, outbox, retry
 from core.models import OutgoingMessage
 from customers.models import CX_LEADS_GROUP, Contact, Customer
 from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
@@ -257,6 +257,23 @@ def sweep_unreachable(*, batch_size: int = UNREACHABLE_SWEEP_BATCH) -> int:
     raised = sum(raise_unreachable_alert(customer_id=customer_id) is not None for customer_id in waiting)
     note_reachable_again(batch_size=batch_size)
     return raised
+
+
+def forget_contact(*, customer_id: int, email: str, name: str) -> None:
+    """What the alerts keep of a contact erased on request, inside the erasing
+    transaction: an unreachable alert that named their address names no one (it reads
+    "an erased contact"), and their address and name, where an alert's history repeats
+    them, give way to those words. The alert's answer lost its comment with the answer
+    itself; an alert email or webhook still to go is built from what is left."""
+    alerts = Alert.objects.filter(customer_id=customer_id)
+    alerts.filter(lost_contact_email__iexact=email).update(lost_contact_email="")
+    mentions = Q(text__icontains=email) | (Q(text__contains=name.strip()) if name.strip() else Q(pk__in=[]))
+    for note in AlertNote.objects.filter(mentions, alert__in=alerts).only("pk", "text"):
+        text = erasure.redact_name(erasure.redact(note.text, email, rules.ERASED_CONTACT), name, rules.ERASED_CONTACT)
+        if text != note.text:
+            AlertNote.objects.filter(pk=note.pk).update(text=text)
+            # The note's audit entries hold its words as first written.
+            audit.redact(note, fields=["text"], object_repr=str(note))
 
 
 # --- Working an alert

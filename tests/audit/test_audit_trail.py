@@ -248,3 +248,18 @@ class TestReading:
         with django_assert_num_queries(2):
             trail = audit.trail(customer)
         assert [entry.changes[0].after for entry in trail[:3]] == [person.username for person in reversed(people)]
+
+
+class TestErasure:
+    def test_an_erasure_is_recorded_with_who_and_when_and_nothing_of_what_was_erased(self):
+        lead = StaffFactory(username="cx.lead")
+        contact = ContactFactory(name="Zelda Quist", email="zelda.quist@example.com")
+        contact.name = "Zelda Q. Quist"
+        contact.save()
+        services.erase_contact(contact=contact, by=lead)
+        entries = entries_about(contact)
+        erasure = entries[-1]
+        assert (erasure.actor, list(erasure.changes_dict)) == (lead, ["erased_at"])
+        written = " ".join(f"{entry.object_repr} {entry.changes}" for entry in entries)
+        assert "Zelda" not in written and "zelda.quist" not in written
+        assert "[erased]" in written

@@ -190,6 +190,8 @@ def _admin_object(route: str, portfolio: Portfolio) -> list[dict[str, object]]:
 # The values of each route's path parameters: a list of kwargs, one URL each.
 PARAMETERS: dict[str, Callable[[Portfolio], list[dict[str, object]]]] = {
     "customers:detail": lambda p: [{"pk": p.customer_a.pk}],
+    # GET asks staff to confirm; only the POST erases (tests/test_access_matrix.py posts it as each role).
+    "customers:erase-contact": lambda p: [{"pk": p.customer_a.contacts.order_by("pk").first().pk}],
     # An alert every role but anonymous can open: manager_a's customer's, handed to manager_c.
     "insights:alert": lambda p: [{"pk": p.handed_alert.pk}],
     "insights:quadrant": lambda p: [{"name": name} for name in ("protect", "maintain", "grow", "rethink")],
