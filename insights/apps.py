@@ -7,6 +7,7 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from customers.queries import also_visible
+        from customers.sections import add_section
         from customers.signals import contact_unreachable
         from surveys.signals import response_recorded
 
@@ -18,3 +19,5 @@ class InsightsConfig(AppConfig):
             receivers.contact_became_unreachable, dispatch_uid="insights-contact-became-unreachable"
         )
         also_visible(customers_handed_to)
+        # The customer page loads the customer's timeline (insights.timeline) into itself.
+        add_section("insights/partials/timeline_loader.html")
