@@ -229,7 +229,7 @@ def acknowledge_many(request: HtmxHttpRequest) -> HttpResponse:
         messages.success(request, f"Acknowledged {count} alert{pluralize(count)}.")
     else:
         messages.error(request, " ".join(form.errors.get("alert", [])) or "Nothing was acknowledged.")
-    search = form.cleaned_data.get("q") if form.is_valid() else ""
+    search = form.cleaned_data.get("q", "")  # valid or not, back to the queue as searched
     return see_other(reverse("insights:alerts") + (f"?{urlencode({'q': search})}" if search else ""))
 
 

@@ -157,6 +157,9 @@ EXCLUDED: dict[str, str] = {
     "insights:note": "POST only: an action on the alert page",
     "insights:resolve": "POST only: an action on the alert page",
     "insights:reassign": "POST only: an action on the alert page",
+    "insights:reopen": "POST only: an action on the alert page",
+    "insights:acknowledge-many": "POST only: the queue's bulk acknowledge",
+    "insights:close-at-risk": "POST only: staff's action on the customers at risk page",
     "customers:reenable": "POST only: an action on the deliverability page",
     "customers:resume-sending": "POST only: an action on the deliverability page",
     "admin:autocomplete": "JSON for the admin's autocomplete widgets, answers only with their query parameters",
@@ -190,6 +193,7 @@ def _admin_object(route: str, portfolio: Portfolio) -> list[dict[str, object]]:
 # The values of each route's path parameters: a list of kwargs, one URL each.
 PARAMETERS: dict[str, Callable[[Portfolio], list[dict[str, object]]]] = {
     "customers:detail": lambda p: [{"pk": p.customer_a.pk}],
+    "insights:timeline": lambda p: [{"pk": p.customer_a.pk}],
     # An alert every role but anonymous can open: manager_a's customer's, handed to manager_c.
     "insights:alert": lambda p: [{"pk": p.handed_alert.pk}],
     "insights:quadrant": lambda p: [{"name": name} for name in ("protect", "maintain", "grow", "rethink")],
