@@ -292,3 +292,13 @@ class TestQueueSearchAndBulkAcknowledge:
         response = client.post(reverse("insights:acknowledge-many"), {"q": "acme"})
         assert response.status_code == 303 and response.url == reverse("insights:alerts") + "?q=acme"
         assert "none is ticked" in client.get(response.url).content.decode()
+
+
+class TestClosuresInTheAdmin:
+    def test_staff_delete_a_closure_made_by_mistake_and_the_customer_is_listed_again(self, admin_client, big, lead):
+        answer_at(big, 3, ago(1))
+        closure = services.close_at_risk(customer=big, user=lead, reason="Wrong customer.")
+        assert admin_client.get(reverse("admin:insights_atriskclosure_change", args=[closure.pk])).status_code == 200
+        response = admin_client.post(reverse("admin:insights_atriskclosure_delete", args=[closure.pk]), {"post": "yes"})
+        assert response.status_code == 302
+        assert at_risk() == ["Bigco"]

@@ -23,7 +23,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from accounts.models import SignInPolicy
 from core import mailbox as dev_mailbox
 from customers.models import Customer
-from insights.models import Alert, AlertNote, AnswerCountState
+from insights.models import Alert, AlertNote, AnswerCountState, AtRiskClosure
 from surveys.emails import survey_invitation
 from surveys.models import InvitationStatus
 from tests.factories import (
@@ -117,6 +117,9 @@ def build_portfolio() -> Portfolio:
     customer_b, alert_b, _ = _book(manager_b, "b")
     customer_z, _, _ = _book(None, "z")
     handed_alert = AlertFactory(customer=customer_a, assignee=manager_c, score=2)
+    # Staff closed unmanaged customer Z at risk (its admin pages show it); A and B stay listed.
+    AtRiskClosure.objects.create(customer=customer_z, response=customer_z.responses.get(), closed_by=staff,
+                                 reason="Renewed for a year.")
     AlertNote.objects.create(alert=alert_a, author=manager_a, text="Called them; a fix ships Friday.")
     # A row for each model of the admin, so every change page has one to show.
     Group.objects.get_or_create(name="CX leads")
