@@ -78,6 +78,7 @@ def test_the_customer_page_tells_the_whole_story_page_by_page(viewport, live_ser
     expect(timeline.get_by_text("The fitter never came.")).to_be_visible()
     expect(timeline.get_by_text("dora@acme.test").first).to_be_visible()
     no_sideways_scroll(page, width)
+    page.screenshot(path=f"var/screenshots/customer-timeline-{width}.png", full_page=True)
     page.evaluate("window.__marker = 1")
 
     timeline.get_by_role("link", name="Older").click()
@@ -190,6 +191,7 @@ def test_on_a_phone_the_alerts_actions_come_before_the_value_cards(viewport, liv
     actions = page.locator(".alert-actions").bounding_box()
     values = page.locator(".alert-value").bounding_box()
     answer = page.locator(".alert-answer").bounding_box()
+    page.screenshot(path="var/screenshots/alert-390.png", full_page=True)
     assert answer["y"] < actions["y"] < values["y"]
 
 
@@ -244,6 +246,7 @@ def test_the_staff_alert_table_fits_1280_pixels(viewport, live_server):
     log_in(page, live_server, "cleo")
     page.goto(f"{live_server.url}/alerts/")
     expect(page.locator(".alert-queue tbody tr")).to_have_count(3)
+    page.screenshot(path="var/screenshots/staff-alerts-1280.png", full_page=True)
     wrap = page.locator("#alert-results .table-wrap")
     assert wrap.evaluate("element => element.scrollWidth") <= wrap.evaluate("element => element.clientWidth")
     assert page.locator(".alert-queue").evaluate("element => element.scrollWidth") <= width
