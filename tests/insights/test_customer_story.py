@@ -302,3 +302,14 @@ class TestClosuresInTheAdmin:
         response = admin_client.post(reverse("admin:insights_atriskclosure_delete", args=[closure.pk]), {"post": "yes"})
         assert response.status_code == 302
         assert at_risk() == ["Bigco"]
+
+
+class TestEscalationEmailNamesTheContact:
+    def test_the_cx_leads_read_who_answered(self, big):
+        from insights.alerts import emails
+
+        contact = ContactFactory(customer=big, name="Dora Diaz", email="dora@bigco.test")
+        alert = AlertFactory(customer=big, response=answer_at(big, 2, ago(1), invitation__delivery__contact=contact))
+        email = emails.alert_escalation(alert, to=["lead@example.com"])
+        assert "Contact: Dora Diaz <dora@bigco.test>" in email.body
+        assert 'href="mailto:dora@bigco.test"' in email.alternatives[0][0]
