@@ -17,7 +17,7 @@ from core import audit
 from core import deliverability as sending
 from core.http import HtmxHttpRequest, page_or_fragment, see_other
 
-from . import deliverability, queries, services
+from . import deliverability, queries, sections, services
 from .models import Contact, Tier
 
 CUSTOMERS_PER_PAGE = 50
@@ -56,6 +56,7 @@ def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             "contacts": customer.contacts.all(),
             "invoices": queries.recent_invoices(customer=customer, today=today, limit=INVOICES_SHOWN),
             "invoice_count": customer.invoices.count(),
+            "sections": sections.sections(),
             **audit.trail_for_page(request.user, customer, customer.contacts.all()),
         },
     )

@@ -98,6 +98,12 @@ class Alert(models.Model):
     # When the outgoing webhook is (re)tried; empty: nothing to send (no webhook
     # configured when the alert was raised, sent, or given up on).
     webhook_next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who handed the alert to its assignee, and why: the assignee's email says so.
+    # Empty while it is with the person it was raised for.
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handover_reason = models.TextField(max_length=4000, blank=True)
 
     class Meta:
         ordering = ["priority", "-revenue_12m", "created_at"]
@@ -161,6 +167,7 @@ class NoteKind(models.TextChoices):
     REASSIGNED = "reassigned", "Reassigned"
     REVISED = "revised", "Answer revised"
     ESCALATED = "escalated", "Escalated"
+    REOPENED = "reopened", "Reopened"
     # An unreachable alert's customer can be surveyed again, or no longer.
     REACHABLE = "reachable", "Reachable again"
     UNREACHABLE = "unreachable", "Unreachable"
@@ -182,6 +189,26 @@ class AlertNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AtRiskClosure(models.Model):
+    """Staff took a tier 1 customer off the customers at risk for one at-risk answer
+    (alerts.queries.customers_at_risk): who, when and why. A later at-risk answer puts
+    the customer back; a better one takes them off by itself."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="at_risk_closures")
+    response = models.OneToOneField(
+        Response, on_delete=models.CASCADE, related_name="at_risk_closure", help_text="The at-risk answer it closed."
+    )
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    closed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(max_length=4000)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "-closed_at"], name="at_risk_closure_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} off the at-risk list since {self.closed_at:%Y-%m-%d}"
 
 
 class AnswerCount(models.Model):

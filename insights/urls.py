@@ -2,6 +2,7 @@ from django.urls import path
 
 from .alerts import views as alert_views
 from .dashboard import views as dashboard_views
+from .timeline import views as timeline_views
 
 app_name = "insights"
 urlpatterns = [
@@ -11,6 +12,11 @@ urlpatterns = [
     path("alerts/<int:pk>/note/", alert_views.add_note, name="note"),
     path("alerts/<int:pk>/resolve/", alert_views.resolve, name="resolve"),
     path("alerts/<int:pk>/reassign/", alert_views.reassign, name="reassign"),
+    path("alerts/<int:pk>/reopen/", alert_views.reopen, name="reopen"),
+    path("alerts/acknowledge/", alert_views.acknowledge_many, name="acknowledge-many"),
+    path("alerts/at-risk/", alert_views.customers_at_risk, name="at-risk"),
+    path("alerts/at-risk/<int:pk>/close/", alert_views.close_at_risk, name="close-at-risk"),
+    path("customers/<int:pk>/timeline/", timeline_views.timeline, name="timeline"),
     path("insights/", dashboard_views.insights, name="insights"),
     path("insights/quadrants/<str:name>/", dashboard_views.quadrant, name="quadrant"),
     path("insights/export/responses.csv", dashboard_views.export_responses, name="export-responses"),

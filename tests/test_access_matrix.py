@@ -42,7 +42,7 @@ PUBLIC = {"login", "surveys:respond", "surveys:thanks", "surveys:unsubscribe"}
 STAFF_ONLY = {"customers:deliverability": 403, "customers:erase-contact": 403, "mailbox": 302, "mailbox-message": 302,
               "mailbox-message-html": 302}
 # Pages about one object of customer A (manager_a's; handed to manager_c through an alert).
-OF_CUSTOMER_A = {"customers:detail", "insights:alert"}
+OF_CUSTOMER_A = {"customers:detail", "insights:alert", "insights:timeline"}
 
 
 _ADMIN_ACTION = re.compile(r"admin:(?P<app>\w+?)_(?P<model>[a-z0-9]+)_(?P<action>add|delete)$")
@@ -117,7 +117,11 @@ def test_another_managers_customer_is_the_same_404_as_an_unknown_id(portfolio):
 
     visitor = Client()
     visitor.force_login(portfolio.manager_b)
-    for name, pk in (("customers:detail", portfolio.customer_a.pk), ("insights:alert", portfolio.alert_a.pk)):
+    for name, pk in (
+        ("customers:detail", portfolio.customer_a.pk),
+        ("insights:alert", portfolio.alert_a.pk),
+        ("insights:timeline", portfolio.customer_a.pk),
+    ):
         hidden = visitor.get(reverse(name, args=[pk]))
         unknown = visitor.get(reverse(name, args=[10**9]))
         assert hidden.status_code == unknown.status_code == 404

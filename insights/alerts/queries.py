@@ -15,16 +15,18 @@ from core.querystring import int_choice, is_id
 from customers.models import HIGH_VALUE_TIERS, Band, Contact, Customer, Invoice, Tier
 from customers.queries import (
     LOST_TO_DELIVERY,
+    MAX_SEARCH_LENGTH,
     REACHABLE,
     account_managers,
     sees_everything,
     unreachable_since,
+    visible_customers,
     visible_to,
 )
 from customers.value import trailing_year_start
 from surveys.models import Response
 
-from ..models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind, Priority
+from ..models import Alert, AlertKind, AlertNote, AlertStatus, AtRiskClosure, NoteKind, Priority
 
 # What the queue shows unless asked otherwise: everything still being worked.
 UNRESOLVED = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
@@ -67,6 +69,7 @@ class AlertFilters:
     status: str = ""  # "" (not resolved), a status, or "all"
     priority: int | None = None
     kind: str = ""
+    search: str = ""  # a customer's name or external id, or part of it
 
     @classmethod
     def from_query(cls, query: QueryDict) -> AlertFilters:
@@ -79,11 +82,17 @@ class AlertFilters:
             status=status if status in {*AlertStatus.values, ALL_STATUSES} else "",
             priority=int_choice(query.get("priority", ""), Priority.values),
             kind=kind if kind in AlertKind.values else "",
+            search=query.get("q", "").strip()[:MAX_SEARCH_LENGTH],
         )
+
+    @classmethod
+    def search_only(cls, query: QueryDict) -> AlertFilters:
+        """An account manager's queue is theirs whole; they may search it by customer."""
+        return cls(search=query.get("q", "").strip()[:MAX_SEARCH_LENGTH])
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.assignee or self.tier or self.status or self.priority or self.kind)
+        return bool(self.assignee or self.tier or self.status or self.priority or self.kind or self.search)
 
 
 def alert_queue(*, user: AbstractBaseUser | AnonymousUser, filters: AlertFilters) -> QuerySet[Alert]:
@@ -106,7 +115,39 @@ def alert_queue(*, user: AbstractBaseUser | AnonymousUser, filters: AlertFilters
         queryset = queryset.filter(priority=filters.priority)
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
+    if filters.search:
+        queryset = queryset.filter(
+            Q(customer__name__icontains=filters.search) | Q(customer__external_id__icontains=filters.search)
+        )
     return queryset.order_by("priority", "-revenue_12m", "created_at", "pk")
+
+
+def customers_at_risk() -> QuerySet[Customer]:
+    """Active tier 1 customers whose latest stable (not suspect) answer is at risk, and
+    that staff have not closed for that answer (AtRiskClosure): they stay in view
+    whatever became of their alerts, until a better answer comes or staff close them
+    with a reason. Annotated with that answer: `at_risk_answer` (its id),
+    `at_risk_score`, `at_risk_at`; most valuable first."""
+    latest = Response.objects.filter(customer=OuterRef("pk"), is_suspect=False).order_by("-submitted_at", "-pk")
+    return (
+        Customer.objects.filter(is_active=True, tier=Tier.ONE)
+        .annotate(
+            at_risk_answer=Subquery(latest.values("pk")[:1]),
+            latest_stable_band=Subquery(latest.values("band")[:1]),
+        )
+        .filter(latest_stable_band=Band.AT_RISK)
+        .exclude(Exists(AtRiskClosure.objects.filter(response_id=OuterRef("at_risk_answer"))))
+        .annotate(at_risk_score=Subquery(latest.values("score")[:1]), at_risk_at=Subquery(latest.values("submitted_at")[:1]))
+        .order_by("-revenue_12m", "name", "pk")
+    )
+
+
+def customers_at_risk_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
+    """The customers at risk `user` may see (visible_customers): staff all, an account
+    manager their own book."""
+    if sees_everything(user):
+        return customers_at_risk()
+    return customers_at_risk().filter(pk__in=visible_customers(user).values("pk"))
 
 
 def assignable_users() -> QuerySet:

@@ -19,7 +19,7 @@ from customers.models import CX_LEADS_GROUP, Contact, Customer
 from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
 from surveys.models import Response
 
-from ..models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind
+from ..models import Alert, AlertKind, AlertNote, AlertStatus, AtRiskClosure, NoteKind
 from . import queries, rules, webhooks
 
 if TYPE_CHECKING:
@@ -318,23 +318,69 @@ def add_note(*, alert: Alert, user: AbstractBaseUser, text: str) -> AlertNote:
     return AlertNote.objects.create(alert=alert, author=user, kind=NoteKind.NOTE, text=text.strip())
 
 
-def reassign(*, alert: Alert, user: AbstractBaseUser, assignee: AbstractBaseUser | None) -> Alert:
-    """Hands the alert to another person (None: the CX leads), who is notified."""
+def reassign(*, alert: Alert, user: AbstractBaseUser, assignee: AbstractBaseUser | None, reason: str) -> Alert:
+    """Hands the alert to another person (None: the CX leads), saying why; they are
+    emailed that `user` handed it over, and the reason."""
+    if not reason.strip():
+        raise AlertChangeError("Say why you hand it over: a reason is required.")
     with transaction.atomic():
         alert = _locked(alert)
         if alert.assignee_id == (assignee.pk if assignee else None):
-            return alert
+            raise AlertChangeError("The alert is already theirs: choose someone else.")
         alert.assignee = assignee
+        alert.handed_over_by = user
+        alert.handover_reason = reason.strip()
         alert.notified_at = None
-        alert.save(update_fields=["assignee", "notified_at"])
+        alert.save(update_fields=["assignee", "handed_over_by", "handover_reason", "notified_at"])
+        name = assignee.get_full_name() or assignee.get_username() if assignee else "the CX leads"
         AlertNote.objects.create(
-            alert=alert,
-            author=user,
-            kind=NoteKind.REASSIGNED,
-            text=f"Reassigned to {assignee.get_full_name() or assignee.get_username() if assignee else 'the CX leads'}.",
+            alert=alert, author=user, kind=NoteKind.REASSIGNED, text=f"Reassigned to {name}: {reason.strip()}"
         )
         queue_notification(alert)
     return alert
+
+
+def reopen(*, alert: Alert, user: AbstractBaseUser, note: str) -> Alert:
+    """Opens a resolved alert again, saying why. It comes back acknowledged (someone
+    already looked at it), with its due time and escalation as they were."""
+    if not note.strip():
+        raise AlertChangeError("Say why it is reopened: a note is required.")
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.status != AlertStatus.RESOLVED:
+            raise AlertChangeError(f"Only a resolved alert can be reopened; this one is {alert.get_status_display().lower()}.")
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.resolved_at = None
+        alert.save(update_fields=["status", "resolved_at"])
+        AlertNote.objects.create(alert=alert, author=user, kind=NoteKind.REOPENED, text=note.strip())
+    return alert
+
+
+def acknowledge_many(*, alerts: QuerySet[Alert], user: AbstractBaseUser) -> int:
+    """Acknowledges every open alert of `alerts` (the caller limits it to what the user
+    may work); one acknowledged or resolved meanwhile is left as it is. Returns how
+    many it acknowledged."""
+    acknowledged = 0
+    for alert in alerts.filter(status=AlertStatus.OPEN).order_by("pk"):
+        try:
+            acknowledge(alert=alert, user=user)
+        except AlertChangeError:
+            continue
+        acknowledged += 1
+    return acknowledged
+
+
+def close_at_risk(*, customer: Customer, user: AbstractBaseUser, reason: str) -> AtRiskClosure:
+    """Takes a customer off the customers at risk (queries.customers_at_risk) for their
+    latest stable answer, saying why. Staff only: the caller checks."""
+    if not reason.strip():
+        raise AlertChangeError("Say why it is closed: a reason is required.")
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()  # two closes at once: one row
+        answer = queries.customers_at_risk().filter(pk=customer.pk).values_list("at_risk_answer", flat=True).first()
+        if answer is None:
+            raise AlertChangeError(f"{customer.name} is not among the customers at risk (any more).")
+        return AtRiskClosure.objects.create(customer=customer, response_id=answer, closed_by=user, reason=reason.strip())
 
 
 def escalate_overdue(*, now: datetime | None = None) -> int:

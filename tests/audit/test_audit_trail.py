@@ -159,7 +159,7 @@ class TestWhatIsRecorded:
         CustomerFactory(account_manager=ben)  # an account manager, to whom alerts may go
         alert = AlertFactory(customer__account_manager=ana, assignee=ana)
         client.force_login(lead)
-        assert client.post(f"/alerts/{alert.pk}/reassign/", {"assignee": ben.pk}).status_code in (200, 303)
+        assert client.post(f"/alerts/{alert.pk}/reassign/", {"assignee": ben.pk, "reason": "Ben knows them"}).status_code in (200, 303)
         (change,) = [change for change in audit.trail(alert)[0].changes if change.field == "assignee"]
         assert (change.before, change.after) == ("ana", "ben")
 
