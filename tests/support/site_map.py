@@ -157,6 +157,8 @@ EXCLUDED: dict[str, str] = {
     "insights:note": "POST only: an action on the alert page",
     "insights:resolve": "POST only: an action on the alert page",
     "insights:reassign": "POST only: an action on the alert page",
+    "insights:confirm-scanner": "POST only: an action on the possible scanners page",
+    "insights:dismiss-scanner": "POST only: an action on the possible scanners page",
     "customers:reenable": "POST only: an action on the deliverability page",
     "customers:resume-sending": "POST only: an action on the deliverability page",
     "admin:autocomplete": "JSON for the admin's autocomplete widgets, answers only with their query parameters",
