@@ -303,9 +303,9 @@ def seed_surveys(*, rng: random.Random, today: date, now: datetime | None = None
         builder = _Builder(survey=survey, rng=rng, today=today, now=now)
         for customer in customers:
             builder.add_history(customer)
-        builder.add_possible_scanners(customers)
         due_now = builder.add_due_now(customers)
         due_later = builder.add_due_later(customers)
+        builder.add_possible_scanners(customers)
         builder.save()
         refresh_latest_answers()
     return summarize(builder.created, due_now=due_now, due_later=due_later)
@@ -671,7 +671,16 @@ class _Builder:
     def add_possible_scanners(self, customers: list[DemoCustomer]) -> int:
         """For each account manager, one survey of the last days that a mail scanner
         answered: five different scores submitted seconds after the email left, the
-        last at risk. They see it as a possible scanner, to confirm or dismiss."""
+        last at risk. They see it as a possible scanner, to confirm or dismiss. Drawn
+        from a random stream of their own, after everything else, so that the rest of
+        the demo is what it would be without them."""
+        main_rng, self.rng = self.rng, random.Random(f"possible-scanners-{self.today}")
+        try:
+            return self._add_possible_scanners(customers)
+        finally:
+            self.rng = main_rng
+
+    def _add_possible_scanners(self, customers: list[DemoCustomer]) -> int:
         added = 0
         for manager_id in self._account_manager_ids():
             theirs = [
