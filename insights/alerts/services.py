@@ -19,7 +19,6 @@ from customers.models import CX_LEADS_GROUP, Contact, Customer
 from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
 from surveys import services as survey_services
 from surveys.models import Response, SuspectReview
-from surveys.services import answer_versions
 from surveys.suspicion import scores_seen, settled_before
 
 from ..models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind
@@ -130,7 +129,7 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None, now: da
             author=response.suspect_reviewed_by,
             kind=NoteKind.CONFIRMED,
             created_at=now,
-            text=rules.confirmed_note(scores_seen(answer_versions(response))),
+            text=rules.confirmed_note(scores_seen(survey_services.answer_versions(response))),
         )
     _raised(alert)
     return alert
