@@ -44,8 +44,9 @@ class Alert(models.Model):
     (at risk, decline), or by a high-value customer none of whose contacts can be
     surveyed any more (unreachable: no answer, no score; the contact lost is named).
 
-    Tier, revenue, punctuality and scores are kept as they stood when it was raised, so
-    the rank and its explanation do not move under the person working it.
+    Tier, revenue and punctuality are kept as they stood when it was raised, so the rank
+    and its explanation do not move under the person working it; the scores, the kind
+    and so the priority follow the answer when the respondent changes it.
     """
 
     response = models.ForeignKey(
@@ -84,6 +85,12 @@ class Alert(models.Model):
     lost_contact_email = models.EmailField(blank=True)
     lost_contact_reason = models.CharField(max_length=12, choices=ContactLoss.choices, blank=True)
     lost_contact_at = models.DateTimeField(null=True, blank=True, help_text="When it bounced or complained.")
+
+    # Set while the answer, changed since, no longer calls for the alert (it left the
+    # at-risk band, or no longer falls sharply); the alert stays until a person resolves it.
+    answer_recovered_at = models.DateTimeField(
+        "no longer at risk since", null=True, blank=True, help_text="When the changed answer stopped calling for it."
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(help_text="Acknowledgement is due by then (the tier's window).")
@@ -165,7 +172,9 @@ class NoteKind(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     RESOLVED = "resolved", "Resolved"
     REASSIGNED = "reassigned", "Reassigned"
-    REVISED = "revised", "Answer revised"
+    REVISED = "revised", "Answer changed"
+    # A suspect answer (a possible scanner) the account manager confirmed as a person's.
+    CONFIRMED = "confirmed", "Confirmed"
     ESCALATED = "escalated", "Escalated"
     REOPENED = "reopened", "Reopened"
     # An unreachable alert's customer can be surveyed again, or no longer.

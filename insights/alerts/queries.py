@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
@@ -24,7 +24,8 @@ from customers.queries import (
     visible_to,
 )
 from customers.value import trailing_year_start
-from surveys.models import Response
+from surveys.models import Response, ResponseRevision
+from surveys.suspicion import Version, current_burst, scores_seen
 
 from ..models import Alert, AlertKind, AlertNote, AlertStatus, AtRiskClosure, NoteKind, Priority
 
@@ -230,6 +231,61 @@ def at_risk_below(*, customer: Customer) -> int | None:
 
 def contacts_of(*, customer: Customer) -> QuerySet[Contact]:
     return Contact.objects.filter(customer=customer).order_by("name", "email", "pk")
+
+
+# --- Possible scanners: suspect answers waiting for a person's decision
+
+
+def possible_scanners(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Response]:
+    """Suspect answers nobody has confirmed or dismissed yet, of the customers `user` may
+    read: at-risk ones first (confirming those raises an alert), then the newest."""
+    waiting = Response.objects.filter(is_suspect=True, suspect_review="")
+    return (
+        visible_to(user, waiting, via="customer")
+        .select_related("customer", "invitation__contact", "invitation__delivery")
+        .order_by(Case(When(band=Band.AT_RISK, then=Value(0)), default=Value(1)), "-submitted_at", "-pk")
+    )
+
+
+def answers_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Response]:
+    return visible_to(user, Response.objects.all(), via="customer")
+
+
+@dataclass(frozen=True)
+class PossibleScanner:
+    """One suspect answer as the list shows it: the scores the burst gave, and how soon
+    after the email it began."""
+
+    response: Response
+    scores_seen: list[int]
+    seconds_after_email: int
+
+    @property
+    def raises_alert(self) -> bool:
+        return self.response.band == Band.AT_RISK
+
+
+def possible_scanner_rows(responses: list[Response]) -> list[PossibleScanner]:
+    """The rows for a page of possible_scanners(), their revisions read in one query."""
+    revisions: dict[int, list[Version]] = {response.pk: [] for response in responses}
+    for response_id, score, at in ResponseRevision.objects.filter(response__in=responses).values_list(
+        "response_id", "score", "submitted_at"
+    ):
+        revisions[response_id].append(Version(score, at))
+    rows = []
+    for response in responses:
+        versions = [*revisions[response.pk], Version(response.score, response.submitted_at)]
+        burst = current_burst(versions)
+        invitation = response.invitation
+        emailed = max(sent for sent in (invitation.sent_at, invitation.reminded_at) if sent and sent <= burst[0].at)
+        rows.append(
+            PossibleScanner(
+                response=response,
+                scores_seen=scores_seen(versions),
+                seconds_after_email=int((burst[0].at - emailed).total_seconds()),
+            )
+        )
+    return rows
 
 
 # --- Unreachable customers

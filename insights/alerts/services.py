@@ -17,7 +17,9 @@ from core import audit, erasure, outbox, retry
 from core.models import OutgoingMessage
 from customers.models import CX_LEADS_GROUP, Contact, Customer
 from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
-from surveys.models import Response
+from surveys import services as survey_services
+from surveys.models import Response, SuspectReview
+from surveys.suspicion import scores_seen, settled_before
 
 from ..models import Alert, AlertKind, AlertNote, AlertStatus, AtRiskClosure, NoteKind
 from . import queries, rules, webhooks
@@ -41,10 +43,12 @@ class AlertChangeError(Exception):
     """A change the alert's state does not allow; the message says why, for the user."""
 
 
-def awaiting_evaluation() -> QuerySet[Response]:
-    """Answers recorded or changed since their alerts were last raised. Suspect answers
-    wait: they are evaluated when a stable answer follows."""
-    return Response.objects.filter(needs_evaluation=True, is_suspect=False)
+def awaiting_evaluation(*, now: datetime | None = None) -> QuerySet[Response]:
+    """Answers recorded or changed since they were last evaluated, and quiet since for the
+    quiet period (surveys.suspicion). Suspect answers (possible scanners) wait for a
+    person: the respondent answering again, or the account manager confirming."""
+    settled = settled_before(now or timezone.now())
+    return Response.objects.filter(needs_evaluation=True, is_suspect=False, submitted_at__lte=settled)
 
 
 def score_before(
@@ -67,42 +71,44 @@ def previous_score(*, response: Response) -> int | None:
     return score_before(customer_id=response.customer_id, first_submitted_at=response.first_submitted_at).first()
 
 
-def evaluate_response(*, response_id: int) -> list[Alert]:
-    """Raises the alerts an answer calls for, once, and records a revised answer on the
-    alert it raised. Safe to run twice or concurrently (task and sweep racing): the
+def evaluate_response(*, response_id: int, now: datetime | None = None) -> list[Alert]:
+    """Raises the alert an answer calls for, once it has been quiet for its period, or
+    brings the alert it raised up to date with the answer as it stands now (see
+    _follow_answer). Safe to run twice or concurrently (task and sweep racing): the
     answer's row is locked and its needs_evaluation flag says whether work is left.
 
-    Suspect answers wait (see awaiting_evaluation). Returns the alerts raised by this call.
-    """
+    Answers still changing, and suspect ones, wait (see awaiting_evaluation). Returns
+    the alerts raised by this call."""
+    now = now or timezone.now()
     with transaction.atomic():
         response = (
-            awaiting_evaluation()
+            awaiting_evaluation(now=now)
             .select_for_update(of=("self",))
-            .select_related("customer")
+            .select_related("customer", "suspect_reviewed_by")
             .filter(pk=response_id)
             .first()
         )
         if response is None:
             return []
-        raised = []
-        existing = {alert.kind: alert for alert in response.alerts.all()}
-        for alert in existing.values():
-            if alert.score != response.score:
-                _record_revision(alert, response)
         before = previous_score(response=response)
-        for kind in rules.kinds_to_raise(
+        wanted = rules.kinds_to_raise(
             band=response.band, score=response.score, previous_score=before, tier=response.customer.tier
-        ):
-            if kind not in existing:
-                raised.append(_raise_alert(response=response, kind=kind, previous=before))
+        )
+        existing = list(response.alerts.all())
+        raised = []
+        if existing:
+            taken = {alert.kind for alert in existing}
+            for alert in existing:
+                _follow_answer(alert, response=response, previous=before, wanted=wanted, taken=taken, now=now)
+        else:
+            raised = [_raise_alert(response=response, kind=kind, previous=before, now=now) for kind in wanted]
         Response.objects.filter(pk=response.pk).update(needs_evaluation=False)
     return raised
 
 
-def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Alert:
+def _raise_alert(*, response: Response, kind: str, previous: int | None, now: datetime) -> Alert:
     customer = response.customer
     assignee = rules.assignee_for(customer=customer)
-    now = timezone.now()
     alert = rules.new_alert(
         response_id=response.pk,
         customer_id=customer.pk,
@@ -117,6 +123,14 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
     )
     alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
     alert.save()
+    if response.suspect_review == SuspectReview.CONFIRMED:
+        AlertNote.objects.create(
+            alert=alert,
+            author=response.suspect_reviewed_by,
+            kind=NoteKind.CONFIRMED,
+            created_at=now,
+            text=rules.confirmed_note(scores_seen(survey_services.answer_versions(response))),
+        )
     _raised(alert)
     return alert
 
@@ -132,31 +146,75 @@ def _raised(alert: Alert) -> None:
         queue_webhook(alert)
 
 
-def _record_revision(alert: Alert, response: Response) -> None:
-    band = response.get_band_display().lower()
-    AlertNote.objects.create(
-        alert=alert,
-        kind=NoteKind.REVISED,
-        text=f"The customer changed their answer from {alert.score} to {response.score} ({band}).",
-    )
-    alert.score = response.score
-    alert.save(update_fields=["score"])
+def _follow_answer(
+    alert: Alert, *, response: Response, previous: int | None, wanted: list[str], taken: set[str], now: datetime
+) -> None:
+    """The alert follows its answer as it stands now: score, previous score, kind and so
+    priority (an at-risk answer changed to a sharp fall becomes a decline alert, and back),
+    and whether the answer still calls for it at all. A changed score goes into the
+    history; an answer that no longer calls for the alert says so, and the alert stays
+    open: resolving it is a person's decision."""
+    before = (alert.score, alert.previous_score, alert.kind, alert.answer_recovered_at is not None)
+    changed_from = alert.score
+    kind = wanted[0] if wanted else alert.kind
+    if kind != alert.kind and kind not in taken:
+        taken.discard(alert.kind)
+        taken.add(kind)
+        alert.kind = kind
+        alert.priority = rules.priority_for(tier=alert.tier, kind=kind)
+    alert.score, alert.previous_score = response.score, previous
+    alert.answer_recovered_at = (alert.answer_recovered_at or now) if not wanted else None
+    if (alert.score, alert.previous_score, alert.kind, alert.answer_recovered_at is not None) == before:
+        return
+    alert.save(update_fields=["score", "previous_score", "kind", "priority", "answer_recovered_at"])
+    if changed_from != response.score or alert.kind != before[2]:
+        AlertNote.objects.create(
+            alert=alert,
+            kind=NoteKind.REVISED,
+            created_at=now,
+            text=rules.change_note(
+                alert,
+                changed_from=changed_from,
+                band_label=response.get_band_display().lower(),
+                kind_changed=alert.kind != before[2],
+            ),
+        )
 
 
-def evaluate_pending(*, batch_size: int = EVALUATION_BATCH_SIZE) -> int:
-    """The sweep: evaluates every answer still waiting (a lost task message, an answer
-    recorded while the broker was down). Returns how many alerts it raised."""
+def evaluate_pending(*, now: datetime | None = None, batch_size: int = EVALUATION_BATCH_SIZE) -> int:
+    """The sweep: evaluates every answer whose quiet period has passed and that is still
+    waiting (its task not run yet, a lost task message, an answer recorded while the
+    broker was down). Returns how many alerts it raised."""
+    now = now or timezone.now()
     raised = 0
     while True:
         pending = list(
-            awaiting_evaluation()
+            awaiting_evaluation(now=now)
             .order_by("submitted_at")
             .values_list("pk", flat=True)[:batch_size]
         )
         for response_id in pending:
-            raised += len(evaluate_response(response_id=response_id))
+            raised += len(evaluate_response(response_id=response_id, now=now))
         if len(pending) < batch_size:
             return raised
+
+
+# --- Possible scanners: suspect answers a person decides about
+
+
+def confirm_possible_scanner(*, response_id: int, user: AbstractBaseUser, now: datetime | None = None) -> list[Alert]:
+    """A person answered after all: the answer loses its mark and its alert is raised on
+    the latest score (once its quiet period has passed; at once, nearly always), with the
+    confirmation in its history. Returns the alerts raised."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        survey_services.review_suspect_answer(response_id=response_id, user=user, confirmed=True, now=now)
+        return evaluate_response(response_id=response_id, now=now)
+
+
+def dismiss_possible_scanner(*, response_id: int, user: AbstractBaseUser, now: datetime | None = None) -> None:
+    """A machine's clicks: the answer stays suspect, counted nowhere, and leaves the list."""
+    survey_services.review_suspect_answer(response_id=response_id, user=user, confirmed=False, now=now)
 
 
 # --- Customers we can no longer reach

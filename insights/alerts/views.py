@@ -27,6 +27,9 @@ from customers.models import Tier
 from customers.queries import account_managers, visible_customers
 
 from ..dashboard import charts
+from surveys.models import Response
+from surveys.services import AnswerAlreadyReviewed
+
 from ..models import Alert, AlertKind, AlertStatus, Priority
 from . import queries, services
 from .forms import (
@@ -66,7 +69,10 @@ def alert_list(request: HtmxHttpRequest) -> HttpResponse:
         page="insights/alerts.html",
         fragment="insights/partials/alert_table.html",
         context=context,
-        page_context=lambda: _queue_filter_choices(request.user),
+        page_context=lambda: {
+            **_queue_filter_choices(request.user),
+            "possible_scanners": queries.possible_scanners(request.user).count(),
+        },
     )
 
 
@@ -81,6 +87,53 @@ def _queue_filter_choices(user: AbstractBaseUser | AnonymousUser) -> dict[str, o
         "priorities": Priority.choices,
         "kinds": AlertKind.choices,
     }
+
+
+@login_required
+def possible_scanners(request: HtmxHttpRequest) -> HttpResponse:
+    paginator = Paginator(queries.possible_scanners(request.user), ALERTS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = queries.possible_scanner_rows(list(page.object_list))
+    return render(request, "insights/possible_scanners.html", {"page": page, "rows": rows})
+
+
+def _suspect_answer_for_user(request: HtmxHttpRequest, pk: int) -> Response:
+    """The answer, if this user may see it; otherwise 404, as if it did not exist."""
+    return get_object_or_404(queries.answers_visible_to(request.user).select_related("customer"), pk=pk)
+
+
+@login_required
+@require_POST
+def confirm_scanner(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    answer = _suspect_answer_for_user(request, pk)
+    try:
+        raised = services.confirm_possible_scanner(response_id=answer.pk, user=request.user)
+    except AnswerAlreadyReviewed as exc:
+        messages.error(request, str(exc))
+        return see_other(reverse("insights:possible-scanners"))
+    if raised:
+        messages.success(request, f"Confirmed as a person's answer: this alert is raised on its score, {answer.score}.")
+        return see_other(reverse("insights:alert", args=[raised[0].pk]))
+    answer.refresh_from_db()
+    if answer.needs_evaluation:
+        outcome = "it is evaluated once it has been unchanged for the quiet period, within a minute or two."
+    else:
+        outcome = f"{answer.score} ({answer.get_band_display().lower()}) raises no new alert; it now counts in the insights."
+    messages.success(request, f"Confirmed as a person's answer from {answer.customer.name}: {outcome}")
+    return see_other(reverse("insights:possible-scanners"))
+
+
+@login_required
+@require_POST
+def dismiss_scanner(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    answer = _suspect_answer_for_user(request, pk)
+    try:
+        services.dismiss_possible_scanner(response_id=answer.pk, user=request.user)
+    except AnswerAlreadyReviewed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Dismissed: {answer.customer.name}'s answer stays marked as a scanner's and counts nowhere.")
+    return see_other(reverse("insights:possible-scanners"))
 
 
 @login_required
@@ -142,6 +195,8 @@ def _page_context(alert: Alert) -> dict:
         else None,
         "invoices": queries.invoice_summary(customer=customer, today=timezone.localdate()),
         "other_answers": others,
+        # The answer's earlier versions, newest first: every change the respondent made.
+        "earlier_answers": list(answer.history.all()) if answer is not None and answer.revisions else [],
     }
 
 

@@ -282,3 +282,16 @@ class TestCustomersStories:
         assert list(queries.customers_at_risk())
         keys = list(timeline.entry_keys(closure.customer))
         assert ("closure", closure.pk, closure.closed_at) in keys
+
+
+class TestPossibleScanners:
+    def test_each_account_manager_has_a_scanners_burst_to_confirm_or_dismiss(self):
+        from insights.alerts import queries
+        from surveys.services import answer_versions
+        from surveys.suspicion import scores_seen
+
+        ana = get_user_model().objects.get(username="ana.garcia")
+        (answer,) = [row for row in queries.possible_scanners(ana) if row.revisions == 4]
+        assert scores_seen(answer_versions(answer)) == [7, 2, 9, 4, 3]
+        assert answer.band == "at_risk" and not answer.alerts.exists()
+        assert answer.submitted_at - answer.invitation.sent_at < timedelta(seconds=30)

@@ -163,6 +163,8 @@ EXCLUDED: dict[str, str] = {
     "insights:reopen": "POST only: an action on the alert page",
     "insights:acknowledge-many": "POST only: the queue's bulk acknowledge",
     "insights:close-at-risk": "POST only: staff's action on the customers at risk page",
+    "insights:confirm-scanner": "POST only: an action on the possible scanners page",
+    "insights:dismiss-scanner": "POST only: an action on the possible scanners page",
     "customers:reenable": "POST only: an action on the deliverability page",
     "customers:resume-sending": "POST only: an action on the deliverability page",
     "admin:autocomplete": "JSON for the admin's autocomplete widgets, answers only with their query parameters",
