@@ -4,6 +4,7 @@ ValuePulse users by verified email. Switched on by OIDC_RP_CLIENT_ID (config.set
 from __future__ import annotations
 
 import logging
+import time
 
 import requests
 from django.conf import settings
@@ -28,6 +29,7 @@ DISCOVERED = {
     "OIDC_OP_TOKEN_ENDPOINT": "token_endpoint",
     "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint",
     "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
+    "OIDC_OP_ISSUER": "issuer",
 }
 DISCOVERY_CACHE_SECONDS = 3600
 
@@ -56,6 +58,27 @@ def sso_setting(attr: str, *default):
         if not value:
             raise ImproperlyConfigured(f"The provider's discovery document has no {DISCOVERED[attr]}; set {attr}.")
     return value
+
+
+# How far the provider's clock may run ahead of ours when an ID token expires.
+CLOCK_SKEW_SECONDS = 120
+
+
+def check_id_token(payload: dict, *, issuer: str, client_id: str, now: float) -> None:
+    """The checks OpenID Connect Core (3.1.3.7) asks of an ID token beyond its signature
+    and nonce, which mozilla-django-oidc does not make: it was issued by our provider,
+    for ValuePulse, and has not expired. SignInRefused otherwise, saying which."""
+    if payload.get("iss") != issuer:
+        raise SignInRefused(f"the ID token was issued by {payload.get('iss')!r}, not {issuer!r}")
+    audience = payload.get("aud")
+    audiences = [audience] if isinstance(audience, str) else list(audience or [])
+    if client_id not in audiences:
+        raise SignInRefused(f"the ID token is for {audiences!r}, not this client")
+    if len(audiences) > 1 and payload.get("azp") != client_id:
+        raise SignInRefused("the ID token names several audiences and was not authorised for this client")
+    expires = payload.get("exp")
+    if not isinstance(expires, (int, float)) or expires + CLOCK_SKEW_SECONDS < now:
+        raise SignInRefused("the ID token has expired")
 
 
 def email_is_verified(claims: dict) -> bool:
@@ -114,6 +137,19 @@ class SSOBackend(OIDCAuthenticationBackend):
                                     "reached or refused the request; try again shortly.")
             request.sso_refused = True
             return None
+        except SignInRefused as refusal:
+            logger.warning("Single sign-on refused an ID token: %s", refusal)
+            messages.error(request, f"Signing in with {settings.OIDC_PROVIDER_NAME} failed: its answer was not "
+                                    "meant for ValuePulse. Try again; if it keeps failing, tell staff.")
+            request.sso_refused = True
+            return None
+
+    def verify_token(self, token: str, **kwargs) -> dict:
+        payload = super().verify_token(token, **kwargs)
+        check_id_token(
+            payload, issuer=self.get_settings("OIDC_OP_ISSUER"), client_id=settings.OIDC_RP_CLIENT_ID, now=time.time()
+        )
+        return payload
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict):
         claims = self.get_userinfo(access_token, id_token, payload)

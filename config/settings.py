@@ -81,6 +81,8 @@ OIDC_ENDPOINT_SETTINGS = (
     "OIDC_OP_TOKEN_ENDPOINT",
     "OIDC_OP_USER_ENDPOINT",
     "OIDC_OP_JWKS_ENDPOINT",
+    # Not an endpoint: the issuer every ID token must name (its "iss").
+    "OIDC_OP_ISSUER",
 )
 
 
@@ -557,6 +559,15 @@ if not (len(CURRENCY) == 3 and CURRENCY.isascii() and CURRENCY.isalpha()):
 ALERT_ACK_HOURS = tuple(int(hours) for hours in env_list("ALERT_ACK_HOURS", "4,24,72,168"))
 if len(ALERT_ACK_HOURS) != 4 or min(ALERT_ACK_HOURS) < 1:
     raise ImproperlyConfigured("ALERT_ACK_HOURS must be four whole numbers of hours, e.g. 4,24,72,168.")
+# An answer is acted on once it has been unchanged this long (minutes, fractions allowed):
+# a correction restarts the wait, and three different scores within it look like a
+# machine (surveys/suspicion.py).
+try:
+    ANSWER_QUIET_MINUTES = float(os.environ.get("ANSWER_QUIET_MINUTES", "1"))
+except ValueError:
+    ANSWER_QUIET_MINUTES = -1.0
+if not 0 <= ANSWER_QUIET_MINUTES <= 60:
+    raise ImproperlyConfigured("ANSWER_QUIET_MINUTES must be a number of minutes from 0 to 60, e.g. 1.")
 # Optional outgoing webhook for new alerts: JSON signed with HMAC-SHA256 of ALERT_WEBHOOK_SECRET.
 ALERT_WEBHOOK_URL = os.environ.get("ALERT_WEBHOOK_URL", "")
 ALERT_WEBHOOK_SECRET = os.environ.get("ALERT_WEBHOOK_SECRET", "")

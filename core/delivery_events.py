@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from . import outbox
+from . import erasure, outbox
 from .models import DeliveryEvent, OutgoingMessage
 
 Bounce = DeliveryEvent.Bounce
@@ -49,6 +49,12 @@ def record(
         return None
     occurred_at = occurred_at or timezone.now()
     message = _message_for(message_id=message_id, recipient=recipient, occurred_at=occurred_at)
+    if message is not None and erasure.is_placeholder(message.recipient) and recipient:
+        # A late event about a message to an address erased since: it is stored under
+        # the placeholder, so the address does not come back.
+        description = erasure.redact(description, recipient, message.recipient)
+        mta_response = erasure.redact(mta_response, recipient, message.recipient)
+        recipient = message.recipient.lower()
     try:
         with transaction.atomic():  # a savepoint: losing a race to a twin leaves the caller's transaction usable
             event = DeliveryEvent.objects.create(

@@ -101,6 +101,8 @@ class DeliveryEvent(models.Model):
             models.Index(
                 fields=["recipient", "occurred_at"], condition=models.Q(bounce="soft"), name="delivery_event_soft_idx"
             ),
+            # An address's events: a customer's timeline (insights.timeline) reads its contacts'.
+            models.Index(fields=["recipient", "-occurred_at"], name="delivery_event_recipient_idx"),
         ]
 
     def __str__(self) -> str:

@@ -29,17 +29,19 @@ def _task(task: Task | str) -> Task:
     return current_app.tasks[task]
 
 
-def publish(task: Task | str, *args: Any, **kwargs: Any) -> None:
-    """Publishes `task` (a task or its name) now, raising when the broker cannot take it:
-    for a caller with nothing a sweep could find again, whose own caller retries on an
-    error (a provider's webhook sends the event again after a 5xx)."""
-    _task(task).apply_async(args=args, kwargs=kwargs)
+def publish(task: Task | str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+    """Publishes `task` (a task or its name) now, to run at once or `countdown` seconds
+    later, raising when the broker cannot take it: for a caller with nothing a sweep
+    could find again, whose own caller retries on an error (a provider's webhook sends
+    the event again after a 5xx)."""
+    _task(task).apply_async(args=args, kwargs=kwargs, countdown=countdown)
 
 
-def enqueue(task: Task | str, *args: Any, **kwargs: Any) -> None:
-    """Publishes `task` (a task or its name) now; a failure is logged, never raised (see enqueue_on_commit)."""
+def enqueue(task: Task | str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+    """Publishes `task` (a task or its name) now, to run at once or `countdown` seconds
+    later; a failure is logged, never raised (see enqueue_on_commit)."""
     try:
-        publish(task, *args, **kwargs)
+        publish(task, *args, countdown=countdown, **kwargs)
     except Exception:
         logger.exception("Could not enqueue %s args=%r; the periodic sweep will retry", _name(task), args)
 

@@ -84,7 +84,8 @@ def rate_limited(
                 return view(request, *args, **kwargs)
             if is_over_limit(scope=scope, client=client_address(request), limit=getattr(settings, setting)):
                 response = render(request, "429.html", status=429)
-                response["Retry-After"] = str(WINDOW_SECONDS)
+                # The counter starts afresh with the next window: no need to wait a whole one.
+                response["Retry-After"] = str(seconds_left_in_window())
                 return response
             return view(request, *args, **kwargs)
 

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html
@@ -33,6 +35,8 @@ def _apply_opt_out_change(request: HttpRequest, contact: Contact, wanted: bool |
 
 @admin.display(description="Reachable")
 def reachability(contact: Contact) -> str:
+    if contact.is_erased:
+        return f"No: erased, {dateformat.format(timezone.localtime(contact.erased_at), 'j M Y')}"
     reason = contact.unreachable_reason
     if not reason:
         return "Yes"
@@ -50,6 +54,10 @@ class ContactInline(admin.TabularInline):
     fields = ["name", "email", "language", "opted_out", "opted_out_at", reachability]
     readonly_fields = ["opted_out_at", reachability]
     show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
+        # Erased contacts are not for editing: the contacts' own admin lists them, read-only.
+        return super().get_queryset(request).filter(erased_at__isnull=True)
 
 
 @admin.register(Customer)
@@ -163,13 +171,43 @@ class ContactAdmin(AuditTrailAdmin):
         "undeliverable_at",
         "undeliverable_reason",
         "reenabled_at",
+        "erased_at",
         "created_at",
     ]
+    actions = ["erase_contacts"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None) -> list[str]:
+        if obj is not None and obj.is_erased:
+            # Nothing of an erased contact may be written again.
+            return ["customer", "name", "email", "language", "opted_out", *self.readonly_fields]
+        return self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Contact, form: forms.ModelForm, change: bool) -> None:
         wanted = _hold_opt_out_change(form)
         super().save_model(request, obj, form, change)
         _apply_opt_out_change(request, obj, wanted)
+
+    @admin.action(description="Erase the selected contacts on request (GDPR Article 17)", permissions=["change"])
+    def erase_contacts(self, request: HttpRequest, queryset: QuerySet[Contact]) -> TemplateResponse | None:
+        """Asks to confirm first, as deleting does: an erasure cannot be undone."""
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase these contacts?",
+                "opts": self.model._meta,
+                "contacts": queryset.select_related("customer"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/customers/contact/erase_confirmation.html", context)
+        erased = sum(services.erase_contact(contact=contact, by=request.user) for contact in queryset)
+        already = queryset.count() - erased
+        self.message_user(
+            request,
+            f"Erased {erased} contact(s): names, addresses and comments are gone; scores stay, anonymously."
+            + (f" {already} had been erased already." if already else ""),
+            messages.SUCCESS,
+        )
+        return None
 
 
 class PaymentStatusFilter(admin.SimpleListFilter):

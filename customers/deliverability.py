@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from core import audit
 from core import deliverability as sending
-from core import delivery_events, outbox
+from core import delivery_events, erasure, outbox
 from core.models import DeliveryEvent
 
 from .models import Contact, OptOutReason, UndeliverableReason
@@ -129,8 +129,8 @@ def record_delivery_event(
             reject_reason=reject_reason,
             mta_response=mta_response,
         )
-        if event is None or not event.recipient:
-            return event
+        if event is None or not event.recipient or erasure.is_placeholder(event.recipient):
+            return event  # nothing to apply to contacts: no address, or one erased
         if event.bounce == Bounce.HARD:
             _mark_undeliverable(event, reason=UndeliverableReason.BOUNCED)
         elif event.bounce == Bounce.SOFT and _soft_bounces(event) >= SOFT_BOUNCES_LIMIT:

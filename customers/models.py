@@ -128,6 +128,8 @@ class OptOutReason(models.TextChoices):
     UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
     COMPLAINED = "complained", "Marked a survey as spam"
     STAFF = "staff", "Opted out by staff"
+    # Staff erased the contact on request (GDPR Article 17): never surveyed again.
+    ERASED = "erased", "Erased on request"
 
 
 class UndeliverableReason(models.TextChoices):
@@ -166,6 +168,12 @@ class Contact(models.Model):
         blank=True,
         help_text="When staff last cleared the address; soft bounces before it no longer count.",
     )
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When staff erased the contact on request: name, address and comments are gone for good.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -181,7 +189,13 @@ class Contact(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.erased_at is not None:
+            return f"Erased contact #{self.pk}"
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def unreachable_reason(self) -> str:

@@ -9,16 +9,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Greatest, Lower
 from django.utils import timezone
 
-from core import audit
+from core import audit, erasure
 from core.queue import enqueue_on_commit
 
 from .models import Contact, Customer, Invoice, Language, OptOutReason
-from .signals import contact_unreachable
+from .signals import contact_erased, contact_unreachable
 from .value import DaysBetween, trailing_year_start
 
 if TYPE_CHECKING:
@@ -308,7 +310,8 @@ def upsert_contact(
     Emails match case-insensitively (as the unique constraint does) and the address is
     kept as last given. `name` or `language` left as None keep an existing contact's
     value; a new contact gets a blank name and English. Opting out is the contact's own
-    choice and never changes here.
+    choice and never changes here, and an erased contact (named by its placeholder)
+    stays as it is.
     """
     with transaction.atomic():
         # Locking the customer serialises two requests adding the same new address,
@@ -325,6 +328,8 @@ def upsert_contact(
                 customer=customer, email=email, name=name or "", language=language or Language.ENGLISH
             )
             return contact, True
+        if contact.is_erased:
+            return contact, False
         contact.email = email
         if name is not None:
             contact.name = name
@@ -347,7 +352,7 @@ def ensure_contacts(*, contacts: Sequence[ContactData]) -> dict[tuple[int, str],
     renamed = []
     for key, contact in found.items():
         name = wanted[key].name
-        if name is not None and contact.name != name:
+        if name is not None and contact.name != name and not contact.is_erased:
             renamed.append((contact, {"name": [contact.name, name]}))
             contact.name = name
     Contact.objects.bulk_update([contact for contact, _ in renamed], ["name"], batch_size=1000)
@@ -367,7 +372,8 @@ def upsert_contacts(*, contacts: Sequence[ContactData]) -> UpsertResult:
     """Creates or updates contacts by customer + email (case-insensitive) in a few
     queries whatever their number, as upsert_contact does for one: the address is kept
     as last given, `name` or `language` left as None keep an existing contact's value,
-    a new contact gets a blank name and English, and opting out never changes here.
+    a new contact gets a blank name and English, and opting out never changes here (nor
+    does an erased contact).
 
     Each customer + email may appear once: callers reject repeats first.
     """
@@ -391,7 +397,7 @@ def upsert_contacts(*, contacts: Sequence[ContactData]) -> UpsertResult:
             }
             differences = {field: [getattr(contact, field), value] for field, value in values.items()}
             differences = {field: values for field, values in differences.items() if values[0] != values[1]}
-            if differences:
+            if differences and not contact.is_erased:
                 for field, value in values.items():
                     setattr(contact, field, value)
                 changed.append((contact, differences))
@@ -476,10 +482,10 @@ def announce_unreachable(contacts: Iterable[tuple[int, int]]) -> None:
 
 def opt_in_contact(*, contact: Contact, by: AbstractBaseUser) -> None:
     """Staff record that an opted-out contact may be surveyed again (they asked, or the
-    opt-out was a mistake)."""
+    opt-out was a mistake). An erased contact stays opted out: there is no one to ask."""
     with transaction.atomic():
         before = Contact.objects.select_for_update().get(pk=contact.pk)
-        opted_in = Contact.objects.filter(pk=contact.pk, opted_out=True).update(
+        opted_in = Contact.objects.filter(pk=contact.pk, opted_out=True, erased_at__isnull=True).update(
             opted_out=False, opted_out_at=None, opt_out_reason=""
         )
         if opted_in:
@@ -509,3 +515,98 @@ def upsert_invoice(
         invoice = Invoice.objects.get(customer=customer, number=number)
     invoice.customer = customer
     return invoice, result.created == 1
+
+
+# --- Erasure on request (GDPR Article 17)
+
+
+def erased_address(contact_id: int) -> str:
+    """What stands in an erased contact's address: unique per contact (the customer's
+    addresses are unique), reaching no one, telling nothing."""
+    return erasure.placeholder_address(str(contact_id))
+
+
+def erase_contact(*, contact: Contact, by: AbstractBaseUser) -> bool:
+    """Erases a contact on request, for good, in one transaction: the name is blanked,
+    the address replaced by a placeholder (erased_address), the contact opted out
+    (reason "erased") and never surveyed again. Every app above scrubs what it keeps of
+    them inside the same transaction (signals.contact_erased: comments, survey links,
+    alert texts); core forgets the address in the outbox and the delivery events, and
+    Django's admin history stops naming them. Scores stay, anonymous, in every figure.
+
+    Returns whether this call erased the contact: erasing an erased contact changes
+    nothing. `contact` is refreshed either way."""
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        if locked.erased_at is not None:
+            contact.refresh_from_db()
+            return False
+        email, name = locked.email.strip().lower(), locked.name
+        replacement = erased_address(locked.pk)
+        now = timezone.now()
+        Contact.objects.filter(pk=locked.pk).update(
+            name="",
+            email=replacement,
+            opted_out=True,
+            opted_out_at=locked.opted_out_at if locked.opted_out else now,
+            opt_out_reason=OptOutReason.ERASED,
+            # The address is gone, and what mail servers said of it with it.
+            undeliverable_at=None,
+            undeliverable_reason="",
+            reenabled_at=None,
+            erased_at=now,
+        )
+        contact.refresh_from_db()
+        contact_erased.send(
+            sender=Contact,
+            contact_id=contact.pk,
+            customer_id=contact.customer_id,
+            email=email,
+            name=name,
+            replacement=replacement,
+        )
+        # Another customer's contact may have the same address: its mail history stays.
+        if not Contact.objects.alias(email_lower=Lower("email")).filter(email_lower=email).exists():
+            erasure.forget_address(address=email, replacement=replacement)
+        _forget_in_admin_history(contact=contact, email=email, name=name)
+        audit.redact(contact, fields=["name", "email"], object_repr=str(contact))
+        # Survey sweeps see the contact opted out; insights re-reads whether the customer
+        # can still be reached.
+        announce_unreachable([(contact.pk, contact.customer_id)])
+        record_erasure(contact=contact, by=by)
+    return True
+
+
+def record_erasure(*, contact: Contact, by: AbstractBaseUser) -> None:
+    """What is kept of an erasure: who erased which contact (its id) and when, never
+    what was erased: the audit trail's entry names the contact by its id and holds only
+    the time of the erasure. Runs inside the erasing transaction."""
+    with audit.acting_as(by):
+        audit.record(contact, changes={"erased_at": [None, contact.erased_at]})
+    logger.info("Contact %s of customer %s erased on request by %s", contact.pk, contact.customer_id, by)
+
+
+def _forget_in_admin_history(*, contact: Contact, email: str, name: str) -> None:
+    """Django's admin history names a contact by its str ("Name <address>") in the
+    entries about it and about its customer (contacts changed inline)."""
+    label = str(contact)
+    contact_type = ContentType.objects.get_for_model(Contact)
+    mentions = Q(change_message__icontains=email) | Q(object_repr__icontains=email)
+    if name.strip():
+        mentions |= Q(change_message__icontains=name.strip()) | Q(object_repr__icontains=name.strip())
+    entries = LogEntry.objects.filter(
+        Q(content_type=contact_type, object_id=str(contact.pk))
+        | Q(mentions, content_type=ContentType.objects.get_for_model(Customer), object_id=str(contact.customer_id))
+    )
+    for entry in entries.only("pk", "content_type_id", "object_repr", "change_message"):
+        about_contact = entry.content_type_id == contact_type.pk
+        repr_ = label if about_contact else _redacted(entry.object_repr, email=email, name=name, label=label)
+        message = _redacted(entry.change_message, email=email, name=name, label=label)
+        if (repr_, message) != (entry.object_repr, entry.change_message):
+            LogEntry.objects.filter(pk=entry.pk).update(object_repr=repr_[:200], change_message=message)
+
+
+def _redacted(text: str, *, email: str, name: str, label: str) -> str:
+    text = erasure.redact(text, f"{name} <{email}>", label) if name else text
+    text = erasure.redact(text, email, label)
+    return erasure.redact_name(text, name, label)

@@ -7,3 +7,11 @@ from django.dispatch import Signal
 # `customer_id`. Receivers only hand it on: a signal lost with the broker down is found
 # again by insights' sweep, which reads the contacts themselves.
 contact_unreachable = Signal()
+
+# Sent while a contact is being erased on request (services.erase_contact), inside its
+# transaction and synchronously, with `contact_id`, `customer_id`, `email` (the erased
+# address, lower-cased), `name` (the erased name) and `replacement` (the placeholder
+# address that stands in its place). Each app above scrubs what it keeps of the
+# contact: comments, links, alert texts. A receiver that fails rolls the whole erasure
+# back, so nothing is ever half-erased.
+contact_erased = Signal()

@@ -11,14 +11,14 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core import audit
 from core import deliverability as sending
 from core.http import HtmxHttpRequest, page_or_fragment, see_other
 
-from . import deliverability, queries
-from .models import Tier
+from . import deliverability, queries, sections, services
+from .models import Contact, Tier
 
 CUSTOMERS_PER_PAGE = 50
 INVOICES_SHOWN = 50
@@ -56,14 +56,15 @@ def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             "contacts": customer.contacts.all(),
             "invoices": queries.recent_invoices(customer=customer, today=today, limit=INVOICES_SHOWN),
             "invoice_count": customer.invoices.count(),
+            "sections": sections.sections(),
             **audit.trail_for_page(request.user, customer, customer.contacts.all()),
         },
     )
 
 
-def _staff_only(request: HtmxHttpRequest) -> None:
+def _staff_only(request: HtmxHttpRequest, what: str = "The deliverability page is") -> None:
     if not request.user.is_staff:
-        raise PermissionDenied("The deliverability page is for staff.")
+        raise PermissionDenied(f"{what} for staff.")
 
 
 @login_required
@@ -116,3 +117,33 @@ def reenable_address(request: HtmxHttpRequest) -> HttpResponse:
         messages.info(request, f"{email} was not marked undeliverable.")
     where = {name: form.cleaned_data[name] for name in ("q", "page") if form.cleaned_data[name]}
     return see_other(reverse("customers:deliverability") + (f"?{urlencode(where)}" if where else ""))
+
+
+class EraseContactForm(forms.Form):
+    confirm = forms.BooleanField(
+        error_messages={"required": "Tick the box to confirm: an erasure cannot be undone."}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def erase_contact(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Asks staff to confirm, then erases the contact on request (GDPR Article 17)."""
+    _staff_only(request, "Erasing a contact is")
+    contacts = queries.visible_to(request.user, Contact.objects.select_related("customer"), via="customer")
+    contact = get_object_or_404(contacts, pk=pk)
+    form = EraseContactForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        # The message names no one: it is kept in the session until shown.
+        if services.erase_contact(contact=contact, by=request.user):
+            messages.success(
+                request,
+                "The contact was erased: their name, address and comments are gone, and their links no longer open. "
+                "Their scores stay in the figures, anonymously.",
+            )
+        else:
+            messages.info(request, "That contact was erased already.")
+        return see_other(reverse("customers:detail", args=[contact.customer_id]) + "#contacts-heading")
+    return render(
+        request, "customers/erase_contact.html", {"contact": contact, "form": form}, status=400 if form.is_bound else 200
+    )

@@ -27,13 +27,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
-from customers.models import Customer
+from customers.models import Band, Customer
 from insights.alerts import rules, services
-from insights.models import Alert, AlertNote, AlertStatus, NoteKind
+from insights.models import Alert, AlertNote, AlertStatus, AtRiskClosure, NoteKind
 from surveys.models import Response
+
+from .customers import STAFF_LOGIN
 
 BATCH_SIZE = 1000
 # Share of alerts acknowledged within their window; the others late, after escalation.
@@ -126,7 +129,42 @@ def seed_alerts(*, rng: random.Random, now: datetime) -> AlertSeedSummary:
         builder.keep_one_open_per_assignee()
         builder.save()
         Response.objects.filter(needs_evaluation=True).update(needs_evaluation=False)
+        close_one_at_risk(now=now)
     return builder.summary()
+
+
+CLOSURE_REASON = (
+    "Met their operations director: the problems were with one crew, now replaced. "
+    "They renewed for another year; closing until they answer again."
+)
+
+
+def close_one_at_risk(*, now: datetime) -> AtRiskClosure | None:
+    """Staff once took the most valuable tier 1 customer with an at-risk answer in its
+    past off the customers at risk, with a reason, halfway to the customer's next
+    answer: its timeline tells it, and whoever is at risk today stays listed beside the
+    queue. Draws nothing at random."""
+    staff = get_user_model().objects.filter(username=STAFF_LOGIN[0]).first()
+    if staff is None:
+        return None
+    for customer_id in Customer.objects.filter(tier=1, is_active=True).order_by("-revenue_12m", "pk").values_list(
+        "pk", flat=True
+    ):
+        answers = list(
+            Response.objects.filter(customer_id=customer_id, is_suspect=False, submitted_at__lte=now)
+            .order_by("submitted_at", "pk")
+            .values_list("pk", "band", "submitted_at")
+        )
+        for (answer_id, band, answered_at), (_, _, next_at) in zip(answers, answers[1:], strict=False):
+            if band == Band.AT_RISK:
+                return AtRiskClosure.objects.create(
+                    customer_id=customer_id,
+                    response_id=answer_id,
+                    closed_by=staff,
+                    closed_at=answered_at + (next_at - answered_at) / 2,
+                    reason=CLOSURE_REASON,
+                )
+    return None
 
 
 def _load_customers() -> dict[int, _Customer]:

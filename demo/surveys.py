@@ -48,7 +48,7 @@ from surveys.models import (
 )
 from surveys import services
 from surveys.services import refresh_latest_answers
-from surveys.suspicion import looks_automated
+from surveys.suspicion import Version, looks_automated
 
 from .customers import ACCOUNT_MANAGER_LOGINS
 
@@ -77,6 +77,8 @@ DUE_NOW_PER_ACCOUNT_MANAGER = 3
 RESPONSE_RATE = (0.38, 0.13)  # mean and spread of the per-customer rate, before clamping
 BOUNCE_CHANCE = 0.002
 SUSPECT_CHANCE = 0.003
+# The scores a mail scanner submitted, one after another, in each account manager's possible-scanner case.
+SCANNER_BURST = (7, 2, 9, 4, 3)
 # Of commented answers, the share whose comment came a few minutes after the score.
 COMMENT_LATER_SHARE = 0.2
 CHANGED_MIND_CHANCE = 0.03
@@ -303,6 +305,7 @@ def seed_surveys(*, rng: random.Random, today: date, now: datetime | None = None
             builder.add_history(customer)
         due_now = builder.add_due_now(customers)
         due_later = builder.add_due_later(customers)
+        builder.add_possible_scanners(customers)
         builder.save()
         refresh_latest_answers()
     return summarize(builder.created, due_now=due_now, due_later=due_later)
@@ -479,6 +482,7 @@ class _Builder:
         services: tuple[Service, ...],
         *,
         plan: scheduling.Plan | None = None,
+        scanner: bool = False,
     ) -> None:
         plan = plan or self._plan(customer, contact, delivered_at)
         delivery = Delivery(
@@ -497,7 +501,12 @@ class _Builder:
             expires_at=plan.expires_at,
         )
         self.created.invitations.append(invitation)
-        if plan.status == InvitationStatus.SCHEDULED:
+        if plan.status == InvitationStatus.SCHEDULED and scanner:
+            invitation.sent_at = invitation.scheduled_for + timedelta(seconds=self.rng.uniform(5, 75))
+            invitation.status = InvitationStatus.RESPONDED
+            self._add_response(invitation, customer=customer, versions=self._scanner_burst(invitation))
+            self.surveyed_at[contact.pk].append(plan.scheduled_for)
+        elif plan.status == InvitationStatus.SCHEDULED:
             self._follow_up(invitation, plan=plan, customer=customer, contact=contact)
             if invitation.status in SURVEYED_STATUSES:
                 self.surveyed_at[contact.pk].append(plan.scheduled_for)
@@ -595,7 +604,6 @@ class _Builder:
         """The response as the last of `versions` (answered at, score, comment) left it;
         the earlier ones become revisions."""
         (first_at, _, _), (last_at, score, comment) = versions[0], versions[-1]
-        previous_at, previous_score = (versions[-2][0], versions[-2][1]) if len(versions) > 1 else (None, None)
         response = Response(
             invitation=invitation,
             customer_id=customer.pk,
@@ -604,11 +612,8 @@ class _Builder:
             band=bands.classify(score, self.survey),
             comment=comment,
             is_suspect=looks_automated(
-                score=score,
-                answered_at=last_at,
-                sent_at=invitation.sent_at,
-                previous_score=previous_score,
-                previous_answered_at=previous_at,
+                versions=[Version(given, at) for at, given, _ in versions],
+                emailed_at=(invitation.sent_at, invitation.reminded_at),
             ),
             first_submitted_at=first_at,
             submitted_at=last_at,
@@ -662,6 +667,43 @@ class _Builder:
             picked += self._add_due(largest, count=1, taken=taken, due_now=True)
             picked += self._add_due(theirs, count=DUE_NOW_PER_ACCOUNT_MANAGER - 1, taken=taken, due_now=True)
         return picked + self._add_due(customers, count=max(0, count - picked), taken=taken, due_now=True)
+
+    def add_possible_scanners(self, customers: list[DemoCustomer]) -> int:
+        """For each account manager, one survey of the last days that a mail scanner
+        answered: five different scores submitted seconds after the email left, the
+        last at risk. They see it as a possible scanner, to confirm or dismiss. Drawn
+        from a random stream of their own, after everything else, so that the rest of
+        the demo is what it would be without them."""
+        main_rng, self.rng = self.rng, random.Random(f"possible-scanners-{self.today}")
+        try:
+            return self._add_possible_scanners(customers)
+        finally:
+            self.rng = main_rng
+
+    def _add_possible_scanners(self, customers: list[DemoCustomer]) -> int:
+        added = 0
+        for manager_id in self._account_manager_ids():
+            theirs = [
+                (customer, contact)
+                for customer in customers
+                if customer.account_manager_id == manager_id and customer.is_active
+                for contact in customer.contacts
+                if contact.opted_out_at is None
+            ]
+            self.rng.shuffle(theirs)
+            for customer, contact in theirs:
+                delivered_at = self._working_hours_on(self.today - timedelta(days=self.rng.randint(3, 5)))
+                plan = self._plan(customer, contact, delivered_at)
+                if plan.status == InvitationStatus.SCHEDULED and plan.scheduled_for < self.now - RECENT_WINDOW:
+                    offered = self.outlooks[customer.pk].services
+                    self._add_delivery(customer, contact, delivered_at, offered, plan=plan, scanner=True)
+                    added += 1
+                    break
+        return added
+
+    def _scanner_burst(self, invitation: Invitation) -> list[tuple[datetime, int, str]]:
+        clicked_at = invitation.sent_at + timedelta(seconds=self.rng.uniform(2, 6))
+        return [(clicked_at + timedelta(seconds=2 * number), score, "") for number, score in enumerate(SCANNER_BURST)]
 
     def add_due_later(self, customers: list[DemoCustomer]) -> int:
         """Deliveries of the last hour whose invitations fall due within the hour."""

@@ -12,7 +12,7 @@ from core.queue import enqueue_on_commit
 
 from .alerts import rules, services
 from .dashboard import counts
-from .models import Alert, AlertNote, AnswerCount, AnswerCountState
+from .models import Alert, AlertNote, AnswerCount, AnswerCountState, AtRiskClosure
 
 REBUILD_ANSWER_COUNTS = "insights.tasks.rebuild_answer_counts"
 
@@ -204,6 +204,24 @@ class AlertNoteAdmin(AuditTrailAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: AlertNote | None = None) -> bool:
+        return False
+
+
+@admin.register(AtRiskClosure)
+class AtRiskClosureAdmin(admin.ModelAdmin):
+    """Staff closing a customer at risk, as recorded on /alerts/at-risk/. Read-only;
+    deleting one closed by mistake puts the customer back on the list."""
+
+    list_display = ["customer", "closed_by", "closed_at", "reason"]
+    search_fields = ["customer__name", "customer__external_id", "reason"]
+    list_select_related = ["customer", "closed_by"]
+    date_hierarchy = "closed_at"
+    readonly_fields = ["customer", "response", "closed_by", "closed_at", "reason"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AtRiskClosure | None = None) -> bool:
         return False
 
 

@@ -7,7 +7,8 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from customers.queries import also_visible
-        from customers.signals import contact_unreachable
+        from customers.sections import add_section
+        from customers.signals import contact_erased, contact_unreachable
         from surveys.signals import response_recorded
 
         from . import receivers
@@ -17,4 +18,7 @@ class InsightsConfig(AppConfig):
         contact_unreachable.connect(
             receivers.contact_became_unreachable, dispatch_uid="insights-contact-became-unreachable"
         )
+        contact_erased.connect(receivers.contact_erased, dispatch_uid="insights-contact-erased")
         also_visible(customers_handed_to)
+        # The customer page loads the customer's timeline (insights.timeline) into itself.
+        add_section("insights/partials/timeline_loader.html")

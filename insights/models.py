@@ -44,8 +44,9 @@ class Alert(models.Model):
     (at risk, decline), or by a high-value customer none of whose contacts can be
     surveyed any more (unreachable: no answer, no score; the contact lost is named).
 
-    Tier, revenue, punctuality and scores are kept as they stood when it was raised, so
-    the rank and its explanation do not move under the person working it.
+    Tier, revenue and punctuality are kept as they stood when it was raised, so the rank
+    and its explanation do not move under the person working it; the scores, the kind
+    and so the priority follow the answer when the respondent changes it.
     """
 
     response = models.ForeignKey(
@@ -85,6 +86,12 @@ class Alert(models.Model):
     lost_contact_reason = models.CharField(max_length=12, choices=ContactLoss.choices, blank=True)
     lost_contact_at = models.DateTimeField(null=True, blank=True, help_text="When it bounced or complained.")
 
+    # Set while the answer, changed since, no longer calls for the alert (it left the
+    # at-risk band, or no longer falls sharply); the alert stays until a person resolves it.
+    answer_recovered_at = models.DateTimeField(
+        "no longer at risk since", null=True, blank=True, help_text="When the changed answer stopped calling for it."
+    )
+
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(help_text="Acknowledgement is due by then (the tier's window).")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -98,6 +105,12 @@ class Alert(models.Model):
     # When the outgoing webhook is (re)tried; empty: nothing to send (no webhook
     # configured when the alert was raised, sent, or given up on).
     webhook_next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who handed the alert to its assignee, and why: the assignee's email says so.
+    # Empty while it is with the person it was raised for.
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handover_reason = models.TextField(max_length=4000, blank=True)
 
     class Meta:
         ordering = ["priority", "-revenue_12m", "created_at"]
@@ -159,8 +172,11 @@ class NoteKind(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     RESOLVED = "resolved", "Resolved"
     REASSIGNED = "reassigned", "Reassigned"
-    REVISED = "revised", "Answer revised"
+    REVISED = "revised", "Answer changed"
+    # A suspect answer (a possible scanner) the account manager confirmed as a person's.
+    CONFIRMED = "confirmed", "Confirmed"
     ESCALATED = "escalated", "Escalated"
+    REOPENED = "reopened", "Reopened"
     # An unreachable alert's customer can be surveyed again, or no longer.
     REACHABLE = "reachable", "Reachable again"
     UNREACHABLE = "unreachable", "Unreachable"
@@ -182,6 +198,26 @@ class AlertNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AtRiskClosure(models.Model):
+    """Staff took a tier 1 customer off the customers at risk for one at-risk answer
+    (alerts.queries.customers_at_risk): who, when and why. A later at-risk answer puts
+    the customer back; a better one takes them off by itself."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="at_risk_closures")
+    response = models.OneToOneField(
+        Response, on_delete=models.CASCADE, related_name="at_risk_closure", help_text="The at-risk answer it closed."
+    )
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    closed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(max_length=4000)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "-closed_at"], name="at_risk_closure_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} off the at-risk list since {self.closed_at:%Y-%m-%d}"
 
 
 class AnswerCount(models.Model):

@@ -15,7 +15,9 @@ logger = logging.getLogger(__name__)
 
 
 def _alert(message: OutgoingMessage) -> Alert:
-    return Alert.objects.select_related("customer", "assignee", "response").get(pk=message.object_id)
+    return Alert.objects.select_related(
+        "customer", "assignee", "handed_over_by", "response__invitation__contact"
+    ).get(pk=message.object_id)
 
 
 def _build_notification(message: OutgoingMessage):

@@ -131,7 +131,7 @@ class RevisionInline(admin.TabularInline):
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin):
     list_display = ["customer", "score", "band", "is_suspect", "revisions", "submitted_at", "survey"]
-    list_filter = ["band", "is_suspect", "survey"]
+    list_filter = ["band", "is_suspect", "suspect_review", "survey"]
     search_fields = ["customer__name", "customer__external_id", "comment"]
     list_select_related = ["customer", "survey"]
     date_hierarchy = "submitted_at"
@@ -143,6 +143,9 @@ class ResponseAdmin(admin.ModelAdmin):
         "band",
         "comment",
         "is_suspect",
+        "suspect_review",
+        "suspect_reviewed_by",
+        "suspect_reviewed_at",
         "first_submitted_at",
         "submitted_at",
         "revisions",

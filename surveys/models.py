@@ -4,6 +4,7 @@ import base64
 import hashlib
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -344,6 +345,11 @@ class Invitation(models.Model):
 COMMENT_MAX_LENGTH = 2000
 
 
+class SuspectReview(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed: a person answered"
+    DISMISSED = "dismissed", "Dismissed: a machine"
+
+
 class Response(models.Model):
     """The answer to an invitation: the latest score and comment stand; every earlier
     version is kept as a ResponseRevision. Customer and survey are copied here so
@@ -356,8 +362,17 @@ class Response(models.Model):
     band = models.CharField(max_length=10, choices=Band.choices)
     comment = models.TextField(blank=True, max_length=COMMENT_MAX_LENGTH)
     is_suspect = models.BooleanField(
-        "suspect", default=False, help_text="Looks like a machine clicking; raises no alert until a stable answer."
+        "suspect",
+        default=False,
+        help_text="Looks like a machine clicking (a possible scanner); raises no alert unless a person confirms it.",
     )
+    # What the account manager decided about a suspect answer (a "possible scanner"):
+    # cleared whenever the answer changes again.
+    suspect_review = models.CharField(max_length=10, choices=SuspectReview.choices, blank=True)
+    suspect_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    suspect_reviewed_at = models.DateTimeField(null=True, blank=True)
     first_submitted_at = models.DateTimeField()
     submitted_at = models.DateTimeField(help_text="When the standing answer was given.")
     revisions = models.PositiveSmallIntegerField(default=0, help_text="How many times the answer was changed.")

@@ -7,13 +7,15 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import deliverability, outbox
+from core import deliverability, erasure, outbox
+from core.models import OutgoingMessage
 from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
@@ -27,12 +29,16 @@ from .models import (
     Response,
     ResponseRevision,
     SuppressedReason,
+    SuspectReview,
     Survey,
     hash_token,
     link_token,
 )
 from .signals import response_recorded
-from .suspicion import looks_automated
+from .suspicion import Version, looks_automated
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
 
@@ -446,9 +452,10 @@ def record_response(
 ) -> Response:
     """Records the respondent's answer, or replaces it (the earlier one is kept as a
     revision), and makes it the customer's latest answer. One response per invitation
-    whatever the concurrency: the invitation row is locked first. An answer that looks
-    automated (see suspicion.py) is kept but marked suspect; the next answer that does
-    not clears the mark."""
+    whatever the concurrency: the invitation row is locked first. Every change restarts
+    the answer's quiet period and is judged for a machine's burst (see suspicion.py): a
+    suspect answer is kept but marked, and the same answer given again after a quiet
+    period, the way a person would, clears the mark."""
     now = now or timezone.now()
     with transaction.atomic():
         invitation = (
@@ -458,6 +465,7 @@ def record_response(
             raise InvitationClosed
         survey = invitation.survey
         band = survey.classify(score)
+        emailed_at = (invitation.sent_at, invitation.reminded_at)
         response = Response.objects.filter(invitation=invitation).first()
         if response is None:
             response = Response.objects.create(
@@ -467,7 +475,7 @@ def record_response(
                 score=score,
                 band=band,
                 comment=comment,
-                is_suspect=looks_automated(score=score, answered_at=now, sent_at=invitation.sent_at),
+                is_suspect=looks_automated(versions=[Version(score, now)], emailed_at=emailed_at),
                 first_submitted_at=now,
                 submitted_at=now,
             )
@@ -475,6 +483,7 @@ def record_response(
             invitation.remind_at = None
             invitation.save(update_fields=["status", "remind_at"])
         elif (response.score, response.comment) != (score, comment):
+            versions = [*answer_versions(response), Version(score, now)]
             ResponseRevision.objects.create(
                 response=response,
                 score=response.score,
@@ -482,29 +491,79 @@ def record_response(
                 comment=response.comment,
                 submitted_at=response.submitted_at,
             )
-            response.is_suspect = looks_automated(
-                score=score,
-                answered_at=now,
-                sent_at=invitation.sent_at,
-                previous_score=response.score,
-                previous_answered_at=response.submitted_at,
-            )
-            response.score, response.band, response.comment, response.submitted_at = score, band, comment, now
+            response.is_suspect = looks_automated(versions=versions, emailed_at=emailed_at)
+            response.score, response.band, response.comment = score, band, comment
             response.revisions += 1
-            response.needs_evaluation = True
-            response.save(
-                update_fields=["score", "band", "comment", "is_suspect", "submitted_at", "revisions", "needs_evaluation"]
-            )
-        elif response.is_suspect and not looks_automated(score=score, answered_at=now, sent_at=invitation.sent_at):
-            # The same answer again, given the way a person would: it confirms the suspect one.
+            _changed(response, now=now, fields=["score", "band", "comment", "revisions"])
+        elif response.is_suspect and not looks_automated(
+            versions=[*answer_versions(response), Version(score, now)], emailed_at=emailed_at
+        ):
+            # The same answer again after a quiet period, given the way a person would:
+            # it confirms the suspect one, and is judged from now.
             response.is_suspect = False
-            response.needs_evaluation = True
-            response.save(update_fields=["is_suspect", "needs_evaluation"])
+            _changed(response, now=now, fields=[])
         else:
             return response  # the same answer again: nothing changes
         refresh_latest_answers(customer_ids=[invitation.delivery.customer_id])
         response_id = response.pk
         transaction.on_commit(lambda: response_recorded.send(sender=Response, response_id=response_id))
+    return response
+
+
+def answer_versions(response: Response) -> list[Version]:
+    """Every version of the answer, oldest first: its revisions, then the standing one."""
+    earlier = response.history.order_by("submitted_at", "pk").values_list("score", "submitted_at")
+    return [*(Version(score, at) for score, at in earlier), Version(response.score, response.submitted_at)]
+
+
+def _changed(response: Response, *, now: datetime, fields: list[str]) -> None:
+    """Saves an answer that changed at `now`: its quiet period starts again, it waits for
+    evaluation, and a decision about it as a possible scanner no longer holds."""
+    response.submitted_at = now
+    response.needs_evaluation = True
+    response.suspect_review, response.suspect_reviewed_by, response.suspect_reviewed_at = "", None, None
+    response.save(
+        update_fields=[
+            *fields,
+            "is_suspect",
+            "submitted_at",
+            "needs_evaluation",
+            "suspect_review",
+            "suspect_reviewed_by",
+            "suspect_reviewed_at",
+        ]
+    )
+
+
+class AnswerAlreadyReviewed(Exception):
+    """The possible scanner was confirmed or dismissed already, or its answer changed."""
+
+
+def review_suspect_answer(
+    *, response_id: int, user: AbstractBaseUser, confirmed: bool, now: datetime | None = None
+) -> Response:
+    """The account manager's decision about a suspect answer (a possible scanner).
+    Confirmed: a person answered; the mark goes and the answer waits for evaluation
+    like any other (insights raises its alert). Dismissed: a machine; it stays suspect,
+    counted nowhere, and is never evaluated. Raises AnswerAlreadyReviewed when someone
+    decided first (or the answer is no longer suspect)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update()
+            .filter(pk=response_id, is_suspect=True, suspect_review="")
+            .first()
+        )
+        if response is None:
+            raise AnswerAlreadyReviewed("This answer was already confirmed or dismissed.")
+        response.suspect_review = SuspectReview.CONFIRMED if confirmed else SuspectReview.DISMISSED
+        response.suspect_reviewed_by = user
+        response.suspect_reviewed_at = now
+        response.is_suspect = not confirmed
+        response.needs_evaluation = confirmed
+        response.save(
+            update_fields=["suspect_review", "suspect_reviewed_by", "suspect_reviewed_at", "is_suspect", "needs_evaluation"]
+        )
     return response
 
 
@@ -516,6 +575,29 @@ def unsubscribe(*, invitation: Invitation) -> None:
         Invitation.objects.filter(contact=invitation.contact, status=InvitationStatus.SCHEDULED).update(
             status=InvitationStatus.SUPPRESSED, suppressed_reason=SuppressedReason.OPTED_OUT, next_attempt_at=None
         )
+
+
+def forget_contact(*, contact_id: int, email: str, replacement: str) -> None:
+    """What surveys keeps of a contact erased on request (customers.services.erase_contact),
+    inside its transaction: every comment they wrote, the answer's and each revision's,
+    is blanked, while scores, bands and times stay (every figure keeps them, anonymous);
+    every link of their invitations stops opening (an unknown link: 404); what was
+    still to go is suppressed, and an email already handed to the outbox finds them
+    opted out when it is built, and does not go. Their address is forgotten in the
+    outbox rows of their invitations and in the invitations' errors."""
+    invitations = Invitation.objects.filter(contact_id=contact_id)
+    Response.objects.filter(invitation__contact_id=contact_id).exclude(comment="").update(comment="")
+    ResponseRevision.objects.filter(response__invitation__contact_id=contact_id).exclude(comment="").update(comment="")
+    invitations.filter(status__in=[InvitationStatus.SCHEDULED, InvitationStatus.FAILED]).update(
+        status=InvitationStatus.SUPPRESSED, suppressed_reason=SuppressedReason.OPTED_OUT, next_attempt_at=None
+    )
+    invitations.update(token_hash=None, reminder_token_hash=None, unsubscribe_token_hash=None, remind_at=None)
+    for pk, error in invitations.exclude(last_error="").values_list("pk", "last_error"):
+        Invitation.objects.filter(pk=pk).update(last_error=erasure.redact(error, email, replacement))
+    messages = OutgoingMessage.objects.filter(
+        kind__in=[INVITATION_MESSAGE, REMINDER_MESSAGE], object_id__in=invitations.values("pk")
+    )
+    erasure.forget_address(address=email, replacement=replacement, messages=messages)
 
 
 def refresh_latest_answers(*, customer_ids: Sequence[int] | None = None) -> int:

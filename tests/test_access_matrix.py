@@ -39,9 +39,10 @@ def body_of(response) -> str:
 # Open to anyone: the link token is the key, and it may show its own customer's delivery.
 PUBLIC = {"login", "surveys:respond", "surveys:thanks", "surveys:unsubscribe"}
 # Staff's pages outside the admin: others are refused (403) or sent to the admin's login.
-STAFF_ONLY = {"customers:deliverability": 403, "mailbox": 302, "mailbox-message": 302, "mailbox-message-html": 302}
+STAFF_ONLY = {"customers:deliverability": 403, "customers:erase-contact": 403, "mailbox": 302, "mailbox-message": 302,
+              "mailbox-message-html": 302}
 # Pages about one object of customer A (manager_a's; handed to manager_c through an alert).
-OF_CUSTOMER_A = {"customers:detail", "insights:alert"}
+OF_CUSTOMER_A = {"customers:detail", "insights:alert", "insights:timeline"}
 
 
 _ADMIN_ACTION = re.compile(r"admin:(?P<app>\w+?)_(?P<model>[a-z0-9]+)_(?P<action>add|delete)$")
@@ -116,11 +117,30 @@ def test_another_managers_customer_is_the_same_404_as_an_unknown_id(portfolio):
 
     visitor = Client()
     visitor.force_login(portfolio.manager_b)
-    for name, pk in (("customers:detail", portfolio.customer_a.pk), ("insights:alert", portfolio.alert_a.pk)):
+    for name, pk in (
+        ("customers:detail", portfolio.customer_a.pk),
+        ("insights:alert", portfolio.alert_a.pk),
+        ("insights:timeline", portfolio.customer_a.pk),
+    ):
         hidden = visitor.get(reverse(name, args=[pk]))
         unknown = visitor.get(reverse(name, args=[10**9]))
         assert hidden.status_code == unknown.status_code == 404
         assert without_csrf(hidden.content) == without_csrf(unknown.content)
+
+
+@pytest.mark.parametrize(("role", "status"), [("anonymous", 302), ("manager_a", 403), ("manager_b", 403),
+                                             ("manager_c", 403), ("staff", 303)])
+def test_only_staff_may_erase_a_contact_from_its_page(portfolio, role, status):
+    from django.urls import reverse
+
+    contact = portfolio.customer_a.contacts.order_by("pk").first()
+    visitor = Client()
+    if portfolio.user(role) is not None:
+        visitor.force_login(portfolio.user(role))
+    response = visitor.post(reverse("customers:erase-contact", args=[contact.pk]), {"confirm": "on"})
+    assert response.status_code == status
+    contact.refresh_from_db()
+    assert contact.is_erased is (role == "staff")
 
 
 # --- The API

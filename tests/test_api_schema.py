@@ -17,6 +17,7 @@ CUSTOMERS_API = {
     "/api/v1/customers/{external_id}/": {"get": {"200"}, "put": {"200", "201"}, "patch": {"200"}},
     "/api/v1/customers/bulk/": {"post": {"200", "400"}},
     "/api/v1/contacts/": {"get": {"200"}, "post": {"200", "201"}},
+    "/api/v1/contacts/{id}/erase/": {"post": {"200", "404"}},
     "/api/v1/invoices/": {"get": {"200"}, "post": {"200", "201"}},
     "/api/v1/invoices/bulk/": {"post": {"200", "400"}},
 }

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.processes import PROJECT_DIR
 
 SETTINGS_AS_JSON = """
@@ -152,6 +154,12 @@ class TestFromTheEnvironment:
         result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], TIER_THRESHOLDS="90,70,97", SECRET_KEY=PRODUCTION_KEY)
         assert result.returncode != 0
         assert "TIER_THRESHOLDS must be three increasing percentages" in result.stderr
+
+    @pytest.mark.parametrize("value", ["soon", "-1", "61"])
+    def test_a_bad_quiet_period_stops_start_up_with_a_clear_message(self, tmp_path, value):
+        result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], ANSWER_QUIET_MINUTES=value, SECRET_KEY=PRODUCTION_KEY)
+        assert result.returncode != 0
+        assert "ANSWER_QUIET_MINUTES must be a number of minutes from 0 to 60" in result.stderr
 
 
 class TestDeployCheck:

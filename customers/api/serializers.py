@@ -154,18 +154,21 @@ class CustomerRowSerializer(CustomerSerializer):
 class ContactSerializer(ApiModelSerializer):
     """A contact at a customer. Posting an email the customer already has (in any
     letter case) updates that contact; `name` and `language` left out then keep their
-    values. `opted_out` is the contact's own choice and cannot be set here."""
+    values. `opted_out` is the contact's own choice and cannot be set here. An erased
+    contact keeps its id, with an empty name, a placeholder email
+    (`erased-<id>@erased.invalid`, which reaches no one) and `erased_at`."""
 
     customer = customer_reference_field()
 
     class Meta:
         model = Contact
-        fields = ["customer", "email", "name", "language", "opted_out"]
-        read_only_fields = ["opted_out"]
+        fields = ["id", "customer", "email", "name", "language", "opted_out", "erased_at"]
+        read_only_fields = ["id", "opted_out", "erased_at"]
         # The same customer + email is an update, not a conflict.
         validators: list = []
         extra_kwargs = {
             "email": {"help_text": "Stored as given with the domain lower-cased; matched case-insensitively."},
+            "erased_at": {"help_text": "When staff erased the contact on request; null while not erased."},
         }
 
 

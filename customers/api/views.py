@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
@@ -129,6 +129,24 @@ class ContactViewSet(mixins.ListModelMixin, _ApiViewSet):
     )
     def create(self, request: Request) -> Response:
         return self.upsert(request, services.upsert_contact)
+
+    @extend_schema(
+        summary="Erase a contact on request (GDPR Article 17)",
+        description="Staff only. Replaces the contact's name and address for good (the email becomes "
+        "erased-<id>@erased.invalid) and removes every comment they wrote; their scores stay in every figure, "
+        "anonymously; the links of their emails stop opening and no survey goes to them again. Answers with the "
+        "erased contact; erasing it again changes nothing.",
+        request=None,
+        responses={
+            200: ContactSerializer,
+            404: OpenApiResponse(description="No such contact."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, pk: str) -> Response:
+        contact = self.get_object()
+        services.erase_contact(contact=contact, by=request.user)
+        return Response(self.get_serializer(contact).data)
 
 
 @extend_schema(tags=["invoices"])

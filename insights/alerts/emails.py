@@ -11,11 +11,18 @@ from ..models import Alert, AlertKind
 from . import rules
 
 
+def _handed_over_by(alert: Alert) -> str:
+    person = alert.handed_over_by
+    return (person.get_full_name() or person.get_username()) if person else ""
+
+
 def _context(alert: Alert) -> dict:
     return {
         "alert": alert,
         "customer": alert.customer,
         "comment": alert.response.comment if alert.response else "",
+        # Who answered: the person to call back.
+        "contact": alert.response.invitation.contact if alert.response else None,
         "unreachable": rules.unreachable_summary(alert) if alert.kind == AlertKind.UNREACHABLE else "",
         "why": rules.rank_reason(alert),
         "alert_url": absolute_url(reverse("insights:alert", args=[alert.pk])),
@@ -23,7 +30,9 @@ def _context(alert: Alert) -> dict:
 
 
 def alert_notification(alert: Alert, *, to: list[str]) -> EmailMultiAlternatives:
-    return build_email("alert_notification", context=_context(alert), to=to)
+    """To whoever works the alert; when it was handed to them, it says by whom and why."""
+    context = {**_context(alert), "handed_over_by": _handed_over_by(alert)}
+    return build_email("alert_notification", context=context, to=to)
 
 
 def alert_escalation(alert: Alert, *, to: list[str]) -> EmailMultiAlternatives:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
@@ -15,16 +15,19 @@ from core.querystring import int_choice, is_id
 from customers.models import HIGH_VALUE_TIERS, Band, Contact, Customer, Invoice, Tier
 from customers.queries import (
     LOST_TO_DELIVERY,
+    MAX_SEARCH_LENGTH,
     REACHABLE,
     account_managers,
     sees_everything,
     unreachable_since,
+    visible_customers,
     visible_to,
 )
 from customers.value import trailing_year_start
-from surveys.models import Response
+from surveys.models import Response, ResponseRevision
+from surveys.suspicion import Version, current_burst, scores_seen
 
-from ..models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind, Priority
+from ..models import Alert, AlertKind, AlertNote, AlertStatus, AtRiskClosure, NoteKind, Priority
 
 # What the queue shows unless asked otherwise: everything still being worked.
 UNRESOLVED = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
@@ -67,6 +70,7 @@ class AlertFilters:
     status: str = ""  # "" (not resolved), a status, or "all"
     priority: int | None = None
     kind: str = ""
+    search: str = ""  # a customer's name or external id, or part of it
 
     @classmethod
     def from_query(cls, query: QueryDict) -> AlertFilters:
@@ -79,11 +83,17 @@ class AlertFilters:
             status=status if status in {*AlertStatus.values, ALL_STATUSES} else "",
             priority=int_choice(query.get("priority", ""), Priority.values),
             kind=kind if kind in AlertKind.values else "",
+            search=query.get("q", "").strip()[:MAX_SEARCH_LENGTH],
         )
+
+    @classmethod
+    def search_only(cls, query: QueryDict) -> AlertFilters:
+        """An account manager's queue is theirs whole; they may search it by customer."""
+        return cls(search=query.get("q", "").strip()[:MAX_SEARCH_LENGTH])
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.assignee or self.tier or self.status or self.priority or self.kind)
+        return bool(self.assignee or self.tier or self.status or self.priority or self.kind or self.search)
 
 
 def alert_queue(*, user: AbstractBaseUser | AnonymousUser, filters: AlertFilters) -> QuerySet[Alert]:
@@ -106,7 +116,39 @@ def alert_queue(*, user: AbstractBaseUser | AnonymousUser, filters: AlertFilters
         queryset = queryset.filter(priority=filters.priority)
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
+    if filters.search:
+        queryset = queryset.filter(
+            Q(customer__name__icontains=filters.search) | Q(customer__external_id__icontains=filters.search)
+        )
     return queryset.order_by("priority", "-revenue_12m", "created_at", "pk")
+
+
+def customers_at_risk() -> QuerySet[Customer]:
+    """Active tier 1 customers whose latest stable (not suspect) answer is at risk, and
+    that staff have not closed for that answer (AtRiskClosure): they stay in view
+    whatever became of their alerts, until a better answer comes or staff close them
+    with a reason. Annotated with that answer: `at_risk_answer` (its id),
+    `at_risk_score`, `at_risk_at`; most valuable first."""
+    latest = Response.objects.filter(customer=OuterRef("pk"), is_suspect=False).order_by("-submitted_at", "-pk")
+    return (
+        Customer.objects.filter(is_active=True, tier=Tier.ONE)
+        .annotate(
+            at_risk_answer=Subquery(latest.values("pk")[:1]),
+            latest_stable_band=Subquery(latest.values("band")[:1]),
+        )
+        .filter(latest_stable_band=Band.AT_RISK)
+        .exclude(Exists(AtRiskClosure.objects.filter(response_id=OuterRef("at_risk_answer"))))
+        .annotate(at_risk_score=Subquery(latest.values("score")[:1]), at_risk_at=Subquery(latest.values("submitted_at")[:1]))
+        .order_by("-revenue_12m", "name", "pk")
+    )
+
+
+def customers_at_risk_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
+    """The customers at risk `user` may see (visible_customers): staff all, an account
+    manager their own book."""
+    if sees_everything(user):
+        return customers_at_risk()
+    return customers_at_risk().filter(pk__in=visible_customers(user).values("pk"))
 
 
 def assignable_users() -> QuerySet:
@@ -189,6 +231,61 @@ def at_risk_below(*, customer: Customer) -> int | None:
 
 def contacts_of(*, customer: Customer) -> QuerySet[Contact]:
     return Contact.objects.filter(customer=customer).order_by("name", "email", "pk")
+
+
+# --- Possible scanners: suspect answers waiting for a person's decision
+
+
+def possible_scanners(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Response]:
+    """Suspect answers nobody has confirmed or dismissed yet, of the customers `user` may
+    read: at-risk ones first (confirming those raises an alert), then the newest."""
+    waiting = Response.objects.filter(is_suspect=True, suspect_review="")
+    return (
+        visible_to(user, waiting, via="customer")
+        .select_related("customer", "invitation__contact", "invitation__delivery")
+        .order_by(Case(When(band=Band.AT_RISK, then=Value(0)), default=Value(1)), "-submitted_at", "-pk")
+    )
+
+
+def answers_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Response]:
+    return visible_to(user, Response.objects.all(), via="customer")
+
+
+@dataclass(frozen=True)
+class PossibleScanner:
+    """One suspect answer as the list shows it: the scores the burst gave, and how soon
+    after the email it began."""
+
+    response: Response
+    scores_seen: list[int]
+    seconds_after_email: int
+
+    @property
+    def raises_alert(self) -> bool:
+        return self.response.band == Band.AT_RISK
+
+
+def possible_scanner_rows(responses: list[Response]) -> list[PossibleScanner]:
+    """The rows for a page of possible_scanners(), their revisions read in one query."""
+    revisions: dict[int, list[Version]] = {response.pk: [] for response in responses}
+    for response_id, score, at in ResponseRevision.objects.filter(response__in=responses).values_list(
+        "response_id", "score", "submitted_at"
+    ):
+        revisions[response_id].append(Version(score, at))
+    rows = []
+    for response in responses:
+        versions = [*revisions[response.pk], Version(response.score, response.submitted_at)]
+        burst = current_burst(versions)
+        invitation = response.invitation
+        emailed = max(sent for sent in (invitation.sent_at, invitation.reminded_at) if sent and sent <= burst[0].at)
+        rows.append(
+            PossibleScanner(
+                response=response,
+                scores_seen=scores_seen(versions),
+                seconds_after_email=int((burst[0].at - emailed).total_seconds()),
+            )
+        )
+    return rows
 
 
 # --- Unreachable customers

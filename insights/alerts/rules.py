@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from core.numbers import format_money
 from customers.models import HIGH_VALUE_TIERS, Band, UndeliverableReason, UnreachableReason
 
-from ..models import Alert, AlertKind, ContactLoss, Priority
+from ..models import Alert, AlertKind, AlertStatus, ContactLoss, Priority
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -65,8 +65,9 @@ def escalation_note(*, due_at: datetime) -> str:
 
 def rank_reason(alert: Alert) -> str:
     """Why the alert ranks where it does, in words: tier, revenue, score, change from
-    the last score (for an unreachable alert: the contact lost), payment punctuality,
-    as they stood when it was raised."""
+    the last score (for an unreachable alert: the contact lost), payment punctuality.
+    The customer's figures are as they stood when it was raised; the scores are the
+    answer's as it stands now."""
     tier, score, previous_score = alert.tier, alert.score, alert.previous_score
     parts = [
         f"{Priority(alert.priority).label} priority: " + (f"tier {tier}" if tier else "no tier (inactive)"),
@@ -87,7 +88,38 @@ def rank_reason(alert: Alert) -> str:
         parts.append(f"pays {alert.on_time_rate:.0%} of invoices on time")
     if alert.kind == AlertKind.DECLINE:
         parts.append("a high-value customer's score fell sharply")
+    if alert.answer_recovered_at is not None:
+        parts.append(recovered_words(alert))
     return "; ".join(parts) + "."
+
+
+def recovered_words(alert: Alert) -> str:
+    """What the case says once the changed answer no longer calls for the alert."""
+    if alert.kind == AlertKind.DECLINE:
+        return "the changed answer no longer falls sharply"
+    return "the changed answer is no longer at risk"
+
+
+def change_note(alert: Alert, *, changed_from: int | None, band_label: str, kind_changed: bool) -> str:
+    """The history's words when the alert follows a changed answer (`alert` as it stands
+    after the change)."""
+    text = f"The customer changed their answer from {changed_from} to {alert.score} ({band_label})."
+    if kind_changed:
+        kind = "a decline alert" if alert.kind == AlertKind.DECLINE else "an at-risk alert"
+        text += f" It is now {kind}, {Priority(alert.priority).label.lower()} priority."
+    if alert.answer_recovered_at is not None:
+        text = text[:-1] + (": no longer a sharp fall." if alert.kind == AlertKind.DECLINE else ": no longer at risk.")
+        if alert.status != AlertStatus.RESOLVED:
+            text += " The alert stays open until someone resolves it."
+    return text
+
+
+def confirmed_note(scores: list[int]) -> str:
+    """The history's words for an alert raised by a possible scanner a person confirmed."""
+    return (
+        "Confirmed as a person's answer, not a mail scanner's clicks "
+        f"(scores seen: {', '.join(str(score) for score in scores)})."
+    )
 
 
 # --- Unreachable customers
@@ -113,12 +145,16 @@ _LOSS_WORDS = {
 }
 
 
+# Where an alert named a contact erased since (insights.alerts.services.forget_contact).
+ERASED_CONTACT = "an erased contact"
+
+
 def loss_words(*, email: str, reason: str, at: datetime | None) -> str:
     """"jane@example.com bounced on 3 Jun 2026 and no other contact can be surveyed"."""
     words = _LOSS_WORDS.get(reason, "can no longer be surveyed")
     if at is not None:
         words += f" {_day(at)}" if words.endswith(" until") else f" on {_day(at)}"
-    return f"{email} {words} and no other contact can be surveyed"
+    return f"{email or ERASED_CONTACT} {words} and no other contact can be surveyed"
 
 
 def lost_contact_words(alert: Alert) -> str:

@@ -10,16 +10,18 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from core import outbox, retry
+from core import audit, erasure, outbox, retry
 from core.models import OutgoingMessage
 from customers.models import CX_LEADS_GROUP, Contact, Customer
 from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
-from surveys.models import Response
+from surveys import services as survey_services
+from surveys.models import Response, SuspectReview
+from surveys.suspicion import scores_seen, settled_before
 
-from ..models import Alert, AlertKind, AlertNote, AlertStatus, NoteKind
+from ..models import Alert, AlertKind, AlertNote, AlertStatus, AtRiskClosure, NoteKind
 from . import queries, rules, webhooks
 
 if TYPE_CHECKING:
@@ -41,10 +43,12 @@ class AlertChangeError(Exception):
     """A change the alert's state does not allow; the message says why, for the user."""
 
 
-def awaiting_evaluation() -> QuerySet[Response]:
-    """Answers recorded or changed since their alerts were last raised. Suspect answers
-    wait: they are evaluated when a stable answer follows."""
-    return Response.objects.filter(needs_evaluation=True, is_suspect=False)
+def awaiting_evaluation(*, now: datetime | None = None) -> QuerySet[Response]:
+    """Answers recorded or changed since they were last evaluated, and quiet since for the
+    quiet period (surveys.suspicion). Suspect answers (possible scanners) wait for a
+    person: the respondent answering again, or the account manager confirming."""
+    settled = settled_before(now or timezone.now())
+    return Response.objects.filter(needs_evaluation=True, is_suspect=False, submitted_at__lte=settled)
 
 
 def score_before(
@@ -67,42 +71,44 @@ def previous_score(*, response: Response) -> int | None:
     return score_before(customer_id=response.customer_id, first_submitted_at=response.first_submitted_at).first()
 
 
-def evaluate_response(*, response_id: int) -> list[Alert]:
-    """Raises the alerts an answer calls for, once, and records a revised answer on the
-    alert it raised. Safe to run twice or concurrently (task and sweep racing): the
+def evaluate_response(*, response_id: int, now: datetime | None = None) -> list[Alert]:
+    """Raises the alert an answer calls for, once it has been quiet for its period, or
+    brings the alert it raised up to date with the answer as it stands now (see
+    _follow_answer). Safe to run twice or concurrently (task and sweep racing): the
     answer's row is locked and its needs_evaluation flag says whether work is left.
 
-    Suspect answers wait (see awaiting_evaluation). Returns the alerts raised by this call.
-    """
+    Answers still changing, and suspect ones, wait (see awaiting_evaluation). Returns
+    the alerts raised by this call."""
+    now = now or timezone.now()
     with transaction.atomic():
         response = (
-            awaiting_evaluation()
+            awaiting_evaluation(now=now)
             .select_for_update(of=("self",))
-            .select_related("customer")
+            .select_related("customer", "suspect_reviewed_by")
             .filter(pk=response_id)
             .first()
         )
         if response is None:
             return []
-        raised = []
-        existing = {alert.kind: alert for alert in response.alerts.all()}
-        for alert in existing.values():
-            if alert.score != response.score:
-                _record_revision(alert, response)
         before = previous_score(response=response)
-        for kind in rules.kinds_to_raise(
+        wanted = rules.kinds_to_raise(
             band=response.band, score=response.score, previous_score=before, tier=response.customer.tier
-        ):
-            if kind not in existing:
-                raised.append(_raise_alert(response=response, kind=kind, previous=before))
+        )
+        existing = list(response.alerts.all())
+        raised = []
+        if existing:
+            taken = {alert.kind for alert in existing}
+            for alert in existing:
+                _follow_answer(alert, response=response, previous=before, wanted=wanted, taken=taken, now=now)
+        else:
+            raised = [_raise_alert(response=response, kind=kind, previous=before, now=now) for kind in wanted]
         Response.objects.filter(pk=response.pk).update(needs_evaluation=False)
     return raised
 
 
-def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Alert:
+def _raise_alert(*, response: Response, kind: str, previous: int | None, now: datetime) -> Alert:
     customer = response.customer
     assignee = rules.assignee_for(customer=customer)
-    now = timezone.now()
     alert = rules.new_alert(
         response_id=response.pk,
         customer_id=customer.pk,
@@ -117,6 +123,14 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None) -> Aler
     )
     alert.webhook_next_attempt_at = now if settings.ALERT_WEBHOOK_URL else None
     alert.save()
+    if response.suspect_review == SuspectReview.CONFIRMED:
+        AlertNote.objects.create(
+            alert=alert,
+            author=response.suspect_reviewed_by,
+            kind=NoteKind.CONFIRMED,
+            created_at=now,
+            text=rules.confirmed_note(scores_seen(survey_services.answer_versions(response))),
+        )
     _raised(alert)
     return alert
 
@@ -132,31 +146,75 @@ def _raised(alert: Alert) -> None:
         queue_webhook(alert)
 
 
-def _record_revision(alert: Alert, response: Response) -> None:
-    band = response.get_band_display().lower()
-    AlertNote.objects.create(
-        alert=alert,
-        kind=NoteKind.REVISED,
-        text=f"The customer changed their answer from {alert.score} to {response.score} ({band}).",
-    )
-    alert.score = response.score
-    alert.save(update_fields=["score"])
+def _follow_answer(
+    alert: Alert, *, response: Response, previous: int | None, wanted: list[str], taken: set[str], now: datetime
+) -> None:
+    """The alert follows its answer as it stands now: score, previous score, kind and so
+    priority (an at-risk answer changed to a sharp fall becomes a decline alert, and back),
+    and whether the answer still calls for it at all. A changed score goes into the
+    history; an answer that no longer calls for the alert says so, and the alert stays
+    open: resolving it is a person's decision."""
+    before = (alert.score, alert.previous_score, alert.kind, alert.answer_recovered_at is not None)
+    changed_from = alert.score
+    kind = wanted[0] if wanted else alert.kind
+    if kind != alert.kind and kind not in taken:
+        taken.discard(alert.kind)
+        taken.add(kind)
+        alert.kind = kind
+        alert.priority = rules.priority_for(tier=alert.tier, kind=kind)
+    alert.score, alert.previous_score = response.score, previous
+    alert.answer_recovered_at = (alert.answer_recovered_at or now) if not wanted else None
+    if (alert.score, alert.previous_score, alert.kind, alert.answer_recovered_at is not None) == before:
+        return
+    alert.save(update_fields=["score", "previous_score", "kind", "priority", "answer_recovered_at"])
+    if changed_from != response.score or alert.kind != before[2]:
+        AlertNote.objects.create(
+            alert=alert,
+            kind=NoteKind.REVISED,
+            created_at=now,
+            text=rules.change_note(
+                alert,
+                changed_from=changed_from,
+                band_label=response.get_band_display().lower(),
+                kind_changed=alert.kind != before[2],
+            ),
+        )
 
 
-def evaluate_pending(*, batch_size: int = EVALUATION_BATCH_SIZE) -> int:
-    """The sweep: evaluates every answer still waiting (a lost task message, an answer
-    recorded while the broker was down). Returns how many alerts it raised."""
+def evaluate_pending(*, now: datetime | None = None, batch_size: int = EVALUATION_BATCH_SIZE) -> int:
+    """The sweep: evaluates every answer whose quiet period has passed and that is still
+    waiting (its task not run yet, a lost task message, an answer recorded while the
+    broker was down). Returns how many alerts it raised."""
+    now = now or timezone.now()
     raised = 0
     while True:
         pending = list(
-            awaiting_evaluation()
+            awaiting_evaluation(now=now)
             .order_by("submitted_at")
             .values_list("pk", flat=True)[:batch_size]
         )
         for response_id in pending:
-            raised += len(evaluate_response(response_id=response_id))
+            raised += len(evaluate_response(response_id=response_id, now=now))
         if len(pending) < batch_size:
             return raised
+
+
+# --- Possible scanners: suspect answers a person decides about
+
+
+def confirm_possible_scanner(*, response_id: int, user: AbstractBaseUser, now: datetime | None = None) -> list[Alert]:
+    """A person answered after all: the answer loses its mark and its alert is raised on
+    the latest score (once its quiet period has passed; at once, nearly always), with the
+    confirmation in its history. Returns the alerts raised."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        survey_services.review_suspect_answer(response_id=response_id, user=user, confirmed=True, now=now)
+        return evaluate_response(response_id=response_id, now=now)
+
+
+def dismiss_possible_scanner(*, response_id: int, user: AbstractBaseUser, now: datetime | None = None) -> None:
+    """A machine's clicks: the answer stays suspect, counted nowhere, and leaves the list."""
+    survey_services.review_suspect_answer(response_id=response_id, user=user, confirmed=False, now=now)
 
 
 # --- Customers we can no longer reach
@@ -259,6 +317,23 @@ def sweep_unreachable(*, batch_size: int = UNREACHABLE_SWEEP_BATCH) -> int:
     return raised
 
 
+def forget_contact(*, customer_id: int, email: str, name: str) -> None:
+    """What the alerts keep of a contact erased on request, inside the erasing
+    transaction: an unreachable alert that named their address names no one (it reads
+    "an erased contact"), and their address and name, where an alert's history repeats
+    them, give way to those words. The alert's answer lost its comment with the answer
+    itself; an alert email or webhook still to go is built from what is left."""
+    alerts = Alert.objects.filter(customer_id=customer_id)
+    alerts.filter(lost_contact_email__iexact=email).update(lost_contact_email="")
+    mentions = Q(text__icontains=email) | (Q(text__contains=name.strip()) if name.strip() else Q(pk__in=[]))
+    for note in AlertNote.objects.filter(mentions, alert__in=alerts).only("pk", "text"):
+        text = erasure.redact_name(erasure.redact(note.text, email, rules.ERASED_CONTACT), name, rules.ERASED_CONTACT)
+        if text != note.text:
+            AlertNote.objects.filter(pk=note.pk).update(text=text)
+            # The note's audit entries hold its words as first written.
+            audit.redact(note, fields=["text"], object_repr=str(note))
+
+
 # --- Working an alert
 
 
@@ -301,23 +376,69 @@ def add_note(*, alert: Alert, user: AbstractBaseUser, text: str) -> AlertNote:
     return AlertNote.objects.create(alert=alert, author=user, kind=NoteKind.NOTE, text=text.strip())
 
 
-def reassign(*, alert: Alert, user: AbstractBaseUser, assignee: AbstractBaseUser | None) -> Alert:
-    """Hands the alert to another person (None: the CX leads), who is notified."""
+def reassign(*, alert: Alert, user: AbstractBaseUser, assignee: AbstractBaseUser | None, reason: str) -> Alert:
+    """Hands the alert to another person (None: the CX leads), saying why; they are
+    emailed that `user` handed it over, and the reason."""
+    if not reason.strip():
+        raise AlertChangeError("Say why you hand it over: a reason is required.")
     with transaction.atomic():
         alert = _locked(alert)
         if alert.assignee_id == (assignee.pk if assignee else None):
-            return alert
+            raise AlertChangeError("The alert is already theirs: choose someone else.")
         alert.assignee = assignee
+        alert.handed_over_by = user
+        alert.handover_reason = reason.strip()
         alert.notified_at = None
-        alert.save(update_fields=["assignee", "notified_at"])
+        alert.save(update_fields=["assignee", "handed_over_by", "handover_reason", "notified_at"])
+        name = assignee.get_full_name() or assignee.get_username() if assignee else "the CX leads"
         AlertNote.objects.create(
-            alert=alert,
-            author=user,
-            kind=NoteKind.REASSIGNED,
-            text=f"Reassigned to {assignee.get_full_name() or assignee.get_username() if assignee else 'the CX leads'}.",
+            alert=alert, author=user, kind=NoteKind.REASSIGNED, text=f"Reassigned to {name}: {reason.strip()}"
         )
         queue_notification(alert)
     return alert
+
+
+def reopen(*, alert: Alert, user: AbstractBaseUser, note: str) -> Alert:
+    """Opens a resolved alert again, saying why. It comes back acknowledged (someone
+    already looked at it), with its due time and escalation as they were."""
+    if not note.strip():
+        raise AlertChangeError("Say why it is reopened: a note is required.")
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.status != AlertStatus.RESOLVED:
+            raise AlertChangeError(f"Only a resolved alert can be reopened; this one is {alert.get_status_display().lower()}.")
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.resolved_at = None
+        alert.save(update_fields=["status", "resolved_at"])
+        AlertNote.objects.create(alert=alert, author=user, kind=NoteKind.REOPENED, text=note.strip())
+    return alert
+
+
+def acknowledge_many(*, alerts: QuerySet[Alert], user: AbstractBaseUser) -> int:
+    """Acknowledges every open alert of `alerts` (the caller limits it to what the user
+    may work); one acknowledged or resolved meanwhile is left as it is. Returns how
+    many it acknowledged."""
+    acknowledged = 0
+    for alert in alerts.filter(status=AlertStatus.OPEN).order_by("pk"):
+        try:
+            acknowledge(alert=alert, user=user)
+        except AlertChangeError:
+            continue
+        acknowledged += 1
+    return acknowledged
+
+
+def close_at_risk(*, customer: Customer, user: AbstractBaseUser, reason: str) -> AtRiskClosure:
+    """Takes a customer off the customers at risk (queries.customers_at_risk) for their
+    latest stable answer, saying why. Staff only: the caller checks."""
+    if not reason.strip():
+        raise AlertChangeError("Say why it is closed: a reason is required.")
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()  # two closes at once: one row
+        answer = queries.customers_at_risk().filter(pk=customer.pk).values_list("at_risk_answer", flat=True).first()
+        if answer is None:
+            raise AlertChangeError(f"{customer.name} is not among the customers at risk (any more).")
+        return AtRiskClosure.objects.create(customer=customer, response_id=answer, closed_by=user, reason=reason.strip())
 
 
 def escalate_overdue(*, now: datetime | None = None) -> int:

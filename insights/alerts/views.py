@@ -11,22 +11,36 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from core import audit
 from core.http import HtmxHttpRequest, page_or_fragment, see_other
 from customers.models import Tier
-from customers.queries import account_managers
+from customers.queries import account_managers, visible_customers
 
 from ..dashboard import charts
+from surveys.models import Response
+from surveys.services import AnswerAlreadyReviewed
+
 from ..models import Alert, AlertKind, AlertStatus, Priority
 from . import queries, services
-from .forms import AcknowledgeForm, NoteForm, ReassignForm, ResolveForm
+from .forms import (
+    AcknowledgeForm,
+    BulkAcknowledgeForm,
+    CloseAtRiskForm,
+    NoteForm,
+    ReassignForm,
+    ReopenForm,
+    ResolveForm,
+)
 
 ALERTS_PER_PAGE = 50
 HISTORY_SHOWN = 24
@@ -43,8 +57,11 @@ def _alert_for_user(request: HtmxHttpRequest, pk: int) -> Alert:
 
 @login_required
 def alert_list(request: HtmxHttpRequest) -> HttpResponse:
-    # Account managers see their own queue whole; staff may filter everyone's.
-    filters = queries.AlertFilters.from_query(request.GET) if request.user.is_staff else queries.AlertFilters()
+    # Account managers see their own queue whole (they may search it); staff may filter everyone's.
+    if request.user.is_staff:
+        filters = queries.AlertFilters.from_query(request.GET)
+    else:
+        filters = queries.AlertFilters.search_only(request.GET)
     paginator = Paginator(queries.alert_queue(user=request.user, filters=filters), ALERTS_PER_PAGE)
     context = {"filters": filters, "page": paginator.get_page(request.GET.get("page"))}
     return page_or_fragment(
@@ -52,7 +69,10 @@ def alert_list(request: HtmxHttpRequest) -> HttpResponse:
         page="insights/alerts.html",
         fragment="insights/partials/alert_table.html",
         context=context,
-        page_context=lambda: _queue_filter_choices(request.user),
+        page_context=lambda: {
+            **_queue_filter_choices(request.user),
+            "possible_scanners": queries.possible_scanners(request.user).count(),
+        },
     )
 
 
@@ -67,6 +87,53 @@ def _queue_filter_choices(user: AbstractBaseUser | AnonymousUser) -> dict[str, o
         "priorities": Priority.choices,
         "kinds": AlertKind.choices,
     }
+
+
+@login_required
+def possible_scanners(request: HtmxHttpRequest) -> HttpResponse:
+    paginator = Paginator(queries.possible_scanners(request.user), ALERTS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = queries.possible_scanner_rows(list(page.object_list))
+    return render(request, "insights/possible_scanners.html", {"page": page, "rows": rows})
+
+
+def _suspect_answer_for_user(request: HtmxHttpRequest, pk: int) -> Response:
+    """The answer, if this user may see it; otherwise 404, as if it did not exist."""
+    return get_object_or_404(queries.answers_visible_to(request.user).select_related("customer"), pk=pk)
+
+
+@login_required
+@require_POST
+def confirm_scanner(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    answer = _suspect_answer_for_user(request, pk)
+    try:
+        raised = services.confirm_possible_scanner(response_id=answer.pk, user=request.user)
+    except AnswerAlreadyReviewed as exc:
+        messages.error(request, str(exc))
+        return see_other(reverse("insights:possible-scanners"))
+    if raised:
+        messages.success(request, f"Confirmed as a person's answer: this alert is raised on its score, {answer.score}.")
+        return see_other(reverse("insights:alert", args=[raised[0].pk]))
+    answer.refresh_from_db()
+    if answer.needs_evaluation:
+        outcome = "it is evaluated once it has been unchanged for the quiet period, within a minute or two."
+    else:
+        outcome = f"{answer.score} ({answer.get_band_display().lower()}) raises no new alert; it now counts in the insights."
+    messages.success(request, f"Confirmed as a person's answer from {answer.customer.name}: {outcome}")
+    return see_other(reverse("insights:possible-scanners"))
+
+
+@login_required
+@require_POST
+def dismiss_scanner(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    answer = _suspect_answer_for_user(request, pk)
+    try:
+        services.dismiss_possible_scanner(response_id=answer.pk, user=request.user)
+    except AnswerAlreadyReviewed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Dismissed: {answer.customer.name}'s answer stays marked as a scanner's and counts nowhere.")
+    return see_other(reverse("insights:possible-scanners"))
 
 
 @login_required
@@ -92,6 +159,7 @@ def _render_alert(
         "note_form": NoteForm(),
         "resolve_form": ResolveForm(),
         "reassign_form": ReassignForm(initial={"assignee": alert.assignee_id}),
+        "reopen_form": ReopenForm(),
     }
     if failed:
         name, form = failed
@@ -127,6 +195,8 @@ def _page_context(alert: Alert) -> dict:
         else None,
         "invoices": queries.invoice_summary(customer=customer, today=timezone.localdate()),
         "other_answers": others,
+        # The answer's earlier versions, newest first: every change the respondent made.
+        "earlier_answers": list(answer.history.all()) if answer is not None and answer.revisions else [],
     }
 
 
@@ -188,5 +258,61 @@ def resolve(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def reassign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _act(
         request, pk, ReassignForm(request.POST), name="reassign_form", done="Alert reassigned.",
-        change=lambda alert, data: services.reassign(alert=alert, user=request.user, assignee=data["assignee"]),
+        change=lambda alert, data: services.reassign(
+            alert=alert, user=request.user, assignee=data["assignee"], reason=data["reason"]
+        ),
     )
+
+
+@login_required
+@require_POST
+def reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request, pk, ReopenForm(request.POST), name="reopen_form", done="Alert reopened.",
+        change=lambda alert, data: services.reopen(alert=alert, user=request.user, note=data["note"]),
+    )
+
+
+@login_required
+@require_POST
+def acknowledge_many(request: HtmxHttpRequest) -> HttpResponse:
+    """The queue's "Acknowledge selected": a plain form of ticked alerts, no script."""
+    form = BulkAcknowledgeForm(request.POST)
+    if form.is_valid():
+        ticked = queries.worklist(request.user).filter(pk__in=form.cleaned_data["alert"])
+        count = services.acknowledge_many(alerts=ticked, user=request.user)
+        messages.success(request, f"Acknowledged {count} alert{pluralize(count)}.")
+    else:
+        messages.error(request, " ".join(form.errors.get("alert", [])) or "Nothing was acknowledged.")
+    search = form.cleaned_data.get("q", "")  # valid or not, back to the queue as searched
+    return see_other(reverse("insights:alerts") + (f"?{urlencode({'q': search})}" if search else ""))
+
+
+@login_required
+def customers_at_risk(request: HtmxHttpRequest) -> HttpResponse:
+    """Beside the queue: tier 1 customers whose latest stable answer is at risk, whatever
+    became of their alerts."""
+    paginator = Paginator(queries.customers_at_risk_for(request.user).select_related("account_manager"), ALERTS_PER_PAGE)
+    return render(
+        request, "insights/at_risk.html", {"page": paginator.get_page(request.GET.get("page")), "form": CloseAtRiskForm()}
+    )
+
+
+@login_required
+@require_POST
+def close_at_risk(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Staff take a customer off the customers at risk, with the reason."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff close a customer at risk.")
+    customer = get_object_or_404(visible_customers(request.user), pk=pk)
+    form = CloseAtRiskForm(request.POST)
+    if form.is_valid():
+        try:
+            services.close_at_risk(customer=customer, user=request.user, reason=form.cleaned_data["reason"])
+        except services.AlertChangeError as exc:
+            form.add_error("reason", str(exc))
+    if form.errors:
+        messages.error(request, f"{customer.name}: {' '.join(form.errors['reason'])}")
+    else:
+        messages.success(request, f"{customer.name} is no longer listed as at risk.")
+    return see_other(reverse("insights:at-risk"))

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, tzinfo
 
+from django.db.models import Case, CharField, F, Value, When
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -41,14 +42,19 @@ LINES_PER_CHUNK = 200
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
-# Each column's name and the field it reads; all are read in one joined query.
+# Each column's name and the field (or expression) it reads; all are read in one joined query.
 RESPONSE_COLUMNS = {
     "submitted_at": "submitted_at",
     "customer_external_id": "customer__external_id",
     "customer": "customer__name",
     "tier": "customer__tier",
     "account_manager": "customer__account_manager__username",
-    "contact_email": "invitation__contact__email",
+    # An erased contact's placeholder address says nothing to a reader: "erased" does.
+    "contact_email": Case(
+        When(invitation__contact__erased_at__isnull=False, then=Value("erased")),
+        default=F("invitation__contact__email"),
+        output_field=CharField(),
+    ),
     "delivery_reference": "invitation__delivery__reference",
     "survey": "survey__slug",
     "score": "score",

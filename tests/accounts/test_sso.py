@@ -39,6 +39,7 @@ class TestMatchingByVerifiedEmail:
             "OIDC_OP_TOKEN_ENDPOINT": f"{provider.url}/token/",
             "OIDC_OP_USER_ENDPOINT": f"{provider.url}/userinfo/",
             "OIDC_OP_JWKS_ENDPOINT": f"{provider.url}/.well-known/jwks.json",
+            "OIDC_OP_ISSUER": provider.url,
         }
         assert set(explicit) == set(OIDC_ENDPOINT_SETTINGS)
         sso(OIDC_OP_DISCOVERY_URL="", **explicit)
@@ -48,6 +49,17 @@ class TestMatchingByVerifiedEmail:
         sign_in_with_sso(session, live_server.url, "alice")
 
         assert signed_in_as(session, live_server) == "alice.ash"
+
+    def test_an_id_token_from_another_issuer_than_configured_is_refused(self, live_server, sso):
+        sso(OIDC_OP_ISSUER="https://impostor.example.com/o")
+        UserFactory(username="alice.ash", email="alice@example.com")
+        session = requests.Session()
+
+        answer = sign_in_with_sso(session, live_server.url, "alice")
+
+        assert answer.url == f"{live_server.url}/login/"
+        assert "its answer was not meant for ValuePulse" in answer.text
+        assert signed_in_as(session, live_server) is None
 
     def test_an_unverified_email_is_refused_even_when_a_user_has_it(self, live_server, sso):
         UserFactory(username="mallory", email="mallory@example.com")

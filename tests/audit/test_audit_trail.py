@@ -159,7 +159,7 @@ class TestWhatIsRecorded:
         CustomerFactory(account_manager=ben)  # an account manager, to whom alerts may go
         alert = AlertFactory(customer__account_manager=ana, assignee=ana)
         client.force_login(lead)
-        assert client.post(f"/alerts/{alert.pk}/reassign/", {"assignee": ben.pk}).status_code in (200, 303)
+        assert client.post(f"/alerts/{alert.pk}/reassign/", {"assignee": ben.pk, "reason": "Ben knows them"}).status_code in (200, 303)
         (change,) = [change for change in audit.trail(alert)[0].changes if change.field == "assignee"]
         assert (change.before, change.after) == ("ana", "ben")
 
@@ -248,3 +248,18 @@ class TestReading:
         with django_assert_num_queries(2):
             trail = audit.trail(customer)
         assert [entry.changes[0].after for entry in trail[:3]] == [person.username for person in reversed(people)]
+
+
+class TestErasure:
+    def test_an_erasure_is_recorded_with_who_and_when_and_nothing_of_what_was_erased(self):
+        lead = StaffFactory(username="cx.lead")
+        contact = ContactFactory(name="Zelda Quist", email="zelda.quist@example.com")
+        contact.name = "Zelda Q. Quist"
+        contact.save()
+        services.erase_contact(contact=contact, by=lead)
+        entries = entries_about(contact)
+        erasure = entries[-1]
+        assert (erasure.actor, list(erasure.changes_dict)) == (lead, ["erased_at"])
+        written = " ".join(f"{entry.object_repr} {entry.changes}" for entry in entries)
+        assert "Zelda" not in written and "zelda.quist" not in written
+        assert "[erased]" in written

@@ -15,7 +15,7 @@ from django.db.models import Count, F, Q, Sum
 from django.test import override_settings
 
 from core.models import OutgoingMessage
-from customers.models import HIGH_VALUE_TIERS, Band
+from customers.models import HIGH_VALUE_TIERS, Band, Customer
 from demo.customers import STAFF_LOGIN
 from insights.alerts import rules, services
 from insights.dashboard import counts
@@ -250,3 +250,48 @@ class TestDeterminism:
         assert seed_demo(customers=120, seed=3) == output
         assert fingerprint() == first
         assert re.search(r"Raised \d+ alerts", output)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("alert_demo")
+class TestCustomersStories:
+    def test_a_tier_1_customers_timeline_tells_answers_alerts_with_notes_and_deliveries(self):
+        from insights.timeline import queries as timeline
+
+        customer = Customer.objects.filter(tier=1, alerts__notes__isnull=False).order_by("-revenue_12m").first()
+        entries = [
+            entry
+            for number in range(1, 4)
+            for entry in timeline.timeline_page(customer=customer, number=number).entries
+        ]
+        kinds = {entry.kind for entry in entries}
+        assert {"answer", "alert", "delivery"} <= kinds
+        assert any(entry.item.notes.all() for entry in entries if entry.kind == "alert")
+        assert [entry.at for entry in entries] == sorted((entry.at for entry in entries), reverse=True)
+
+    def test_staff_once_closed_a_customer_at_risk_with_a_reason_and_its_timeline_tells_it(self):
+        from insights.alerts import queries
+        from insights.models import AtRiskClosure
+        from insights.timeline import queries as timeline
+
+        (closure,) = AtRiskClosure.objects.all()
+        assert closure.closed_by.username == STAFF_LOGIN[0] and closure.reason
+        assert closure.response.band == Band.AT_RISK and closure.customer.tier == 1
+        # A later answer followed it: whoever is at risk today is still listed.
+        assert Response.objects.filter(customer=closure.customer, submitted_at__gt=closure.closed_at).exists()
+        assert list(queries.customers_at_risk())
+        keys = list(timeline.entry_keys(closure.customer))
+        assert ("closure", closure.pk, closure.closed_at) in keys
+
+
+class TestPossibleScanners:
+    def test_each_account_manager_has_a_scanners_burst_to_confirm_or_dismiss(self):
+        from insights.alerts import queries
+        from surveys.services import answer_versions
+        from surveys.suspicion import scores_seen
+
+        ana = get_user_model().objects.get(username="ana.garcia")
+        (answer,) = [row for row in queries.possible_scanners(ana) if row.revisions == 4]
+        assert scores_seen(answer_versions(answer)) == [7, 2, 9, 4, 3]
+        assert answer.band == "at_risk" and not answer.alerts.exists()
+        assert answer.submitted_at - answer.invitation.sent_at < timedelta(seconds=30)

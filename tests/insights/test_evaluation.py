@@ -41,7 +41,10 @@ def answer(customer: Customer, score: int, *, hours_ago: float = 1, comment: str
 
 
 def revise(response: Response, score: int) -> Response:
-    return survey_services.record_response(invitation=response.invitation, score=score, comment=response.comment)
+    """The answer changed, long enough ago for its quiet period to have passed."""
+    return survey_services.record_response(
+        invitation=response.invitation, score=score, comment=response.comment, now=timezone.now() - timedelta(minutes=2)
+    )
 
 
 def evaluate(response: Response) -> list[Alert]:
@@ -164,7 +167,10 @@ class TestRevisions:
         alert.refresh_from_db()
         assert alert.score == 8 and alert.status == AlertStatus.OPEN
         (note,) = alert.notes.filter(kind=NoteKind.REVISED)
-        assert note.text == "The customer changed their answer from 3 to 8 (satisfied)."
+        assert note.text == (
+            "The customer changed their answer from 3 to 8 (satisfied): no longer at risk. "
+            "The alert stays open until someone resolves it."
+        )
 
     def test_from_six_or_more_to_below_six_raises_one_alert(self):
         response = answer(customer(), 7)
@@ -184,7 +190,7 @@ class TestSuspectAnswers:
         assert evaluate(suspect) == [] and services.evaluate_pending() == 0
 
         stable = survey_services.record_response(invitation=invitation, score=2, now=invitation.sent_at + timedelta(hours=1))
-        (alert,) = evaluate(stable)
+        (alert,) = services.evaluate_response(response_id=stable.pk, now=stable.submitted_at + timedelta(minutes=1))
         assert alert.score == 2
 
 
@@ -222,7 +228,8 @@ def test_an_answer_recorded_with_redis_unreachable_still_alerts_after_the_sweep(
     assert "Could not enqueue insights.tasks.evaluate_response" in web.stderr
     assert Alert.objects.count() == 0
 
-    assert services.evaluate_pending() == 1  # the broker is back; beat runs the sweep
+    # The broker is back; beat runs the sweep once the answer has been quiet for a minute.
+    assert services.evaluate_pending(now=timezone.now() + timedelta(minutes=1)) == 1
 
     alert = Alert.objects.get()
     assert (alert.priority, alert.score, alert.response.comment) == (1, 2, "Broken twice")

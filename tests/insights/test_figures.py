@@ -285,8 +285,9 @@ class TestRevisedAnswers:
 
     def test_a_suspect_answer_counts_only_once_confirmed(self, recorded):
         invitation, _, record_response = recorded
-        # A different score 30 seconds later looks like a machine clicking every button.
-        suspect = record_response(invitation=invitation, score=9, now=at(6, 26) + timedelta(seconds=30))
+        # Three different scores within seconds look like a machine clicking every button.
+        record_response(invitation=invitation, score=5, now=at(6, 26) + timedelta(seconds=10))
+        suspect = record_response(invitation=invitation, score=9, now=at(6, 26) + timedelta(seconds=20))
         assert suspect.is_suspect
         assert figures.summary(JUNE, now=NOW).mix.responses == 6
         record_response(invitation=invitation, score=9, now=at(6, 28))

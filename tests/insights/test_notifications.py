@@ -97,7 +97,9 @@ class TestAlertNotification:
 
     def test_a_reassigned_alert_is_told_to_the_new_assignee_only(self, smtp_server):
         (alert,) = evaluate(answer(customer(manager=UserFactory(email="ana@example.com")), 2))
-        services.reassign(alert=alert, user=StaffFactory(), assignee=UserFactory(email="ben@example.com"))
+        services.reassign(
+            alert=alert, user=StaffFactory(), assignee=UserFactory(email="ben@example.com"), reason="On leave"
+        )
 
         outbox.send_due()
 

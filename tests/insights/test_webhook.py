@@ -165,7 +165,10 @@ class TestWhenAnAlertIsRaised:
     def answer(self, customer, django_capture_on_commit_callbacks, score: int = 2) -> Response:
         invitation = sent_invitation(delivery__customer=customer)
         with django_capture_on_commit_callbacks(execute=True):
-            return record_response(invitation=invitation, score=score, comment="Too late")
+            # Given two minutes ago: its quiet period over, the evaluation raises its alert at once.
+            return record_response(
+                invitation=invitation, score=score, comment="Too late", now=timezone.now() - timedelta(minutes=2)
+            )
 
     def test_an_at_risk_answer_posts_its_alert_once_committed(
         self, receiver, customer, django_capture_on_commit_callbacks

@@ -46,9 +46,9 @@ def test_reassigning_notes_it_and_notifies_the_new_assignee_again(alert):
     alert.notified_at = alert.created_at
     alert.save()
     colleague = UserFactory(first_name="Ben", last_name="Okafor")
-    alert = services.reassign(alert=alert, user=alert.assignee, assignee=colleague)
+    alert = services.reassign(alert=alert, user=alert.assignee, assignee=colleague, reason="On leave")
     assert alert.assignee == colleague and alert.notified_at is None
-    assert alert.notes.get(kind=NoteKind.REASSIGNED).text == "Reassigned to Ben Okafor."
+    assert alert.notes.get(kind=NoteKind.REASSIGNED).text == "Reassigned to Ben Okafor: On leave"
 
 
 def test_a_blank_note_is_refused(alert):

@@ -23,7 +23,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from accounts.models import SignInPolicy
 from core import mailbox as dev_mailbox
 from customers.models import Customer
-from insights.models import Alert, AlertNote, AnswerCountState
+from insights.models import Alert, AlertNote, AnswerCountState, AtRiskClosure
 from surveys.emails import survey_invitation
 from surveys.models import InvitationStatus
 from tests.factories import (
@@ -117,6 +117,9 @@ def build_portfolio() -> Portfolio:
     customer_b, alert_b, _ = _book(manager_b, "b")
     customer_z, _, _ = _book(None, "z")
     handed_alert = AlertFactory(customer=customer_a, assignee=manager_c, score=2)
+    # Staff closed unmanaged customer Z at risk (its admin pages show it); A and B stay listed.
+    AtRiskClosure.objects.create(customer=customer_z, response=customer_z.responses.get(), closed_by=staff,
+                                 reason="Renewed for a year.")
     AlertNote.objects.create(alert=alert_a, author=manager_a, text="Called them; a fix ships Friday.")
     # A row for each model of the admin, so every change page has one to show.
     Group.objects.get_or_create(name="CX leads")
@@ -157,6 +160,11 @@ EXCLUDED: dict[str, str] = {
     "insights:note": "POST only: an action on the alert page",
     "insights:resolve": "POST only: an action on the alert page",
     "insights:reassign": "POST only: an action on the alert page",
+    "insights:reopen": "POST only: an action on the alert page",
+    "insights:acknowledge-many": "POST only: the queue's bulk acknowledge",
+    "insights:close-at-risk": "POST only: staff's action on the customers at risk page",
+    "insights:confirm-scanner": "POST only: an action on the possible scanners page",
+    "insights:dismiss-scanner": "POST only: an action on the possible scanners page",
     "customers:reenable": "POST only: an action on the deliverability page",
     "customers:resume-sending": "POST only: an action on the deliverability page",
     "admin:autocomplete": "JSON for the admin's autocomplete widgets, answers only with their query parameters",
@@ -190,6 +198,9 @@ def _admin_object(route: str, portfolio: Portfolio) -> list[dict[str, object]]:
 # The values of each route's path parameters: a list of kwargs, one URL each.
 PARAMETERS: dict[str, Callable[[Portfolio], list[dict[str, object]]]] = {
     "customers:detail": lambda p: [{"pk": p.customer_a.pk}],
+    # GET asks staff to confirm; only the POST erases (tests/test_access_matrix.py posts it as each role).
+    "customers:erase-contact": lambda p: [{"pk": p.customer_a.contacts.order_by("pk").first().pk}],
+    "insights:timeline": lambda p: [{"pk": p.customer_a.pk}],
     # An alert every role but anonymous can open: manager_a's customer's, handed to manager_c.
     "insights:alert": lambda p: [{"pk": p.handed_alert.pk}],
     "insights:quadrant": lambda p: [{"name": name} for name in ("protect", "maintain", "grow", "rethink")],

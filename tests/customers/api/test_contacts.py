@@ -24,7 +24,8 @@ class TestPostContact:
         response = api.post(URL, body(), format="json")
         assert response.status_code == 201
         assert response.json() == {
-            "customer": "CRM-1", "email": "ana@example.com", "name": "Ana", "language": "es", "opted_out": False,
+            "id": Contact.objects.get().pk, "customer": "CRM-1", "email": "ana@example.com", "name": "Ana",
+            "language": "es", "opted_out": False, "erased_at": None,
         }
         assert Contact.objects.get().customer == customer
 
