@@ -284,7 +284,7 @@ class TestSpanish:
 
         message = emails.survey_invitation(invitation, token=TOKEN, unsubscribe_token="an-unsubscribe-token")
         assert message.subject == f"¿Qué tal {invitation.delivery.description}?"
-        assert "Haga clic en la puntuación que corresponda:" in message.body
+        assert "Elija la puntuación que corresponda y pulse Enviar en la página que se abre:" in message.body
         assert "Darse de baja" in message.alternatives[0][0]
 
 
