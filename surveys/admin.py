@@ -118,6 +118,11 @@ class SurveyAdmin(AuditTrailAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
         return super().get_queryset(request).defer("sender__logo")
 
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "sender":  # the choices need names, not logos
+            kwargs["queryset"] = Sender.objects.defer("logo")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class InvitationInline(admin.StackedInline):
     model = Invitation

@@ -221,3 +221,38 @@ class TestTheLogo:
 
     def test_an_unknown_logo_is_a_404(self, client):
         assert client.get(f"/logo/{'0' * 64}/").status_code == 404
+
+
+class TestStaffEditTheSenderInTheAdmin:
+    def form(self, **fields):
+        return {"name": "Acme Boilers", "from_name": "", "from_email": "", "reply_to": "", "footer": "", **fields}
+
+    def test_staff_add_the_default_sender_with_a_logo(self, admin_client):
+        upload = SimpleUploadedFile("logo.png", png_image(), content_type="image/png")
+        answer = admin_client.post(
+            "/admin/surveys/sender/add/",
+            self.form(is_default="on", reply_to="help@acme.example", logo_file=upload),
+        )
+        assert answer.status_code == 302, answer.content.decode()
+        sender = Sender.default()
+        assert (sender.name, sender.reply_to, sender.logo_type) == ("Acme Boilers", "help@acme.example", "image/png")
+        page = admin_client.get(f"/admin/surveys/sender/{sender.pk}/change/").content.decode()
+        assert f'src="{sender.logo_url}"' in page  # the current logo, shown
+
+    def test_an_svg_logo_is_refused_on_the_form_naming_the_logo(self, admin_client):
+        upload = SimpleUploadedFile("logo.svg", b"<svg><script>alert(1)</script></svg>", content_type="image/svg+xml")
+        answer = admin_client.post("/admin/surveys/sender/add/", self.form(logo_file=upload))
+        assert answer.status_code == 200
+        assert "The logo must be a PNG, JPEG, GIF or WebP image (SVG is not accepted)." in answer.content.decode()
+        assert not Sender.objects.exists()
+
+    def test_a_sender_address_at_another_domain_is_refused_on_the_form(self, admin_client):
+        answer = admin_client.post("/admin/surveys/sender/add/", self.form(from_email="care@elsewhere.example"))
+        assert answer.status_code == 200
+        assert "Mail may only come from mail.example.com (SENDER_DOMAINS)" in answer.content.decode()
+
+    def test_the_survey_form_offers_the_senders_and_the_texts_in_other_languages(self, admin_client):
+        SenderFactory(name="Acme Solar")
+        survey = Survey.default()
+        page = admin_client.get(f"/admin/surveys/survey/{survey.pk}/change/").content.decode()
+        assert "Acme Solar" in page and "texts in other languages" in page.lower()
