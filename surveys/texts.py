@@ -6,11 +6,12 @@ from string import Formatter
 
 PLACEHOLDERS = ("contact_name", "customer", "delivery", "company")
 
-# A new survey's email texts. The email's score links open the survey page with the score
-# chosen; only the page's Send button records it (mail scanners open every link).
+# A new survey's email texts. They promise no "one click": the email's score links open
+# the survey page with the score chosen, and only its Send button records it (mail
+# scanners open every link); the email says so beside the scores.
 DEFAULT_INTRO = (
     "Hi {contact_name},\n\nThank you for choosing {company} for {delivery}. "
-    "Choose a score below, then press Send on the page that opens: it takes a few seconds."
+    "Telling us how we did takes a few seconds."
 )
 DEFAULT_SIGNATURE = "Thank you,\nThe {company} customer care team"
 

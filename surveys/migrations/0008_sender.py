@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='survey',
             name='email_intro',
-            field=models.TextField(default='Hi {contact_name},\n\nThank you for choosing {company} for {delivery}. Choose a score below, then press Send on the page that opens: it takes a few seconds.'),
+            field=models.TextField(default='Hi {contact_name},\n\nThank you for choosing {company} for {delivery}. Telling us how we did takes a few seconds.'),
         ),
         migrations.AlterField(
             model_name='survey',
@@ -50,14 +50,15 @@ class Migration(migrations.Migration):
 
 
 # The texts before this migration promised "one click"; a score link only opens the page,
-# and Send records it. Texts staff have not changed take the new wording, which also names
-# the company asking ({company}); texts staff wrote are theirs and stay as they are.
+# and Send records it (the email now says so beside the scores). Texts staff have not
+# changed drop the promise and name the company asking ({company}); texts staff wrote are
+# theirs and stay as they are.
 OLD_AND_NEW = {
     "email_intro": (
         "Hi {contact_name},\n\nThank you for choosing us for {delivery}. "
         "One click tells us how we did; it takes a few seconds.",
         "Hi {contact_name},\n\nThank you for choosing {company} for {delivery}. "
-        "Choose a score below, then press Send on the page that opens: it takes a few seconds.",
+        "Telling us how we did takes a few seconds.",
     ),
     "email_signature": ("Thank you,\nThe customer care team", "Thank you,\nThe {company} customer care team"),
 }
@@ -66,7 +67,7 @@ OLD_AND_NEW_SPANISH = {
         "Hola, {contact_name}:\n\nGracias por elegirnos para {delivery}. "
         "Con un solo clic nos dice cómo lo hicimos; le llevará unos segundos.",
         "Hola, {contact_name}:\n\nGracias por elegir a {company} para {delivery}. "
-        "Elija una puntuación abajo y pulse Enviar en la página que se abre: le llevará unos segundos.",
+        "Decirnos cómo lo hicimos le llevará unos segundos.",
     ),
     "email_signature": (
         "Muchas gracias,\nEl equipo de atención al cliente",
