@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from surveys.models import Response
+from surveys.models import Invitation, Response, hash_token
 from tests.factories import SenderFactory, sent_invitation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,8 +46,6 @@ def site(live_server):
         name="Acme Boilers", is_default=True, footer="Acme Boilers Ltd · 1 High Street, Leeds", logo=True
     )
     sent_invitation(token=TOKEN, delivery__description="the boiler service")
-    from surveys.models import Invitation, hash_token
-
     Invitation.objects.filter(token_hash=hash_token(TOKEN)).update(unsubscribe_token_hash=hash_token(UNSUBSCRIBE_TOKEN))
     sent_invitation(token=CLOSED_TOKEN, expires_at=timezone.now() - timedelta(minutes=1))
     return live_server.url, sender

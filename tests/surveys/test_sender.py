@@ -256,3 +256,13 @@ class TestStaffEditTheSenderInTheAdmin:
         survey = Survey.default()
         page = admin_client.get(f"/admin/surveys/survey/{survey.pk}/change/").content.decode()
         assert "Acme Solar" in page and "texts in other languages" in page.lower()
+
+    def test_the_audit_trail_records_the_change_and_only_the_logos_digest(self, admin_client):
+        from auditlog.models import LogEntry
+
+        upload = SimpleUploadedFile("logo.png", png_image(), content_type="image/png")
+        admin_client.post("/admin/surveys/sender/add/", self.form(logo_file=upload))
+        (entry,) = LogEntry.objects.get_for_model(Sender)
+        assert entry.changes_dict["name"] == ["None", "Acme Boilers"]
+        assert "logo_digest" in entry.changes_dict and "logo" not in entry.changes_dict
+        assert entry.actor.username == "admin"
