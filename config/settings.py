@@ -346,6 +346,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ValuePulse <surveys@valuepulse.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Domains a survey's sender (admin: Surveys → Senders) may send from, comma-separated;
+# empty: only DEFAULT_FROM_EMAIL's. List only domains your SPF/DKIM set-up covers.
+SENDER_DOMAINS = env_list("SENDER_DOMAINS", "")
 MAILBOX_DIR = VAR_DIR / "mailbox"
 if EMAIL_PROVIDER:
     EMAIL_BACKEND = anymail_backend(EMAIL_PROVIDER)
@@ -397,6 +400,8 @@ STORAGES = {
 }
 # Without collectstatic (development, tests) WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = True
+# Files served at the site's root: /favicon.ico, which browsers ask for on their own.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # --- Security: strict when DEBUG is off and the site is served over https.
 SECURE_HTTPS = SITE_URL.startswith("https://")
@@ -494,6 +499,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "insights.alertnote", "exclude_fields": ["created_at"]},
     {"model": "surveys.survey", "exclude_fields": ["created_at"]},
     "surveys.surveytext",
+    # The logo as its digest: a new one shows as a changed digest, its bytes stay out of the trail.
+    {"model": "surveys.sender", "exclude_fields": ["logo", "logo_type", "updated_at"]},
     {
         "model": "auth.user",
         "exclude_fields": ["last_login"],

@@ -9,13 +9,22 @@ from django.template.loader import render_to_string
 
 
 def build_email(
-    name: str, *, context: dict, to: list[str], headers: dict[str, str] | None = None
+    name: str,
+    *,
+    context: dict,
+    to: list[str],
+    headers: dict[str, str] | None = None,
+    from_email: str | None = None,
+    reply_to: list[str] | None = None,
 ) -> EmailMultiAlternatives:
+    """`from_email` None: settings.DEFAULT_FROM_EMAIL."""
     subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"emails/{name}_body.txt", context),
+        from_email=from_email,
         to=to,
+        reply_to=reply_to,
         headers=headers or {},
     )
     message.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")

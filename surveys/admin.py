@@ -1,21 +1,101 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from core.admin import AuditTrailAdmin
 
-from . import services
-from .models import Delivery, Invitation, Response, ResponseRevision, Survey
+from . import logos, services
+from .models import Delivery, Invitation, Response, ResponseRevision, Sender, Survey, SurveyText
+
+PLACEHOLDERS_HELP = "Placeholders: {contact_name}, {customer}, {delivery}, {company} (the sender's company name)."
+
+
+class SenderForm(forms.ModelForm):
+    logo_file = forms.FileField(
+        label="logo",
+        required=False,
+        help_text=f"PNG, JPEG, GIF or WebP, at most {logos.MAX_BYTES // 1024} KB; shown about 48 px high. "
+        "SVG is not accepted.",
+    )
+    remove_logo = forms.BooleanField(required=False, help_text="Show the company name alone.")
+
+    class Meta:
+        model = Sender
+        fields = ["name", "is_default", "from_name", "from_email", "reply_to", "footer"]
+        widgets = {"footer": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_logo_file(self) -> tuple[bytes, str] | None:
+        upload = self.cleaned_data.get("logo_file")
+        if not upload:
+            return None
+        if upload.size > logos.MAX_BYTES:  # refused before reading it all
+            raise forms.ValidationError(f"The logo is {upload.size // 1024} KB; keep it to {logos.MAX_BYTES // 1024} KB.")
+        content = upload.read()
+        try:
+            return content, logos.image_type(content)
+        except logos.InvalidLogo as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def save(self, commit: bool = True) -> Sender:
+        sender = super().save(commit=False)
+        if self.cleaned_data.get("logo_file"):
+            sender.set_logo(*self.cleaned_data["logo_file"])
+        elif self.cleaned_data.get("remove_logo"):
+            sender.remove_logo()
+        if commit:
+            sender.save()
+        return sender
+
+
+@admin.register(Sender)
+class SenderAdmin(AuditTrailAdmin):
+    """Who is asking: the company named on survey pages and emails."""
+
+    form = SenderForm
+    list_display = ["name", "is_default", "from_address", "reply_to"]
+    readonly_fields = ["current_logo"]
+    fieldsets = [
+        (None, {"fields": ["name", "is_default", "current_logo", "logo_file", "remove_logo"]}),
+        (
+            "Email",
+            {
+                "fields": ["from_name", "from_email", "reply_to", "footer"],
+                "description": "Survey emails come from “sender name &lt;sender address&gt;”; replies go to the "
+                "reply-to address. The footer closes every email and survey page.",
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Sender]:
+        return super().get_queryset(request).defer("logo")
+
+    @admin.display(description="current logo")
+    def current_logo(self, sender: Sender) -> str:
+        if not sender.logo_url:
+            return "—"
+        return format_html('<img src="{}" alt="{}" class="sender-logo-preview">', sender.logo_url, sender.name)
+
+
+class SurveyTextInline(admin.StackedInline):
+    model = SurveyText
+    extra = 0
+    fields = ["language", "question", "email_subject", "reminder_subject", "email_intro", "email_signature"]
+    verbose_name = "text in another language"
+    verbose_name_plural = "texts in other languages (for contacts who speak them)"
 
 
 @admin.register(Survey)
 class SurveyAdmin(AuditTrailAdmin):
-    list_display = ["name", "slug", "is_default", "is_active", "scale_min", "send_delay", "throttle", "expiry"]
+    list_display = ["name", "slug", "is_default", "is_active", "sender", "scale_min", "send_delay", "throttle", "expiry"]
+    list_select_related = ["sender"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [SurveyTextInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "is_default", "is_active"]}),
+        (None, {"fields": ["name", "slug", "is_default", "is_active", "sender"]}),
         ("Question and bands", {"fields": ["question", "scale_min", "satisfied_min", "promoter_min"]}),
         ("Timing", {"fields": ["send_delay", "throttle", "reminder_delay", "expiry"]}),
         (
@@ -30,10 +110,18 @@ class SurveyAdmin(AuditTrailAdmin):
             "Email",
             {
                 "fields": ["email_subject", "reminder_subject", "email_intro", "email_signature"],
-                "description": "Placeholders: {contact_name}, {customer}, {delivery}.",
+                "description": PLACEHOLDERS_HELP,
             },
         ),
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
+        return super().get_queryset(request).defer("sender__logo")
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "sender":  # the choices need names, not logos
+            kwargs["queryset"] = Sender.objects.defer("logo")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class InvitationInline(admin.StackedInline):

@@ -17,12 +17,14 @@ from .models import Invitation
 def survey_invitation(
     invitation: Invitation, *, token: str, unsubscribe_token: str, reminder: bool = False
 ) -> EmailMultiAlternatives:
-    """The survey email (or its reminder) in the contact's language. The unsubscribe
+    """The survey email (or its reminder) in the contact's language, from the survey's
+    sender (who is asking: name, address, reply-to, footer). The unsubscribe
     link has a token of its own: the survey token, which opens and changes the answer,
     never travels in a header that mailbox providers act on."""
     delivery = invitation.delivery
     survey = delivery.survey
     contact = invitation.contact
+    sender = invitation.sender
     survey_url = absolute_url(reverse("surveys:respond", args=[token]))
     unsubscribe_url = absolute_url(reverse("surveys:unsubscribe", args=[unsubscribe_token]))
     with translation.override(contact.language):
@@ -32,6 +34,8 @@ def survey_invitation(
             "question": invitation.text("question"),
             "intro": invitation.text("email_intro"),
             "signature": invitation.text("email_signature"),
+            "company": sender.name,
+            "footer": sender.footer,
             "reminder": reminder,
             "score_links": [(score, f"{survey_url}?score={score}") for score in survey.scores],
             "lowest": survey.scale_min,
@@ -43,6 +47,8 @@ def survey_invitation(
             "survey_invitation",
             context=context,
             to=[formataddr((contact.name, contact.email))],
+            from_email=sender.from_address,
+            reply_to=[sender.reply_to] if sender.reply_to else None,
             headers={
                 "List-Unsubscribe": f"<{unsubscribe_url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

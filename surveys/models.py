@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,11 +11,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.functional import cached_property
+from django.urls import reverse
 from django.utils.translation import gettext
 
 from customers.models import Band, Contact, Customer, Language
 
-from . import bands, texts, windows
+from . import bands, logos, texts, windows
 
 
 def hash_token(token: str) -> str:
@@ -42,6 +45,110 @@ def validate_weekdays(value: str) -> None:
         raise ValidationError("Days of the week as numbers 0 (Monday) to 6 (Sunday), separated by commas.")
 
 
+def sender_domains() -> list[str]:
+    """The domains survey emails may say they come from: settings.SENDER_DOMAINS, or the
+    domain of DEFAULT_FROM_EMAIL when that is empty."""
+    domains = settings.SENDER_DOMAINS or [default_from_address().rpartition("@")[2]]
+    return [domain.lower() for domain in domains if domain]
+
+
+def default_from_address() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+
+
+class Sender(models.Model):
+    """Who is asking: the company whose name, logo and address the survey pages and
+    emails carry. One is the default; a survey may name another."""
+
+    name = models.CharField(
+        "company name", max_length=100, help_text="Shown at the top of the survey pages and emails, e.g. “Acme Boilers”."
+    )
+    is_default = models.BooleanField(
+        "default sender", default=False, help_text="Used by every survey that names no sender. Exactly one."
+    )
+    from_name = models.CharField(
+        "sender name",
+        max_length=100,
+        blank=True,
+        help_text="The name the email comes from, e.g. “Acme Boilers customer care”. Empty: the company name.",
+    )
+    from_email = models.EmailField(
+        "sender address",
+        blank=True,
+        help_text="The address the email comes from; it must be at a domain this site may send from "
+        "(SENDER_DOMAINS). Empty: the address of DEFAULT_FROM_EMAIL.",
+    )
+    reply_to = models.EmailField(
+        "reply-to address", blank=True, help_text="Where a respondent's reply to the email goes. Empty: no Reply-To."
+    )
+    footer = models.TextField(
+        max_length=300,
+        blank=True,
+        help_text="A line or two at the foot of the emails and survey pages: the company's address, phone, "
+        "registration. Plain text.",
+    )
+    logo = models.BinaryField(max_length=logos.MAX_BYTES, blank=True, editable=False)
+    logo_type = models.CharField(max_length=20, blank=True, editable=False)
+    logo_digest = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="sender_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        domain = self.from_email.rpartition("@")[2].lower()
+        if self.from_email and domain not in sender_domains():
+            raise ValidationError(
+                {
+                    "from_email": f"Mail may only come from {', '.join(sender_domains())} (SENDER_DOMAINS); "
+                    f"{domain} is not one of them, and mail from it would be marked as spam."
+                }
+            )
+
+    def set_logo(self, content: bytes, content_type: str) -> None:
+        self.logo = content
+        self.logo_type = content_type
+        self.logo_digest = hashlib.sha256(content).hexdigest()
+
+    def remove_logo(self) -> None:
+        self.logo, self.logo_type, self.logo_digest = b"", "", ""
+
+    @property
+    def logo_url(self) -> str:
+        """The logo's address, changing with its content so browsers may keep it for good."""
+        return reverse("surveys:logo", args=[self.logo_digest]) if self.logo_digest else ""
+
+    @property
+    def from_address(self) -> str:
+        """The From header: the sender name at the sender address."""
+        return formataddr((self.from_name or self.name, self.from_email or default_from_address()))
+
+    @classmethod
+    def default(cls) -> Sender:
+        """The default sender, its logo left unread. Before staff make one, a sender named
+        as DEFAULT_FROM_EMAIL names itself; reading never writes."""
+        sender = cls.objects.defer("logo").filter(is_default=True).first()
+        if sender is None:
+            name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+            sender = cls(name=name or address.rpartition("@")[2], is_default=True)
+        return sender
+
+    @classmethod
+    def of(cls, survey: Survey) -> Sender:
+        """The sender of `survey`'s pages and emails: its own, or the default."""
+        if survey.sender_id is None:
+            return cls.default()
+        return cls.objects.defer("logo").get(pk=survey.sender_id)
+
+
 DEFAULT_SURVEY_SLUG = "post-delivery"
 NO_DEFAULT_SURVEY = "No survey is marked as the default; name a survey by its slug, or mark one as the default in the admin."
 
@@ -55,6 +162,14 @@ class Survey(models.Model):
         "default survey", default=False, help_text="Used for deliveries that name no survey. Exactly one."
     )
     is_active = models.BooleanField("active", default=True)
+    sender = models.ForeignKey(
+        Sender,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="surveys",
+        help_text="Who is asking, on this survey's pages and emails. Empty: the default sender.",
+    )
 
     question = models.CharField(max_length=300, default="How satisfied are you with {delivery}?")
     scale_min = models.PositiveSmallIntegerField(
@@ -104,11 +219,8 @@ class Survey(models.Model):
 
     email_subject = models.CharField(max_length=200, default="How did we do with {delivery}?")
     reminder_subject = models.CharField(max_length=200, default="Reminder: how did we do with {delivery}?")
-    email_intro = models.TextField(
-        default="Hi {contact_name},\n\nThank you for choosing us for {delivery}. "
-        "One click tells us how we did; it takes a few seconds."
-    )
-    email_signature = models.TextField(default="Thank you,\nThe customer care team")
+    email_intro = models.TextField(default=texts.DEFAULT_INTRO)
+    email_signature = models.TextField(default=texts.DEFAULT_SIGNATURE)
 
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -201,10 +313,10 @@ class SurveyText(models.Model):
 def check_placeholders(texts_owner: Survey | SurveyText) -> None:
     for field in TEXT_FIELDS:
         try:
-            texts.fill_in(getattr(texts_owner, field), contact_name="", customer="", delivery="")
+            texts.fill_in(getattr(texts_owner, field), contact_name="", customer="", delivery="", company="")
         except KeyError as exc:
             raise ValidationError(
-                {field: f"Unknown placeholder {exc}; use {{contact_name}}, {{customer}} or {{delivery}}."}
+                {field: f"Unknown placeholder {exc}; use {{contact_name}}, {{customer}}, {{delivery}} or {{company}}."}
             ) from None
         except ValueError as exc:
             raise ValidationError({field: f"{exc}. Write {{{{ or }}}} for a literal brace."}) from None
@@ -338,7 +450,13 @@ class Invitation(models.Model):
             contact_name=self.contact.name or gettext("there"),
             customer=self.delivery.customer.name,
             delivery=self.delivery.label,
+            company=self.sender.name,
         )
+
+    @cached_property
+    def sender(self) -> Sender:
+        """Who is asking (Sender.of the survey); a batch may set it from one read."""
+        return Sender.of(self.survey)
 
 
 # The longest comment a respondent may leave: the model, the form and the pages' textareas.

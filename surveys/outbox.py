@@ -10,17 +10,18 @@ from core import outbox
 from core.models import OutgoingMessage
 
 from . import emails, services
-from .models import Invitation, InvitationStatus, LinkPurpose, link_token
+from .models import Invitation, InvitationStatus, LinkPurpose, Sender, link_token
 
 
 def _builder(messages: list[OutgoingMessage], *, reminder: bool) -> outbox.Build:
     """Builds the emails of `messages`, their invitations read in one query (and their
-    surveys' translations in another)."""
+    surveys' translations in another, their senders in one or two more)."""
     invitations = (
         Invitation.objects.select_related("delivery__survey", "delivery__customer", "contact")
         .prefetch_related("delivery__survey__translations")
         .in_bulk([message.object_id for message in messages])
     )
+    _read_senders(list(invitations.values()))
 
     def build(message: OutgoingMessage):
         invitation = invitations.get(message.object_id)
@@ -29,6 +30,15 @@ def _builder(messages: list[OutgoingMessage], *, reminder: bool) -> outbox.Build
         return _email(invitation, message, reminder=reminder)
 
     return build
+
+
+def _read_senders(invitations: list[Invitation]) -> None:
+    """Sets who is asking on each invitation: its survey's sender, or the default."""
+    sender_ids = {invitation.survey.sender_id for invitation in invitations}
+    senders = Sender.objects.defer("logo").in_bulk(sender_ids - {None})
+    default = Sender.default() if None in sender_ids else None
+    for invitation in invitations:
+        invitation.sender = senders.get(invitation.survey.sender_id, default)
 
 
 def _email(invitation: Invitation, message: OutgoingMessage, *, reminder: bool):

@@ -8,4 +8,5 @@ urlpatterns = [
     path("s/<str:token>/", views.respond, name="respond"),
     path("s/<str:token>/thanks/", views.thanks, name="thanks"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("logo/<str:digest>/", views.logo, name="logo"),
 ]

@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
@@ -23,7 +23,7 @@ from core.ratelimit import rate_limited
 
 from . import services
 from .forms import ResponseForm, preselected_score
-from .models import COMMENT_MAX_LENGTH, Invitation
+from .models import COMMENT_MAX_LENGTH, Invitation, Sender
 
 PublicView = Callable[..., HttpResponse]
 
@@ -59,7 +59,10 @@ def _public(view: PublicView) -> PublicView:
         # The page switches to the contact's language once it knows the contact (see
         # _invitation_or_404); this puts the default back afterwards.
         with translation.override(settings.LANGUAGE_CODE):
-            response = view(request, token)
+            try:
+                response = view(request, token)
+            except Http404:
+                response = _link_not_found(request)
         # same-origin, not no-referrer: with no-referrer Chromium posts forms with
         # `Origin: null`, which fails Django's CSRF origin check.
         response["Referrer-Policy"] = "same-origin"
@@ -80,6 +83,12 @@ def _invitation_or_404(
     return invitation
 
 
+def _link_not_found(request: HttpRequest) -> HttpResponse:
+    """An unknown link: the same page whatever the reason, in the default sender's name,
+    with no way into the staff side."""
+    return render(request, "surveys/not_found.html", {"sender": Sender.default()}, status=404)
+
+
 def _render(
     request: HttpRequest, invitation: Invitation, template: str, context: dict, status: int = 200, *, fragment: str = ""
 ) -> HttpResponse:
@@ -89,7 +98,15 @@ def _render(
         "comment_max_length": COMMENT_MAX_LENGTH,
         **context,
     }
-    return page_or_fragment(request, page=template, fragment=fragment or template, context=context, status=status)
+    # Who is asking heads and closes the whole page; a fragment swapped in needs neither.
+    return page_or_fragment(
+        request,
+        page=template,
+        fragment=fragment or template,
+        context=context,
+        page_context=lambda: {"sender": invitation.sender},
+        status=status,
+    )
 
 
 @public_page
@@ -108,17 +125,29 @@ def respond(request: HtmxHttpRequest, token: str) -> HttpResponse:
             except services.InvitationClosed:
                 return _render(request, invitation, "surveys/closed.html", {}, status=410)
             thanks_url = reverse("surveys:thanks", args=[token])
+            # The thanks page's comment form says so: that step confirms the comment is saved.
+            comment_saved = request.POST.get("step") == "comment"
             if request.htmx:
-                page = _render(request, invitation, "surveys/partials/thanks.html", {"answer": answer, "token": token, "is_open": True})
-                return push_url(page, thanks_url)
-            return see_other(thanks_url)
+                context = {"answer": answer, "token": token, "is_open": True, "comment_saved": comment_saved}
+                return push_url(_render(request, invitation, "surveys/partials/thanks.html", context), thanks_url)
+            return see_other(f"{thanks_url}?saved=comment" if comment_saved else thanks_url)
         status = 400
+        chosen = None
     else:
         chosen = preselected_score(request.GET.get("score"), survey)
         initial = {"score": chosen or (answer.score if answer else None), "comment": answer.comment if answer else ""}
         form = ResponseForm(initial=initial, survey=survey)
         status = 200
-    context = {"survey": survey, "question": invitation.text("question"), "form": form, "answer": answer, "token": token}
+        if answer and chosen == answer.score:
+            chosen = None  # the link's score is already the answer: nothing to press Send for
+    context = {
+        "survey": survey,
+        "question": invitation.text("question"),
+        "form": form,
+        "answer": answer,
+        "token": token,
+        "chosen": chosen,
+    }
     return _render(
         request, invitation, "surveys/respond.html", context, status=status, fragment="surveys/partials/answer_form.html"
     )
@@ -131,7 +160,12 @@ def thanks(request: HtmxHttpRequest, token: str) -> HttpResponse:
     answer = getattr(invitation, "response", None)
     if answer is None:
         return redirect("surveys:respond", token=token)
-    context = {"answer": answer, "token": token, "is_open": not invitation.is_expired()}
+    context = {
+        "answer": answer,
+        "token": token,
+        "is_open": not invitation.is_expired(),
+        "comment_saved": request.GET.get("saved") == "comment",
+    }
     return _render(request, invitation, "surveys/thanks.html", context)
 
 
@@ -153,3 +187,17 @@ def _unsubscribe_page(request: HttpRequest, invitation: Invitation) -> HttpRespo
         services.unsubscribe(invitation=invitation)
         return _render(request, invitation, "surveys/unsubscribed.html", {})
     return _render(request, invitation, "surveys/unsubscribe.html", {})
+
+
+@require_http_methods(["GET", "HEAD"])
+def logo(request: HttpRequest, digest: str) -> HttpResponse:
+    """A sender's logo. Its address names its content, so browsers and proxies may keep
+    it for a year; a new logo has a new address."""
+    found = Sender.objects.filter(logo_digest=digest).exclude(logo_digest="").values_list("logo", "logo_type").first()
+    if found is None:
+        raise Http404("No such logo")
+    content, content_type = found
+    response = HttpResponse(bytes(content), content_type=content_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["Content-Disposition"] = "inline"
+    return response

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import struct
+import zlib
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -11,7 +13,7 @@ from core.models import OutgoingMessage
 from customers.models import HIGH_VALUE_TIERS, Contact, Customer, Invoice
 from insights.alerts import rules as alert_rules
 from insights.models import Alert, AlertKind
-from surveys.models import Delivery, Invitation, InvitationStatus, Response, Survey, hash_token
+from surveys.models import Delivery, Invitation, InvitationStatus, Response, Sender, Survey, hash_token
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -93,6 +95,34 @@ class SurveyFactory(factory.django.DjangoModelFactory):
 
     slug = factory.Sequence(lambda n: f"survey-{n}")
     name = factory.Sequence(lambda n: f"Survey {n}")
+
+
+def png_image(width: int = 2, height: int = 1, rgba: tuple[int, int, int, int] = (15, 118, 110, 255)) -> bytes:
+    """A real PNG of one colour, for logos."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgba) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+class SenderFactory(factory.django.DjangoModelFactory):
+    """Who is asking; `logo=True` gives it a small PNG logo."""
+
+    class Meta:
+        model = Sender
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+
+    @factory.post_generation
+    def logo(sender, create, extracted, **kwargs):
+        if extracted:
+            sender.set_logo(png_image(), "image/png")
+            if create:
+                sender.save()
 
 
 class DeliveryFactory(factory.django.DjangoModelFactory):

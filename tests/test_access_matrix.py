@@ -37,7 +37,7 @@ def body_of(response) -> str:
 # --- Pages
 
 # Open to anyone: the link token is the key, and it may show its own customer's delivery.
-PUBLIC = {"login", "surveys:respond", "surveys:thanks", "surveys:unsubscribe"}
+PUBLIC = {"login", "surveys:respond", "surveys:thanks", "surveys:unsubscribe", "surveys:logo"}
 # Staff's pages outside the admin: others are refused (403) or sent to the admin's login.
 STAFF_ONLY = {"customers:deliverability": 403, "customers:erase-contact": 403, "mailbox": 302, "mailbox-message": 302,
               "mailbox-message-html": 302}

@@ -123,7 +123,9 @@ def leave_a_footprint(settings) -> Footprint:
     response = survey_services.record_response(
         invitation=answered, score=2, comment=COMMENT, now=later + timedelta(minutes=2)
     )
-    (alert,) = alert_services.evaluate_response(response_id=response.pk)  # its email waits in the outbox
+    # Once the answer has been quiet for its period, its alert; its email waits in the outbox.
+    settled = response.submitted_at + timedelta(minutes=settings.ANSWER_QUIET_MINUTES, seconds=1)
+    (alert,) = alert_services.evaluate_response(response_id=response.pk, now=settled)
     queued = deliver(customer, "ORDER-2", hours_ago=2)
     survey_services.queue_due_invitations(now=timezone.now())  # handed to the outbox, not sent yet
     scheduled = deliver(customer, "ORDER-3", hours_ago=-48)  # due in two days

@@ -202,6 +202,20 @@ class TestDemoShape:
         assert f"Staff login: cx.lead / {settings.DEMO_PASSWORD}" in demo_data
         assert f"Account manager login: ana.garcia / {settings.DEMO_PASSWORD}" in demo_data
 
+    def test_the_demo_company_asks_on_the_pages_and_in_the_emails(self, demo_data, client):
+        from surveys import emails
+        from surveys.models import Invitation, InvitationStatus, Sender
+
+        sender = Sender.default()
+        assert sender.pk and sender.name == "Brightwater Facilities" and sender.logo_url
+        assert "come from Brightwater Facilities" in demo_data
+        assert client.get(sender.logo_url)["Content-Type"] == "image/png"
+        invitation = Invitation.objects.filter(status=InvitationStatus.SENT).first()
+        message = emails.survey_invitation(invitation, token="t", unsubscribe_token="u")
+        assert message.from_email.startswith("Brightwater Facilities customer care <")
+        assert message.reply_to == ["care@brightwater.example"]
+        assert "Brightwater Facilities Ltd · 24 Harbour Road" in message.body
+
     def test_if_empty_does_not_add_a_second_copy(self):
         output = seed_demo(customers=100, seed=12, if_empty=True)
         assert "Demo data already loaded" in output

@@ -284,6 +284,8 @@ class TestCustomersStories:
         assert ("closure", closure.pk, closure.closed_at) in keys
 
 
+@pytest.mark.django_db
+@pytest.mark.usefixtures("alert_demo")
 class TestPossibleScanners:
     def test_each_account_manager_has_a_scanners_burst_to_confirm_or_dismiss(self):
         from insights.alerts import queries

@@ -9,6 +9,7 @@ from core.models import OutgoingMessage
 from customers.models import CX_LEADS_GROUP, Customer
 from demo.customers import ACCOUNT_MANAGER_LOGINS, STAFF_LOGIN
 from insights.models import AnswerCount, AnswerCountState
+from surveys.models import Sender
 
 DEMO_USERNAMES = [STAFF_LOGIN[0], *(login[0] for login in ACCOUNT_MANAGER_LOGINS)]
 
@@ -22,3 +23,5 @@ def remove_demo() -> None:
     AnswerCountState.objects.all().delete()
     # The outbox's record of the demo's emails names invitations that are gone.
     OutgoingMessage.objects.all().delete()
+    # Who is asking: the demo's company.
+    Sender.objects.all().delete()

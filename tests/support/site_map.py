@@ -25,13 +25,14 @@ from core import mailbox as dev_mailbox
 from customers.models import Customer
 from insights.models import Alert, AlertNote, AnswerCountState, AtRiskClosure
 from surveys.emails import survey_invitation
-from surveys.models import InvitationStatus
+from surveys.models import InvitationStatus, Sender
 from tests.factories import (
     AlertFactory,
     ContactFactory,
     CustomerFactory,
     InvoiceFactory,
     ResponseFactory,
+    SenderFactory,
     SentMessageFactory,
     StaffFactory,
     UserFactory,
@@ -127,6 +128,7 @@ def build_portfolio() -> Portfolio:
     SentMessageFactory()
     AnswerCountState.objects.get_or_create(pk=1)
     SignInPolicy.current()
+    SenderFactory(name="Acme Boilers", is_default=True, footer="Acme Boilers Ltd · 1 High Street, Leeds", logo=True)
     # What django-axes records of sign-ins: a failure, a lockout's attempts, a success.
     attempt = {"username": "someone", "ip_address": "203.0.113.9", "user_agent": "test", "http_accept": "*/*",
                "path_info": "/login/"}
@@ -179,7 +181,7 @@ EXCLUDED_PREFIXES: dict[str, str] = {
     "anymail/": "the email providers' webhooks: POST only, basic auth",
 }
 # Routes that answer with a file rather than a page.
-FILES = {"insights:export-responses", "insights:export-customers", "api-schema", "admin:jsi18n"}
+FILES = {"insights:export-responses", "insights:export-customers", "api-schema", "admin:jsi18n", "surveys:logo"}
 
 _ADMIN_OBJECT = re.compile(r"admin:(?P<app>\w+?)_(?P<model>[a-z0-9]+)_(change|delete|history)$")
 
@@ -207,6 +209,7 @@ PARAMETERS: dict[str, Callable[[Portfolio], list[dict[str, object]]]] = {
     "surveys:respond": lambda p: [{"token": p.survey_token}],
     "surveys:thanks": lambda p: [{"token": p.survey_token}],
     "surveys:unsubscribe": lambda p: [{"token": p.survey_token}],
+    "surveys:logo": lambda p: [{"digest": Sender.default().logo_digest}],
     "mailbox-message": lambda p: [{"name": p.mail}],
     "mailbox-message-html": lambda p: [{"name": p.mail}],
     "admin:auth_user_password_change": lambda p: [{"id": p.staff.pk}],

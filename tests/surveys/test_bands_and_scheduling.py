@@ -118,13 +118,13 @@ class TestReminders:
 
 class TestTexts:
     def test_placeholders_are_filled_in(self):
-        text = fill_in("Hi {contact_name}, how was {delivery} for {customer}?", contact_name="Jo", customer="Acme", delivery="the install")
+        text = fill_in("Hi {contact_name}, how was {delivery} for {customer}?", contact_name="Jo", customer="Acme", delivery="the install", company="Acme Boilers")
         assert text == "Hi Jo, how was the install for Acme?"
 
     @pytest.mark.parametrize("text", ["{customer.__class__}", "{unknown}", "{customer!r}", "{0}"])
     def test_anything_but_plain_placeholders_is_refused(self, text):
         with pytest.raises(KeyError):
-            fill_in(text, contact_name="", customer="", delivery="")
+            fill_in(text, contact_name="", customer="", delivery="", company="")
 
     def test_a_survey_with_an_unknown_placeholder_does_not_validate(self):
         from django.core.exceptions import ValidationError

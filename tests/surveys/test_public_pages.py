@@ -16,6 +16,14 @@ pytestmark = pytest.mark.django_db
 TOKEN = "a-test-token-of-enough-length"
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limit():
+    """Each test starts with its client address's public-page count at zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def invitation() -> Invitation:
     return sent_invitation(token=TOKEN)
@@ -202,6 +210,127 @@ class TestSafety:
         assert page_of(answer) == page_of(unknown)
 
 
+class TestTheChosenScoreHint:
+    def test_a_score_from_the_email_says_press_send_to_record_it(self, client, invitation):
+        page = client.get(f"/s/{TOKEN}/?score=3").content.decode()
+        assert "You chose <strong>3</strong> — press Send to record it." in page
+        assert 'value="3" checked data-chosen' in page
+        assert Response.objects.count() == 0
+
+    def test_without_a_score_in_the_link_there_is_no_hint(self, client, invitation):
+        assert "press Send to record it" not in client.get(f"/s/{TOKEN}/").content.decode()
+
+    def test_the_link_of_the_score_already_given_needs_no_hint(self, client, invitation):
+        client.post(f"/s/{TOKEN}/", {"score": "3"})
+        assert "press Send to record it" not in client.get(f"/s/{TOKEN}/?score=3").content.decode()
+        assert "You chose <strong>8</strong>" in client.get(f"/s/{TOKEN}/?score=8").content.decode()
+
+    def test_the_hint_is_in_spanish_for_a_spanish_contact(self, client):
+        sent_invitation(token=TOKEN, delivery__contact__language="es")
+        page = client.get(f"/s/{TOKEN}/?score=0").content.decode()  # 0 is off the 1–10 scale: no hint
+        assert "Ha elegido" not in page
+        assert "Ha elegido <strong>4</strong>: pulse Enviar para registrarla." in client.get(f"/s/{TOKEN}/?score=4").content.decode()
+
+
+class TestTheCommentIsConfirmed:
+    def test_saving_a_comment_says_it_was_saved(self, client, invitation):
+        client.post(f"/s/{TOKEN}/", {"score": "6"})
+        saved = client.post(f"/s/{TOKEN}/", {"score": "6", "comment": "The driver was kind.", "step": "comment"})
+        assert saved.status_code == 303 and saved["Location"] == f"/s/{TOKEN}/thanks/?saved=comment"
+        page = client.get(saved["Location"]).content.decode()
+        assert "Your comment is saved." in page
+        assert "The driver was kind." in page
+
+    def test_the_thanks_page_after_the_score_does_not_claim_a_comment_was_saved(self, client, invitation):
+        answer = client.post(f"/s/{TOKEN}/", {"score": "6", "comment": "Fine."})
+        assert "Your comment is saved." not in client.get(answer["Location"]).content.decode()
+
+    def test_the_comment_form_names_its_step(self, client, invitation):
+        client.post(f"/s/{TOKEN}/", {"score": "6"})
+        assert 'name="step" value="comment"' in client.get(f"/s/{TOKEN}/thanks/").content.decode()
+
+    def test_with_htmx_the_confirmation_is_swapped_in(self, client, invitation):
+        client.post(f"/s/{TOKEN}/", {"score": "6"})
+        answer = client.post(
+            f"/s/{TOKEN}/", {"score": "6", "comment": "Kind driver.", "step": "comment"}, headers={"HX-Request": "true"}
+        )
+        assert "Your comment is saved." in answer.content.decode()
+        assert answer["HX-Push-Url"] == f"/s/{TOKEN}/thanks/"
+
+    def test_emptying_the_comment_says_it_was_removed(self, client, invitation):
+        client.post(f"/s/{TOKEN}/", {"score": "6", "comment": "Typo"})
+        saved = client.post(f"/s/{TOKEN}/", {"score": "6", "comment": "", "step": "comment"})
+        assert "Your comment was removed." in client.get(saved["Location"]).content.decode()
+
+
+STAFF_LINKS = ('href="/"', "/login/", "/admin/", "/alerts/", "ValuePulse")
+
+
+class TestWhoIsAsking:
+    @pytest.fixture(autouse=True)
+    def sender(self, settings):
+        from tests.factories import SenderFactory
+
+        settings.DEFAULT_FROM_EMAIL = "ValuePulse <surveys@valuepulse.localhost>"
+        return SenderFactory(name="Acme Boilers", is_default=True, footer="Acme Boilers Ltd · Leeds", logo=True)
+
+    def assert_carries_the_sender(self, html: str, sender) -> None:
+        assert f'<span class="sender-name">{sender.name}</span>' in html
+        assert f'src="{sender.logo_url}"' in html
+        assert "Acme Boilers Ltd · Leeds" in html
+        for link in STAFF_LINKS:
+            assert link not in html
+
+    def test_every_respondent_page_names_the_company_and_no_staff_page(self, client, invitation, sender):
+        pages = [client.get(f"/s/{TOKEN}/?score=3"), client.get(f"/u/{TOKEN}/")]
+        client.post(f"/s/{TOKEN}/", {"score": "3"})
+        pages += [client.get(f"/s/{TOKEN}/thanks/"), client.post(f"/u/{TOKEN}/")]
+        for page in pages:
+            assert page.status_code == 200
+            self.assert_carries_the_sender(page.content.decode(), sender)
+
+    def test_the_closed_page_names_the_company(self, client, sender):
+        sent_invitation(token=TOKEN, expires_at=timezone.now() - timedelta(seconds=1))
+        page = client.get(f"/s/{TOKEN}/")
+        assert page.status_code == 410
+        self.assert_carries_the_sender(page.content.decode(), sender)
+
+    @pytest.mark.parametrize("url", ["/s/unknown-token-of-normal-length/", "/s/x/thanks/", "/u/unknown/"])
+    def test_a_bad_link_shows_the_default_sender_and_no_way_to_the_staff_side(self, client, sender, url):
+        page = client.get(url)
+        assert page.status_code == 404
+        html = page.content.decode()
+        assert "This link does not work" in html
+        self.assert_carries_the_sender(html, sender)
+
+    def test_a_survey_with_its_own_sender_shows_it(self, client, sender):
+        from tests.factories import SenderFactory, SurveyFactory
+
+        own = SenderFactory(name="Acme Solar")
+        sent_invitation(token=TOKEN, delivery__survey=SurveyFactory(sender=own))
+        html = client.get(f"/s/{TOKEN}/").content.decode()
+        assert '<span class="sender-name">Acme Solar</span>' in html and "Acme Boilers" not in html
+        assert "sender-logo" not in html  # it has no logo: the name alone
+
+    def test_the_company_name_is_escaped(self, client, invitation, sender):
+        sender.name = "<b>Acme</b>"
+        sender.save()
+        html = client.get(f"/s/{TOKEN}/").content.decode()
+        assert "<b>Acme</b>" not in html and "&lt;b&gt;Acme&lt;/b&gt;" in html
+
+
+class TestFavicon:
+    def test_favicon_ico_answers_with_an_icon(self, client):
+        answer = client.get("/favicon.ico")
+        assert answer.status_code == 200
+        body = b"".join(answer.streaming_content) if answer.streaming else answer.content
+        assert body.startswith(b"\x00\x00\x01\x00")  # an ICO file
+
+    def test_the_pages_link_an_icon(self, client, invitation):
+        assert 'rel="icon"' in client.get(f"/s/{TOKEN}/").content.decode()
+        assert 'rel="icon"' in client.get("/login/").content.decode()
+
+
 class TestRateLimit:
     def test_a_client_over_the_limit_gets_a_friendly_429(self, client, invitation, settings):
         from django.core.cache import cache
@@ -297,7 +426,7 @@ class TestSpanish:
 
         message = emails.survey_invitation(invitation, token=TOKEN, unsubscribe_token="an-unsubscribe-token")
         assert message.subject == f"¿Qué tal {invitation.delivery.description}?"
-        assert "Haga clic en la puntuación que corresponda:" in message.body
+        assert "Elija la puntuación que corresponda y pulse Enviar en la página que se abre:" in message.body
         assert "Darse de baja" in message.alternatives[0][0]
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from customers.models import Band, Customer
 from demo import alerts as alert_demo
 from demo import customers as customer_demo
+from demo import sender as sender_demo
 from demo import surveys as survey_demo
 from insights.dashboard import counts
 from insights.models import AlertStatus
@@ -74,6 +75,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Seed {seed} (repeat with --seed {seed} --today {today.isoformat()})")
             rng = random.Random(seed)
             with transaction.atomic():
+                sender = sender_demo.seed_sender()
                 summary = customer_demo.seed(customers=customers, rng=rng, today=today)
                 surveys = survey_demo.seed_surveys(rng=rng, today=today, now=now)
                 alerts = alert_demo.seed_alerts(rng=rng, now=now)
@@ -81,6 +83,9 @@ class Command(BaseCommand):
             self.report(summary)
             self.report_surveys(surveys)
             self.report_alerts(alerts)
+            self.stdout.write(
+                self.style.SUCCESS(f"Survey emails and pages come from {sender.name} (Admin → Surveys → Senders).")
+            )
         staff, manager = customer_demo.STAFF_LOGIN[0], customer_demo.ACCOUNT_MANAGER_LOGINS[0][0]
         self.stdout.write(self.style.SUCCESS(f"Staff login: {staff} / {settings.DEMO_PASSWORD}"))
         self.stdout.write(self.style.SUCCESS(f"Account manager login: {manager} / {settings.DEMO_PASSWORD}"))
