@@ -519,7 +519,15 @@ REST_KNOX = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ValuePulse API",
-    "DESCRIPTION": "Customers, invoices and deliveries in; responses and alerts out.",
+    "DESCRIPTION": (
+        "Customers, invoices and deliveries in; responses and alerts out.\n\n"
+        "**Getting a token.** Ask someone who can run commands on the server to create one:\n\n"
+        "    python manage.py create_api_token <username> [--days N]\n\n"
+        "It prints the token once (only its hash is kept); it expires after `API_TOKEN_TTL_DAYS` "
+        "(90 by default) and staff revoke it in the admin (Knox › Auth tokens). It reads and writes "
+        "what that user may. Send it on every call as `Authorization: Token <token>` "
+        "(the **Authorize** button below does that for the calls tried here)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs map every endpoint: signed-in people and token holders only.
@@ -548,6 +556,11 @@ if len(VALUEPULSE_TIER_THRESHOLDS) != 3 or list(VALUEPULSE_TIER_THRESHOLDS) != s
     raise ImproperlyConfigured(
         "TIER_THRESHOLDS must be three increasing percentages between 1 and 100, e.g. 70,90,97."
     )
+# The currency every amount is in (ISO 4217 code): pages and emails show its symbol
+# (core/numbers.py), exports name it in a `currency` column.
+CURRENCY = os.environ.get("CURRENCY", "EUR").strip().upper()
+if not (len(CURRENCY) == 3 and CURRENCY.isascii() and CURRENCY.isalpha()):
+    raise ImproperlyConfigured(f"CURRENCY: {CURRENCY!r} is not an ISO 4217 code such as EUR, USD or GBP.")
 # Hours within which an alert must be acknowledged, for tiers 1, 2, 3 and 4; past that
 # it is escalated once to the CX leads.
 ALERT_ACK_HOURS = tuple(int(hours) for hours in env_list("ALERT_ACK_HOURS", "4,24,72,168"))

@@ -12,7 +12,8 @@ from typing import TypeVar
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Count, F, Model, Q, QuerySet, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Lower, Replace, TruncDate
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -90,9 +91,7 @@ class CustomerFilters:
 def customers(*, filters: CustomerFilters, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
     queryset = visible_customers(user).select_related("account_manager")
     if filters.search:
-        queryset = queryset.filter(
-            Q(name__icontains=filters.search) | Q(external_id__icontains=filters.search)
-        )
+        queryset = search(queryset, filters.search)
     if filters.tier:
         queryset = queryset.filter(tier=filters.tier)
     if filters.manager == "mine":
@@ -106,6 +105,36 @@ def customers(*, filters: CustomerFilters, user: AbstractBaseUser | AnonymousUse
     # the order total, so no customer shows up on two pages.
     order = field.desc(nulls_last=True) if filters.sort.startswith("-") else field.asc(nulls_last=True)
     return queryset.order_by(order, "name", "pk")
+
+
+# What a name search ignores, besides case: "crescent interiors co" finds
+# "Crescent Interiors Co.", "o'neil" finds "O’Neil & Sons", "abc" finds "A.B.C.".
+IGNORED_IN_NAMES = " .,;:'’‘\"“”-–—&/\\()!?#+*_@"
+
+
+def search_key(text: str) -> str:
+    """`text` as the name search compares it: lower case, without spaces or punctuation."""
+    return "".join(character for character in text.lower() if character.isalnum())
+
+
+def _name_key() -> Lower:
+    """The customer's name as `search_key` writes it, in SQL both SQLite and PostgreSQL
+    run: the ignored characters replaced one by one."""
+    expression = F("name")
+    for character in IGNORED_IN_NAMES:
+        expression = Replace(expression, Value(character), Value(""))
+    return Lower(expression)
+
+
+def search(queryset: QuerySet[Customer], text: str) -> QuerySet[Customer]:
+    """Customers whose name matches `text` ignoring case, spaces and punctuation, or
+    whose name or external ID contains it as typed (any case)."""
+    condition = Q(external_id__icontains=text) | Q(name__icontains=text)
+    key = search_key(text)
+    if key:
+        queryset = queryset.alias(name_key=_name_key())
+        condition |= Q(name_key__contains=key)
+    return queryset.filter(condition)
 
 
 # Who may read a customer besides staff and its account manager. Other apps add rules

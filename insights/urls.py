@@ -22,6 +22,7 @@ urlpatterns = [
     path("customers/<int:pk>/timeline/", timeline_views.timeline, name="timeline"),
     path("insights/", dashboard_views.insights, name="insights"),
     path("insights/quadrants/<str:name>/", dashboard_views.quadrant, name="quadrant"),
+    path("insights/silent-risk/", dashboard_views.silent_risk, name="silent-risk"),
     path("insights/export/responses.csv", dashboard_views.export_responses, name="export-responses"),
     path("insights/export/customers.csv", dashboard_views.export_customers, name="export-customers"),
 ]

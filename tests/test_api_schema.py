@@ -156,3 +156,12 @@ class TestDocs:
         for asset in assets:
             assert asset.startswith((f"/{settings.STATIC_URL.strip('/')}/", "/api/docs/?script")), asset
             assert signed_in.get(asset).status_code == 200, asset
+
+    def test_the_docs_page_says_how_to_get_a_token(self, signed_in: Client):
+        html = signed_in.get("/api/docs/").content.decode()
+        assert "python manage.py create_api_token &lt;username&gt;" in html
+        assert "Authorization: Token &lt;token&gt;" in html
+
+    def test_the_schema_says_how_to_get_a_token_too(self, signed_in: Client):
+        description = signed_in.get("/api/schema/", {"format": "json"}).json()["info"]["description"]
+        assert "python manage.py create_api_token <username>" in description

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from core.numbers import format_money
 from customers.models import HIGH_VALUE_TIERS, Band, UndeliverableReason, UnreachableReason
 
 from ..models import Alert, AlertKind, AlertStatus, ContactLoss, Priority
@@ -71,7 +71,7 @@ def rank_reason(alert: Alert) -> str:
     tier, score, previous_score = alert.tier, alert.score, alert.previous_score
     parts = [
         f"{Priority(alert.priority).label} priority: " + (f"tier {tier}" if tier else "no tier (inactive)"),
-        f"{intcomma(int(alert.revenue_12m))} revenue in 12 months",
+        f"{format_money(alert.revenue_12m)} revenue in 12 months",
     ]
     if alert.kind == AlertKind.UNREACHABLE:
         parts.append(f"unreachable: {lost_contact_words(alert)}")

@@ -181,6 +181,9 @@ class InsightSummarySerializer(serializers.Serializer):
         "12-month revenue of active customers whose latest answer in the 180 days up to the period's end is "
         "at risk."
     )
+    currency = serializers.CharField(
+        read_only=True, help_text="The ISO 4217 code every amount is in (the CURRENCY setting), e.g. EUR."
+    )
     open_alerts = serializers.IntegerField(
         source="alerts.unresolved", read_only=True,
         help_text="Alerts open or acknowledged now, whenever raised (the period does not apply; a survey "

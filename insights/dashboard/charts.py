@@ -11,6 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from core.numbers import currency_symbol, format_money, format_percent, round_half_up
+
 
 class Answer(Protocol):
     """One answer on a customer's score history, as the alert page reads it
@@ -137,6 +139,8 @@ def score_chart(answers: Sequence[Answer], *, current_pk: int | None, satisfied_
 # to laptop. Every chart's numbers are also given as a table beside it.
 
 BAND_ORDER = ("at_risk", "satisfied", "promoter")  # bottom to top, left to right
+# Room left of a plot for its tick labels ("+100", "100%") and the y axis's title.
+AXIS_LEFT = 66
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,27 @@ class Label:
     y: float
     text: str
     anchor: str = "middle"
+
+
+# Chart text is drawn up to this size in SVG units (on a phone, where a 480-unit chart
+# shrinks to about two thirds: static/css/app.css): what a label's width is reckoned at.
+LARGEST_FONT_UNITS = 17
+CHARACTER_WIDTH = 0.6  # of the font size, a generous average for the app's sans-serif
+
+
+def text_width(text: str) -> float:
+    return len(text) * CHARACTER_WIDTH * LARGEST_FONT_UNITS
+
+
+def kept_inside(label: Label, *, width: int) -> Label:
+    """`label`, anchored at its start or end instead of its middle where a centred text
+    would run past the chart's left or right edge and be cut."""
+    half = text_width(label.text) / 2
+    if label.anchor == "middle" and label.x - half < 0:
+        return Label(x=label.x, y=label.y, text=label.text, anchor="start")
+    if label.anchor == "middle" and label.x + half > width:
+        return Label(x=label.x, y=label.y, text=label.text, anchor="end")
+    return label
 
 
 def nice_ceiling(value: float) -> int:
@@ -200,7 +225,7 @@ def _period_title(*, weekly: bool) -> str:
 
 def band_mix_chart(buckets: Sequence, *, weekly: bool) -> BandMixChart:
     """Answers per week or month, stacked by band."""
-    frame = Frame(width=480, height=240, left=48, right=470, top=12, bottom=196)
+    frame = Frame(width=480, height=240, left=AXIS_LEFT, right=470, top=12, bottom=196)
     top = nice_ceiling(max((bucket.mix.responses for bucket in buckets), default=0))
     slot = frame.plot_width / max(len(buckets), 1)
     bar = max(2.0, round(slot * 0.7, 1))
@@ -218,7 +243,7 @@ def band_mix_chart(buckets: Sequence, *, weekly: bool) -> BandMixChart:
         label = _bucket_label(bucket.start, weekly=weekly)
         columns.append(Column(label=label, responses=bucket.mix.responses, segments=segments))
         if index % every == 0:
-            x_labels.append(Label(x=round(x + bar / 2, 1), y=frame.bottom + 16, text=label))
+            x_labels.append(kept_inside(Label(x=round(x + bar / 2, 1), y=frame.bottom + 18, text=label), width=frame.width))
     values = (0, top // 2, top) if top % 2 == 0 else (0, top)  # whole numbers of answers only
     y_ticks = [Label(x=frame.left - 6, y=frame.y(value, 0, top), text=f"{value:,}", anchor="end") for value in values]
     return BandMixChart(frame=frame, columns=columns, y_ticks=y_ticks, x_labels=x_labels,
@@ -238,7 +263,7 @@ class NetScoreChart:
 
 def net_score_chart(buckets: Sequence, *, weekly: bool) -> NetScoreChart:
     """The net score of each week or month, −100 to 100."""
-    frame = Frame(width=480, height=220, left=48, right=470, top=12, bottom=176)
+    frame = Frame(width=480, height=220, left=AXIS_LEFT, right=470, top=12, bottom=176)
     slot = frame.plot_width / max(len(buckets), 1)
     every = _thinned(len(buckets), 6)
     lines, line, points, x_labels = [], [], [], []
@@ -255,7 +280,7 @@ def net_score_chart(buckets: Sequence, *, weekly: bool) -> NetScoreChart:
             line.append(f"{x},{y}")
             points.append(Label(x=x, y=y, text=f"{label}: {score:+g} from {bucket.mix.responses} answers"))
         if index % every == 0:
-            x_labels.append(Label(x=x, y=frame.bottom + 16, text=label))
+            x_labels.append(kept_inside(Label(x=x, y=frame.bottom + 18, text=label), width=frame.width))
     if line:
         lines.append(" ".join(line))
     y_ticks = [Label(x=frame.left - 6, y=frame.y(value, -100, 100), text=f"{value:+d}" if value else "0", anchor="end")
@@ -266,11 +291,24 @@ def net_score_chart(buckets: Sequence, *, weekly: bool) -> NetScoreChart:
 
 @dataclass(frozen=True)
 class BarRow:
-    label: str
+    label: str  # the name, shortened to fit (`breakdown.label` is the whole of it)
     y: float
     segments: list[Segment]
     breakdown: object  # figures.Breakdown
     url: str | None = None  # the page filtered to this row
+
+    @property
+    def is_shortened(self) -> bool:
+        return self.label != self.breakdown.label
+
+    @property
+    def value_text(self) -> str:
+        """The number at the bar's end, saying what it is."""
+        score = self.breakdown.mix.net_score
+        if score is None:
+            return "no answers"
+        rounded = int(round_half_up(score))
+        return f"net {rounded:+d}" if rounded else "net 0"
 
 
 @dataclass(frozen=True)
@@ -280,14 +318,21 @@ class BandBarsChart:
     row_height: int = 30
 
 
-LABEL_CHARACTERS = 16
+# The bars sit three to a row on a laptop and one on a phone, about 330–370 px wide
+# either way: a viewBox that wide keeps their text at its CSS size.
+BARS_WIDTH = 340
+LABEL_CHARACTERS = 15
+
+
+def shortened(label: str, most: int = LABEL_CHARACTERS) -> str:
+    return label if len(label) <= most else label[: most - 1].rstrip() + "…"
 
 
 def band_bars_chart(breakdowns: Sequence, *, link: Callable[[object], str | None] = lambda key: None) -> BandBarsChart:
-    """One bar per tier, manager or survey: its answers split by band, 100% wide; `link`
-    gives the address of the page filtered to a row's key."""
+    """One bar per tier, manager or survey: its answers split by band, 100% wide, and
+    its net score at the end; `link` gives the address of the page filtered to a row's key."""
     row_height = 30
-    frame = Frame(width=480, height=max(row_height * len(breakdowns), row_height) + 8, left=160, right=432,
+    frame = Frame(width=BARS_WIDTH, height=max(row_height * len(breakdowns), row_height) + 8, left=124, right=266,
                   top=4, bottom=4 + row_height * max(len(breakdowns), 1))
     rows = []
     for index, breakdown in enumerate(breakdowns):
@@ -299,9 +344,8 @@ def band_bars_chart(breakdowns: Sequence, *, link: Callable[[object], str | None
             if width:
                 segments.append(Segment(band, round(x, 1), y, width, row_height - 12, getattr(breakdown.mix, band), share))
             x += width
-        label = breakdown.label if len(breakdown.label) <= LABEL_CHARACTERS else breakdown.label[: LABEL_CHARACTERS - 1] + "…"
         url = link(breakdown.key) if breakdown.key is not None else None
-        rows.append(BarRow(label=label, y=y, segments=segments, breakdown=breakdown, url=url))
+        rows.append(BarRow(label=shortened(breakdown.label), y=y, segments=segments, breakdown=breakdown, url=url))
     return BandBarsChart(frame=frame, rows=rows, row_height=row_height)
 
 
@@ -326,6 +370,31 @@ class MapPoint:
         tier = f", tier {self.tier}" if self.tier else ""
         return f"{self.name}: revenue {self.revenue}, latest score {self.score}{tier}, paid on time {self.on_time}"
 
+    @property
+    def path(self) -> str:
+        """The point's mark: its shape tells how the customer pays, so that colour is
+        left to the bands (green promoters, red at risk) and never contradicts them."""
+        return punctuality_mark(self.punctuality, self.x, self.y, self.radius)
+
+
+def punctuality_mark(punctuality: str, x: float, y: float, r: float) -> str:
+    """An SVG path centred on (x, y) about `r` across half: a circle for on time, a
+    diamond for often late, a triangle pointing down for mostly late, a square when
+    nothing is due yet."""
+    def fmt(value: float) -> str:
+        return f"{round(value, 1):g}"
+
+    if punctuality == "on-time":
+        return f"M{fmt(x - r)},{fmt(y)} a{fmt(r)},{fmt(r)} 0 1,0 {fmt(2 * r)},0 a{fmt(r)},{fmt(r)} 0 1,0 {fmt(-2 * r)},0 Z"
+    if punctuality == "late":
+        d = r * 1.25
+        return f"M{fmt(x)},{fmt(y - d)} L{fmt(x + d)},{fmt(y)} L{fmt(x)},{fmt(y + d)} L{fmt(x - d)},{fmt(y)} Z"
+    if punctuality == "very-late":
+        d = r * 1.3
+        return f"M{fmt(x - d)},{fmt(y - d * 0.7)} L{fmt(x + d)},{fmt(y - d * 0.7)} L{fmt(x)},{fmt(y + d)} Z"
+    d = r * 0.85
+    return f"M{fmt(x - d)},{fmt(y - d)} L{fmt(x + d)},{fmt(y - d)} L{fmt(x + d)},{fmt(y + d)} L{fmt(x - d)},{fmt(y + d)} Z"
+
 
 @dataclass(frozen=True)
 class ValueMap:
@@ -347,8 +416,9 @@ class ValueMap:
         return round(self.frame.bottom - self.satisfied_y, 1)
 
     @property
-    def punctuality_labels(self) -> dict[str, str]:
-        return PUNCTUALITY_LABELS
+    def punctuality_legend(self) -> list[tuple[str, str, str]]:
+        """(punctuality, words, the mark's path in a 16-unit box) for the legend."""
+        return [(key, text, punctuality_mark(key, 8, 8, 5.5)) for key, text in PUNCTUALITY_LABELS.items()]
 
 
 def punctuality(on_time_rate: float | None) -> str:
@@ -371,9 +441,9 @@ def value_map(
     customers: Sequence, *, threshold: Decimal | None, satisfied_min: int = 6, customer_url: Callable[[int], str]
 ) -> ValueMap:
     """Customers placed by 12-month revenue (log scale: revenue spans orders of
-    magnitude) and latest score; sized by revenue, coloured by payment punctuality."""
+    magnitude) and latest score; sized by revenue, shaped by payment punctuality."""
     # Room around the plot for the largest circles.
-    frame = Frame(width=480, height=340, left=52, right=462, top=20, bottom=296)
+    frame = Frame(width=480, height=340, left=AXIS_LEFT, right=462, top=20, bottom=296)
     revenues = [float(customer.revenue_12m) for customer in customers if customer.revenue_12m > 0]
     if threshold:
         revenues.append(float(threshold))
@@ -396,8 +466,8 @@ def value_map(
             url=customer_url(customer.pk),
             tier=customer.tier,
             score=customer.answer_score,
-            revenue=f"{customer.revenue_12m:,.0f}",
-            on_time="—" if customer.on_time_rate is None else f"{customer.on_time_rate:.0%}",
+            revenue=format_money(customer.revenue_12m),
+            on_time=format_percent(customer.on_time_rate),
         )
         for customer in customers
     ]
@@ -426,10 +496,11 @@ def _jitter(pk: int) -> float:
 
 
 def _money_short(amount: float) -> str:
+    """An axis's round amount in the currency: "€10k", "€1m"."""
     for size, suffix in ((1_000_000_000, "bn"), (1_000_000, "m"), (1_000, "k")):
         if amount >= size:
-            return f"{amount / size:g}{suffix}"
-    return f"{amount:g}"
+            return f"{currency_symbol()}{amount / size:g}{suffix}"
+    return f"{currency_symbol()}{amount:g}"
 
 
 @dataclass(frozen=True)
@@ -452,7 +523,7 @@ class ParetoChart:
 
 def pareto_chart(points: Sequence, tiers: Sequence) -> ParetoChart:
     """Cumulative revenue against customers ranked by revenue, with where each tier ends."""
-    frame = Frame(width=480, height=300, left=48, right=456, top=12, bottom=256)
+    frame = Frame(width=480, height=300, left=AXIS_LEFT, right=456, top=12, bottom=256)
     line = " ".join(
         f"{frame.x(point.customer_share, 0, 100)},{frame.y(point.revenue_share, 0, 100)}" for point in points
     )

@@ -3,7 +3,11 @@
 Rows are read from the database a chunk at a time and sent to the client as they are
 written, so an export of a million answers never holds them all in memory. Every cell
 goes through `csv_response`, which alone turns values into text: no export can forget
-the defence against formulas that spreadsheets would run."""
+the defence against formulas that spreadsheets would run.
+
+Numbers are rounded by the app's one rule (core.numbers.round_half_up): amounts to the
+cent, in the currency named by the `currency` column; shares 0–1 (`on_time_rate`) to 3
+decimals; average days late to 1. Times are ISO 8601 to the second with their offset."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 
+from core.numbers import currency_code, round_half_up
 from customers.models import Customer
 
 from . import figures
@@ -63,6 +68,7 @@ CUSTOMER_COLUMNS = {
     "active": "is_active",
     "account_manager": "account_manager__username",
     "tier": "tier",
+    "currency": None,  # settings.CURRENCY: what the amounts after it are in
     "revenue_12m": "revenue_12m",
     "cost_to_serve": "cost_to_serve",
     "net_value": "net_value",
@@ -83,7 +89,7 @@ class _Echo:
 
 def csv_response(rows: Iterable[Sequence[object]], *, filename: str) -> StreamingHttpResponse:
     """`rows` (the header first) as a CSV download, streamed as it is read. Times are
-    written in ISO 8601 with their offset in the current time zone."""
+    written in ISO 8601 to the second, with their offset in the current time zone."""
     response = StreamingHttpResponse(_lines(rows, filename=filename), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     # Customer data: no copy on shared caches or on disk.
@@ -115,7 +121,7 @@ def _cell(value: object, zone: tzinfo) -> object:
     if isinstance(value, str):
         return neutralise(value)
     if isinstance(value, datetime):
-        return timezone.localtime(value, zone).isoformat()
+        return timezone.localtime(value, zone).replace(microsecond=0).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -143,7 +149,22 @@ def customer_rows(filters: InsightFilters) -> Iterator[list]:
     or not, most revenue first. The period and survey do not apply: the figures are the
     customer's as they stand now."""
     yield list(CUSTOMER_COLUMNS)
+    fields = [field for field in CUSTOMER_COLUMNS.values() if field]
     customers = figures.within(filters, Customer.objects.all(), customer="", survey=None)
-    customers = customers.order_by("-revenue_12m", "pk").values_list(*CUSTOMER_COLUMNS.values())
-    for row in customers.iterator(chunk_size=CHUNK_SIZE):
-        yield list(row)
+    customers = customers.order_by("-revenue_12m", "pk").values(*fields)
+    currency = currency_code()
+    for customer in customers.iterator(chunk_size=CHUNK_SIZE):
+        yield [
+            currency if field is None else _rounded(customer[field], CUSTOMER_DECIMALS.get(field))
+            for field in CUSTOMER_COLUMNS.values()
+        ]
+
+
+# Decimals each number is written with (the rest are whole numbers or text).
+CUSTOMER_DECIMALS = {"revenue_12m": 2, "cost_to_serve": 2, "net_value": 2, "on_time_rate": 3, "avg_days_late": 1}
+
+
+def _rounded(value: object, places: int | None) -> object:
+    if places is None or value is None:
+        return value
+    return round_half_up(value, places)

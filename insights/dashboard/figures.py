@@ -35,6 +35,7 @@ from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from core.numbers import currency_code, round_half_up
 from customers.models import HIGH_VALUE_TIERS, Band, Customer, Tier
 from surveys.models import Invitation, InvitationStatus, Response, Survey
 
@@ -112,6 +113,11 @@ def period_presets(filters: InsightFilters, *, today: date) -> list[Preset]:
     ]
 
 
+def _rounded(value: Decimal, places: int) -> float:
+    """A figure rounded by the app's one rule (half-up), as the float the API gives."""
+    return float(round_half_up(value, places))
+
+
 def _midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -134,11 +140,11 @@ class BandMix:
         """% promoters − % at risk, −100…100; None without answers."""
         if not self.responses:
             return None
-        return round(100 * (self.promoter - self.at_risk) / self.responses, 1)
+        return _rounded(Decimal(100 * (self.promoter - self.at_risk)) / self.responses, 1)
 
     def share(self, band: str) -> float:
         """The band's share of the answers, 0–100."""
-        return round(100 * getattr(self, band) / self.responses, 1) if self.responses else 0.0
+        return _rounded(Decimal(100 * getattr(self, band)) / self.responses, 1) if self.responses else 0.0
 
     def __add__(self, other: BandMix) -> BandMix:
         return BandMix(self.promoter + other.promoter, self.satisfied + other.satisfied, self.at_risk + other.at_risk)
@@ -323,7 +329,7 @@ class Reach:
     @property
     def response_rate(self) -> float | None:
         """Share 0–1 of the invitations sent in the period that were answered."""
-        return round(self.answered / self.sent, 4) if self.sent else None
+        return _rounded(Decimal(self.answered) / self.sent, 4) if self.sent else None
 
 
 def reach(filters: InsightFilters) -> Reach:
@@ -449,7 +455,7 @@ def latest_answers(filters: InsightFilters) -> LatestAnswers:
         revenue_by_band[period_band] += revenue
     total = sum(revenue_by_band.values())
     weighted = (
-        round(float(100 * (revenue_by_band[Band.PROMOTER] - revenue_by_band[Band.AT_RISK]) / total), 1)
+        _rounded(100 * (revenue_by_band[Band.PROMOTER] - revenue_by_band[Band.AT_RISK]) / total, 1)
         if total else None
     )
     return LatestAnswers(
@@ -639,6 +645,11 @@ class Summary:
     @property
     def weighted_net_score(self) -> float | None:
         return self.latest.weighted_net_score
+
+    @property
+    def currency(self) -> str:
+        """What the amounts are in: settings.CURRENCY."""
+        return currency_code()
 
 
 def summary(filters: InsightFilters, *, now: datetime) -> Summary:

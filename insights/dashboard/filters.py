@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from django import forms
@@ -49,7 +50,7 @@ class InsightFilterForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if self.errors:
+        if self.has_error("from") or self.has_error("to"):
             return data
         date_to = data.get("to") or self.today
         date_from = data.get("from") or figures.InsightFilters.default(today=date_to).date_from
@@ -63,16 +64,50 @@ class InsightFilterForm(forms.Form):
         return data
 
     def filters(self) -> figures.InsightFilters:
-        """The filters asked for; the defaults when the form is invalid (the page shows
-        the errors beside them)."""
-        if not self.is_valid():
-            return figures.InsightFilters.default(today=self.today, book=self.book)
+        """The filters asked for. One that is not valid is left out, its default applying
+        (the last 90 days, every tier, manager or survey), and the page shows its error
+        on the form beside it (`not_applied`); the valid ones still apply."""
+        default = figures.InsightFilters.default(today=self.today, book=self.book)
+        if not self.is_bound:
+            return default
+        self.is_valid()
         data = self.cleaned_data
+        period_applies = not self.period_rejected
         return figures.InsightFilters(
-            date_from=data["from"],
-            date_to=data["to"],
+            date_from=data["from"] if period_applies else default.date_from,
+            date_to=data["to"] if period_applies else default.date_to,
             tier=data.get("tier"),
             account_manager=data.get("account_manager"),
             survey=data.get("survey"),
             book=self.book,
         )
+
+    @property
+    def period_rejected(self) -> bool:
+        """Whether the period asked for is left out: the form then shows both dates as typed."""
+        return self.is_bound and (self.has_error("from") or self.has_error("to"))
+
+    def not_applied(self) -> list[NotApplied]:
+        """Each filter left out for an error: its label, the errors, what is shown instead."""
+        return [
+            NotApplied(label=self[name].label or name.replace("_", " ").capitalize(), errors=list(errors),
+                       instead=INSTEAD.get(name, "the other filters"))
+            for name, errors in self.errors.items()
+        ]
+
+
+# What the page shows in place of a filter it could not use.
+INSTEAD = {
+    "from": "the last 90 days",
+    "to": "the last 90 days",
+    "tier": "every tier",
+    "account_manager": "every account manager",
+    "survey": "every survey",
+}
+
+
+@dataclass(frozen=True)
+class NotApplied:
+    label: str
+    errors: list[str]
+    instead: str

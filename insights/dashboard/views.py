@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -128,3 +129,15 @@ def quadrant(request: HtmxHttpRequest, name: str) -> HttpResponse:
     return page_or_fragment(
         request, page="insights/quadrant.html", fragment="insights/partials/quadrant_list.html", context=context
     )
+
+
+SILENT_PER_PAGE = 50
+
+
+@login_required
+def silent_risk(request: HtmxHttpRequest) -> HttpResponse:
+    """Every silent tier 1–2 customer (the insights page shows the largest), 50 a page."""
+    filters = _filter_form(request).filters()
+    silent = figures.silent_risk(filters, now=timezone.now())
+    context = {"filters": filters, "page": Paginator(silent, SILENT_PER_PAGE).get_page(request.GET.get("page"))}
+    return render(request, "insights/silent_risk.html", context)

@@ -184,7 +184,7 @@ class TestVisibility:
             latest_band=Band.AT_RISK,
         )
         html = client.get(LIST_URL).content.decode()
-        for text in ("Acme", "CRM-ACME", "badge-tier-1", "1,234,567", "75%", "3.3", "-500", "Ana Lead"):
+        for text in ("Acme", "CRM-ACME", "badge-tier-1", "€1,234,567", "75%", "3.3", "-€500", "Ana Lead"):
             assert text in html, text
         assert '<span class="badge badge-at_risk">At risk</span>' in html
 
@@ -205,6 +205,22 @@ class TestCustomerListSearch:
         CustomerFactory(name="Acme", external_id="SAP-7781")
         CustomerFactory(name="Globex", external_id="SAP-1234")
         assert names(client.get(LIST_URL, {"q": "sap-77"})) == ["Acme"]
+
+    @pytest.mark.parametrize("search", ["crescent interiors co", "CRESCENT INTERIORS CO.", "crescent-interiors", "Crescent  Interiors, Co"])
+    def test_search_ignores_punctuation_spaces_and_case(self, client, manager, search):
+        CustomerFactory(name="Crescent Interiors Co.")
+        CustomerFactory(name="Crescent Bakery")
+        assert names(client.get(LIST_URL, {"q": search})) == ["Crescent Interiors Co."]
+
+    def test_search_finds_names_written_with_apostrophes_and_ampersands(self, client, manager):
+        CustomerFactory(name="O’Neil & Sons (Ltd.)")
+        assert names(client.get(LIST_URL, {"q": "oneil sons ltd"})) == ["O’Neil & Sons (Ltd.)"]
+        assert names(client.get(LIST_URL, {"q": "o'neil"})) == ["O’Neil & Sons (Ltd.)"]
+
+    def test_a_search_of_punctuation_alone_matches_it_as_typed(self, client, manager):
+        CustomerFactory(name="A.B.C. Freight")
+        CustomerFactory(name="Globex")
+        assert names(client.get(LIST_URL, {"q": "."})) == ["A.B.C. Freight"]
 
     def test_no_match_says_so(self, client, manager):
         CustomerFactory(name="Acme")

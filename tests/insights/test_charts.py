@@ -62,7 +62,8 @@ class TestBandBars:
     def test_each_row_is_split_by_share_and_long_names_are_shortened(self):
         rows = [Breakdown(key="ana", label="Anastasia Featherstonehaugh", mix=BandMix(promoter=1, at_risk=3))]
         (row,) = charts.band_bars_chart(rows).rows
-        assert row.label == "Anastasia Feath…"
+        assert row.label == "Anastasia Feat…"
+        assert row.is_shortened and row.breakdown.label == "Anastasia Featherstonehaugh"
         assert [(segment.band, segment.share) for segment in row.segments] == [("promoter", 25.0), ("at_risk", 75.0)]
 
 
@@ -77,7 +78,7 @@ class TestValueMap:
 
     def test_revenue_runs_on_a_log_scale_between_round_decades(self):
         chart = self.map(customer(1, 1_500, 9), customer(2, 150_000, 2))
-        assert [tick.text for tick in chart.x_ticks] == ["1k", "10k", "100k", "1m"]
+        assert [tick.text for tick in chart.x_ticks] == ["€1k", "€10k", "€100k", "€1m"]
         small, large = sorted(chart.points, key=lambda point: point.x)
         assert large.radius > small.radius
         # 10k → 100k spans as far as 100k → 1m.
@@ -105,7 +106,7 @@ class TestValueMap:
     def test_the_table_lists_the_most_valuable_first(self):
         chart = self.map(customer(1, 1_000, 9), customer(2, 900_000, 3))
         assert [point.name for point in chart.rows] == ["Customer 2", "Customer 1"]
-        assert chart.rows[0].title == "Customer 2: revenue 900,000, latest score 3, tier 1, paid on time 95%"
+        assert chart.rows[0].title == "Customer 2: revenue €900,000, latest score 3, tier 1, paid on time 95%"
 
 
 class TestPareto:
@@ -119,3 +120,16 @@ class TestPareto:
         ]
         assert chart.line.split()[0] == f"{float(chart.frame.left)},{float(chart.frame.bottom)}"
         assert chart.line.split()[-1] == f"{float(chart.frame.right)},{float(chart.frame.top)}"
+
+
+class TestLabelsInside:
+    def test_a_centred_label_at_an_edge_is_anchored_so_it_is_not_cut(self):
+        assert charts.kept_inside(charts.Label(x=470, y=0, text="29 Jun"), width=480).anchor == "end"
+        assert charts.kept_inside(charts.Label(x=4, y=0, text="29 Jun"), width=480).anchor == "start"
+        assert charts.kept_inside(charts.Label(x=240, y=0, text="29 Jun"), width=480).anchor == "middle"
+
+    def test_each_bars_number_names_itself_the_net_score(self):
+        rows = [Breakdown(key=1, label="Tier 1", mix=BandMix(promoter=3, at_risk=1)),
+                Breakdown(key=2, label="Tier 2", mix=BandMix())]
+        first, second = charts.band_bars_chart(rows).rows
+        assert (first.value_text, second.value_text) == ("net +50", "no answers")

@@ -40,7 +40,7 @@ RESPONSE_HEADER = [
     "delivery_reference", "survey", "score", "band", "comment", "revisions",
 ]
 CUSTOMER_HEADER = [
-    "external_id", "name", "active", "account_manager", "tier", "revenue_12m", "cost_to_serve", "net_value",
+    "external_id", "name", "active", "account_manager", "tier", "currency", "revenue_12m", "cost_to_serve", "net_value",
     "on_time_rate", "avg_days_late", "latest_score", "latest_band", "latest_answer_at",
 ]
 # What a formula-looking text becomes, for each character a spreadsheet reads as a formula's start.
@@ -154,6 +154,10 @@ class TestResponseExport:
         rows = download(staff, "responses", {**JUNE, "account_manager": "ben"})
         assert rows[1][0] == "2026-06-05T14:00:00+02:00"
 
+    def test_answer_times_are_written_to_the_second(self, staff):
+        answer(CustomerFactory(tier=1), 7, at(6, 3).replace(microsecond=987654))
+        assert download(staff, "responses", JUNE)[1][0] == "2026-06-03T12:00:00+00:00"
+
     def test_it_reads_in_the_same_number_of_queries_for_3_or_30_answers(self, staff, django_assert_num_queries):
         customer = CustomerFactory(tier=1, account_manager=UserFactory())
         for day in range(1, 4):
@@ -182,10 +186,11 @@ class TestCustomerExport:
                         revenue_12m=Decimal("5000.00"))
         return {"ana": ana}
 
-    BIG = ["CRM-BIG", "Big", "True", "ana", "1", "700000.00", "300000.00", "400000.00", "0.95", "0.5", "3",
+    BIG = ["CRM-BIG", "Big", "True", "ana", "1", "EUR", "700000.00", "300000.00", "400000.00", "0.950", "0.5", "3",
            "at_risk", "2026-06-10T12:00:00+00:00"]
-    GONE = ["CRM-GONE", "Gone", "False", "ana", "", "5000.00", "", "0.00", "", "", "", "", ""]
-    SMALL = ["CRM-SMALL", "Small", "True", "", "4", "800.00", "2000.00", "-1200.00", "0.5", "12.5", "", "", ""]
+    GONE = ["CRM-GONE", "Gone", "False", "ana", "", "EUR", "5000.00", "", "0.00", "", "", "", "", ""]
+    SMALL = ["CRM-SMALL", "Small", "True", "", "4", "EUR", "800.00", "2000.00", "-1200.00", "0.500", "12.5", "", "",
+             ""]
 
     def test_it_lists_every_customer_active_or_not_by_revenue(self, staff, customers):
         assert download(staff, "customers") == [CUSTOMER_HEADER, self.BIG, self.GONE, self.SMALL]
@@ -200,6 +205,21 @@ class TestCustomerExport:
         SurveyFactory(slug="nps")
         rows = download(staff, "customers", {"from": "2020-01-01", "to": "2020-01-31", "survey": "nps"})
         assert rows[1:] == [self.BIG, self.GONE, self.SMALL]
+
+    def test_amounts_name_their_currency_from_the_setting(self, staff, customers, settings):
+        settings.CURRENCY = "USD"
+        rows = download(staff, "customers")
+        assert {row[CUSTOMER_HEADER.index("currency")] for row in rows[1:]} == {"USD"}
+
+    def test_ratios_are_rounded_half_up_to_3_decimals_and_days_late_to_1(self, staff):
+        CustomerFactory(external_id="CRM-ODD", on_time_rate=11 / 12, avg_days_late=2 / 3, revenue_12m=Decimal("10.50"))
+        row = dict(zip(CUSTOMER_HEADER, download(staff, "customers")[1]))
+        assert (row["on_time_rate"], row["avg_days_late"], row["revenue_12m"]) == ("0.917", "0.7", "10.50")
+
+    def test_times_are_written_to_the_second(self, staff):
+        CustomerFactory(latest_score=8, latest_band="satisfied", latest_answer_at=at(6, 10).replace(microsecond=123456))
+        row = dict(zip(CUSTOMER_HEADER, download(staff, "customers")[1]))
+        assert row["latest_answer_at"] == "2026-06-10T12:00:00+00:00"
 
     def test_it_reads_in_the_same_number_of_queries_for_3_or_30_customers(self, staff, django_assert_num_queries):
         for _ in range(3):
@@ -303,8 +323,8 @@ class TestNeutralise:
     def test_a_negative_amount_is_written_as_a_number(self, staff):
         CustomerFactory(name="Costly", net_value=Decimal("-1200.00"), cost_to_serve=Decimal("1200.00"),
                         revenue_12m=Decimal("0"), avg_days_late=-1.5)
-        row = download(staff, "customers")[1]
-        assert (row[7], row[9]) == ("-1200.00", "-1.5")
+        row = dict(zip(CUSTOMER_HEADER, download(staff, "customers")[1]))
+        assert (row["net_value"], row["avg_days_late"]) == ("-1200.00", "-1.5")
 
 
 def bulk_answers(count: int, *, comment: str) -> None:

@@ -414,3 +414,14 @@ class TestFilterForm:
         assert not form.is_valid()
         assert message in form.errors[field][0]
         assert form.filters() == InsightFilters.default(today=self.TODAY)
+
+
+class TestRounding:
+    def test_net_score_and_shares_round_half_up_like_every_figure(self):
+        mix = figures.BandMix(promoter=1, satisfied=399)  # net score 0.25 exactly
+        assert mix.net_score == 0.3  # Python's round() would give 0.2
+        assert mix.share("promoter") == 0.3
+
+    def test_the_response_rate_rounds_half_up_to_4_decimals(self):
+        assert figures.Reach(sent=80_000, answered=1).response_rate == 0.0  # 0.0000125
+        assert figures.Reach(sent=20_000, answered=1).response_rate == 0.0001  # 0.00005 → 0.0001

@@ -52,14 +52,23 @@ class TestAlertNotification:
         for expected in (
             alert.customer.name,
             "Tier: 1",
-            "1,250,000",
+            "€1,250,000",
             '"Late twice"',
-            "Why it ranks here: Critical priority: tier 1; 1,250,000 revenue in 12 months; scored 3, first answer",
+            "Why it ranks here: Critical priority: tier 1; €1,250,000 revenue in 12 months; scored 3, first answer",
             f"https://valuepulse.example.com/alerts/{alert.pk}/",
         ):
             assert expected in text
         html = message.get_body(preferencelist=("html",)).get_content()
         assert f'href="https://valuepulse.example.com/alerts/{alert.pk}/"' in html
+
+    def test_its_revenue_is_rounded_and_shown_in_the_currency_as_the_pages_show_it(self, smtp_server, settings):
+        settings.CURRENCY = "GBP"
+        evaluate(answer(customer(tier=1, manager=UserFactory(), revenue="215592.50"), 3))
+        outbox.send_due()
+        (message,) = smtp_server.received()
+        html = message.get_body(preferencelist=("html",)).get_content()
+        assert "Revenue, last 12 months: £215,593" in text_of(message)  # half-up, as on every page
+        assert "£215,593" in html and "215,592" not in text_of(message) + html
 
     def test_it_is_sent_once_and_recorded_on_the_alert(self, smtp_server):
         (alert,) = evaluate(answer(customer(manager=UserFactory()), 2))

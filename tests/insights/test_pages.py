@@ -189,7 +189,7 @@ class TestQueue:
     def test_each_row_says_why_it_ranks_there(self, as_ana, alert):
         html = as_ana.get(LIST_URL).content.decode()
         assert (
-            "High priority: tier 2; 250,000 revenue in 12 months; scored 3, first answer; "
+            "High priority: tier 2; €250,000 revenue in 12 months; scored 3, first answer; "
             "pays 75% of invoices on time."
         ) in html
         assert f'href="{url(alert)}"' in html
@@ -308,7 +308,7 @@ class TestAlertPage:
         assert contact.name in html and f'href="mailto:{contact.email}"' in html
         assert timezone.localtime(alert.response.submitted_at).strftime("%H:%M") in html
         assert "At risk alert: Acme" in html
-        assert "Why it ranks here:" in html and "250,000 revenue in 12 months" in html
+        assert "Why it ranks here:" in html and "€250,000 revenue in 12 months" in html
 
     def test_it_shows_what_the_customer_is_worth(self, as_ana, alert):
         customer = alert.customer
@@ -316,7 +316,7 @@ class TestAlertPage:
         customer.avg_days_late = 4.25
         customer.save()
         html = as_ana.get(url(alert)).content.decode()
-        for text in ("250,000", "badge-tier-2", '<dd class="text-danger">-1,200</dd>', "75%", "4.3"):
+        for text in ("€250,000", "badge-tier-2", '<dd class="text-danger">-€1,200</dd>', "75%", "4.3"):
             assert text in html, text
 
     def test_it_sums_the_last_twelve_months_of_invoices(self, as_ana, alert):

@@ -89,7 +89,7 @@ class TestRankReason:
             )
         )
         assert reason == (
-            "Critical priority: tier 1; 1,250,000 revenue in 12 months; scored 3, down from 9; "
+            "Critical priority: tier 1; €1,250,000 revenue in 12 months; scored 3, down from 9; "
             "pays 62% of invoices on time."
         )
 

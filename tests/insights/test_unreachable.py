@@ -103,7 +103,7 @@ class TestRaising:
         (alert,) = Alert.objects.all()
         assert rules.unreachable_summary(alert) == SUMMARY
         assert rules.rank_reason(alert) == (
-            "Critical priority: tier 1; 1,250,000 revenue in 12 months; "
+            "Critical priority: tier 1; €1,250,000 revenue in 12 months; "
             f"unreachable: {ADDRESS} bounced on 3 Jun 2026 and no other contact can be surveyed; "
             "pays 90% of invoices on time."
         )
@@ -527,7 +527,7 @@ class TestTellingPeople:
         text = email.get_body(preferencelist=("plain",)).get_content()
         assert text.splitlines()[0] == f"High-value churn risk. {SUMMARY}"
         assert "Comment:" not in text
-        assert "Why it ranks here: Critical priority: tier 1; 1,250,000 revenue in 12 months; unreachable: " in text
+        assert "Why it ranks here: Critical priority: tier 1; €1,250,000 revenue in 12 months; unreachable: " in text
         assert f"https://valuepulse.example.com/alerts/{alert.pk}/" in text
         assert SUMMARY in email.get_body(preferencelist=("html",)).get_content()
         alert.refresh_from_db()

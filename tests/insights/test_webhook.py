@@ -131,7 +131,7 @@ class TestWhatIsSent:
         assert "\n" not in text
         assert text == (
             "High-value churn risk: Acme &amp; &lt;Sons&gt; (CRM-ACME). Critical priority: tier 1; "
-            "125,000 revenue in 12 months; scored 3, down from 8; pays 50% of invoices on time. "
+            "€125,000 revenue in 12 months; scored 3, down from 8; pays 50% of invoices on time. "
             f"<https://vp.example/alerts/{alert.pk}/|Open the alert>"
         )
 

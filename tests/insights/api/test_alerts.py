@@ -67,7 +67,7 @@ class TestAlertFields:
             "acknowledged_at": None,
             "resolved_at": None,
             "escalated_at": None,
-            "reason": "Critical priority: tier 1; 250,000 revenue in 12 months; scored 2, first answer; "
+            "reason": "Critical priority: tier 1; €250,001 revenue in 12 months; scored 2, first answer; "
             "pays 90% of invoices on time.",
         }
         assert parse_datetime(row["created_at"]) == NOON

@@ -116,6 +116,7 @@ class TestFigures:
             "weighted_net_score": -55.0,
             "bands": {"promoter": 3, "satisfied": 1, "at_risk": 2},
             "revenue_at_risk": "650000.00",
+            "currency": "EUR",
             "open_alerts": 2,
             "overdue_alerts": 1,
             "by_tier": [
@@ -226,6 +227,7 @@ class TestFilters:
             "weighted_net_score": 0.0,
             "bands": {"promoter": 1, "satisfied": 1, "at_risk": 0},
             "revenue_at_risk": "0.00",
+            "currency": "EUR",
             "open_alerts": 0,
             "overdue_alerts": 0,
             "by_tier": [tier_row(2, 2, 50.0)],
