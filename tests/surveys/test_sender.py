@@ -262,7 +262,8 @@ class TestStaffEditTheSenderInTheAdmin:
 
         upload = SimpleUploadedFile("logo.png", png_image(), content_type="image/png")
         admin_client.post("/admin/surveys/sender/add/", self.form(logo_file=upload))
-        (entry,) = LogEntry.objects.get_for_model(Sender)
+        sender = Sender.objects.get(name="Acme Boilers")
+        (entry,) = LogEntry.objects.get_for_object(sender)
         assert entry.changes_dict["name"] == ["None", "Acme Boilers"]
         assert "logo_digest" in entry.changes_dict and "logo" not in entry.changes_dict
         assert entry.actor.username == "admin"
