@@ -422,18 +422,21 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"  # filled by collectstatic in production
 STATIC_ROOT.mkdir(exist_ok=True)
+# COLLECTSTATIC=true (production, after `collectstatic --noinput`): WhiteNoise serves the
+# collected files under hashed names, compressed, cached for ever by browsers.
+COLLECTSTATIC = not DEBUG and env_bool("COLLECTSTATIC")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and env_bool("COLLECTSTATIC")
+            if COLLECTSTATIC
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
 # Without collectstatic (development, tests) WhiteNoise serves straight from the finders.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not COLLECTSTATIC
 # Files served at the site's root: /favicon.ico, which browsers ask for on their own.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
