@@ -46,7 +46,6 @@ def count_task_run(task: str, *, failed: bool) -> None:
 
 def _safely(what: str, record, *args: Any, **kwargs: Any) -> None:
     try:
-        close_old_connections()
         record(*args, **kwargs)
     except Exception:  # noqa: BLE001 - health bookkeeping never stops the work
         logger.warning("Could not record %s", what, exc_info=True)
@@ -58,6 +57,7 @@ _stop_heartbeats = threading.Event()
 
 def _beat_heartbeats(name: str) -> None:
     while not _stop_heartbeats.is_set():
+        close_old_connections()  # this thread's own connection: a broken one is replaced
         _safely("the worker heartbeat", record_heartbeat, name)
         _stop_heartbeats.wait(settings.HEARTBEAT_SECONDS)
 
