@@ -25,6 +25,7 @@ from tests.support.processes import (
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp_sink_process import running_sink
 from tests.surveys.test_rate_limit_shared import _free_ports
+from tests.test_settings import PRODUCTION_KEY, run_with
 
 
 def _gunicorn_config(tmp_path: Path, **env: str) -> str:
@@ -72,8 +73,9 @@ def _static_references() -> set[str]:
 
 
 @pytest.mark.django_db
-def test_collected_static_files_are_served_with_debug_off(tmp_path):
-    env = child_environment(var_dir=tmp_path, redis_url=None, COLLECTSTATIC="true", DEBUG="")
+def test_collected_static_files_are_served_with_debug_off_and_metrics_count_every_worker(tmp_path):
+    env = child_environment(var_dir=tmp_path, redis_url=None, COLLECTSTATIC="true", DEBUG="",
+                            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=PROJECT_DIR, env=env,
                    check=True, capture_output=True, timeout=120)
     manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
@@ -89,6 +91,10 @@ def test_collected_static_files_are_served_with_debug_off(tmp_path):
         assert status == 200 and css
         assert "immutable" in headers["Cache-Control"]
         assert _read(f"{url}/health/live")[0] == 200
+        # The request counts, kept in PROMETHEUS_MULTIPROC_DIR for every gunicorn worker.
+        metrics = _read(f"{url}/metrics")[2]
+        assert re.search(r'valuepulse_http_requests_total\{method="GET",status="200",view="login"\} [1-9]', metrics)
+        assert list((tmp_path / "metrics").glob("*.db"))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -136,3 +142,43 @@ def _read_any(url: str) -> str:
         return _read(url)[2]
     except urllib.error.HTTPError as answer:
         return answer.read().decode()
+
+
+# --- The production settings.
+PRODUCTION_FACTS = """
+import json, django
+django.setup()
+import sentry_sdk
+from django.conf import settings as s
+print(json.dumps({
+    "storage": s.STORAGES["staticfiles"]["BACKEND"],
+    "finders": s.WHITENOISE_USE_FINDERS,
+    "sentry_dsn": str(sentry_sdk.get_client().dsn or ""),
+}))
+"""
+
+
+def _production_facts(tmp_path, **env: str) -> dict:
+    result = run_with(tmp_path, ["-c", PRODUCTION_FACTS], SECRET_KEY=PRODUCTION_KEY, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_collectstatic_switches_to_the_manifest_and_off_the_finders(tmp_path):
+    assert _production_facts(tmp_path, COLLECTSTATIC="true") == {
+        "storage": "whitenoise.storage.CompressedManifestStaticFilesStorage", "finders": False, "sentry_dsn": "",
+    }
+    development = _production_facts(tmp_path, COLLECTSTATIC="true", DEBUG="true")
+    assert development["storage"].endswith(".StaticFilesStorage") and development["finders"] is True
+
+
+def test_sentry_starts_only_with_a_dsn(tmp_path):
+    dsn = "https://public@sentry.invalid/1"
+    assert _production_facts(tmp_path, SENTRY_DSN=dsn)["sentry_dsn"] == dsn
+
+
+def test_a_wrong_metrics_address_stops_start_up_naming_it(tmp_path):
+    result = run_with(tmp_path, ["-c", PRODUCTION_FACTS], SECRET_KEY=PRODUCTION_KEY,
+                      METRICS_ALLOWED_ADDRESSES="10.0.0.0/8,prometheus.local")
+    assert result.returncode != 0
+    assert "METRICS_ALLOWED_ADDRESSES: 'prometheus.local'" in result.stderr
