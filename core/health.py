@@ -52,29 +52,26 @@ def check_broker() -> str:
         return f"{broker.transport_cls} broker connected"
 
 
-def _age(seen_at: datetime | None, now: datetime) -> float | None:
-    return None if seen_at is None else max((now - seen_at).total_seconds(), 0.0)
+def _heartbeat_age(heartbeat: Heartbeat | None, *, limit: int, never: str, late: str) -> float:
+    """Seconds since `heartbeat`; raises `never` when there is none, `late` past `limit`."""
+    if heartbeat is None:
+        raise RuntimeError(never)
+    age = max((timezone.now() - heartbeat.seen_at).total_seconds(), 0.0)
+    if age > limit:
+        raise RuntimeError(late.format(name=heartbeat.name, age=age))
+    return age
 
 
-def check_worker(now: datetime | None = None) -> str:
-    now = now or timezone.now()
+def check_worker() -> str:
     newest = Heartbeat.objects.filter(name__startswith="worker:").order_by("-seen_at").first()
-    age = _age(newest and newest.seen_at, now)
-    if age is None:
-        raise RuntimeError("no Celery worker has ever sent a heartbeat")
-    if age > settings.HEALTH_WORKER_MAX_AGE:
-        raise RuntimeError(f"the last worker heartbeat ({newest.name}) is {age:.0f} s old")
+    age = _heartbeat_age(newest, limit=settings.HEALTH_WORKER_MAX_AGE, never="no Celery worker has ever sent a heartbeat",
+                         late="the last worker heartbeat ({name}) is {age:.0f} s old")
     return f"{newest.name} seen {age:.0f} s ago"
 
 
-def check_beat(now: datetime | None = None) -> str:
-    now = now or timezone.now()
-    tick = Heartbeat.objects.filter(name="beat").first()
-    age = _age(tick and tick.seen_at, now)
-    if age is None:
-        raise RuntimeError("beat has never sent a periodic task")
-    if age > settings.HEALTH_BEAT_MAX_AGE:
-        raise RuntimeError(f"beat last sent a periodic task {age:.0f} s ago")
+def check_beat() -> str:
+    age = _heartbeat_age(Heartbeat.objects.filter(name="beat").first(), limit=settings.HEALTH_BEAT_MAX_AGE,
+                         never="beat has never sent a periodic task", late="beat last sent a periodic task {age:.0f} s ago")
     return f"beat ticked {age:.0f} s ago"
 
 
@@ -84,7 +81,7 @@ def oldest_due_message_age(now: datetime | None = None) -> float:
     oldest = OutgoingMessage.objects.filter(
         status=OutgoingMessage.Status.QUEUED, next_attempt_at__lte=now
     ).aggregate(oldest=Min("next_attempt_at"))["oldest"]
-    return _age(oldest, now) or 0.0
+    return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 
 
 def check_outbox(now: datetime | None = None) -> str:
