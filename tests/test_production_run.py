@@ -182,3 +182,30 @@ def test_a_wrong_metrics_address_stops_start_up_naming_it(tmp_path):
                       METRICS_ALLOWED_ADDRESSES="10.0.0.0/8,prometheus.local")
     assert result.returncode != 0
     assert "METRICS_ALLOWED_ADDRESSES: 'prometheus.local'" in result.stderr
+
+
+@pytest.mark.django_db
+def test_every_page_renders_with_the_collected_manifest(settings, tmp_path):
+    """Under COLLECTSTATIC every {% static %} (the admin's and Swagger UI's included)
+    must be in the manifest, or the page is a 500: staff and a manager walk every page."""
+    from django.core.management import call_command
+    from django.test import Client
+
+    from tests.support.site_map import build_portfolio, page_urls
+
+    settings.EMAIL_BACKEND = "core.mailbox.MailboxBackend"
+    settings.MAILBOX_DIR = tmp_path / "mailbox"
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+    call_command("collectstatic", "--noinput", verbosity=0)
+    portfolio = build_portfolio()
+    broken = []
+    for role in ("staff", "manager_a"):
+        visitor = Client(raise_request_exception=False)
+        visitor.force_login(portfolio.user(role))
+        broken += [f"{role} GET {page.url}: {status}" for page in page_urls(portfolio)
+                   if (status := visitor.get(page.url).status_code) >= 500 and page.route != "health-ready"]
+    assert broken == []
+    # The manifest was in force: the pages name the hashed files.
+    assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", Client().get("/login/").content.decode())
