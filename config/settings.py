@@ -7,6 +7,7 @@ written to a local mailbox a developer can open in the browser.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import pkgutil
@@ -180,6 +181,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: counts every request and its time for /metrics (core.metrics).
+    "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -312,6 +315,37 @@ OUTBOX_SENDING_TIMEOUT = int(os.environ.get("OUTBOX_SENDING_TIMEOUT", "600"))
 # sent (Gmail's limit for bulk senders is 0.3%).
 COMPLAINT_RATE_LIMIT = float(os.environ.get("COMPLAINT_RATE_LIMIT", "0.003"))
 
+# --- Health and metrics (README "Running in production"). A worker writes its heartbeat
+# every HEARTBEAT_SECONDS; /health/ready fails when the newest is older than
+# HEALTH_WORKER_MAX_AGE, beat's last periodic task older than HEALTH_BEAT_MAX_AGE, or the
+# oldest due outbox message older than HEALTH_OUTBOX_MAX_AGE (all in seconds).
+HEARTBEAT_SECONDS = int(os.environ.get("HEARTBEAT_SECONDS", "30"))
+HEALTH_WORKER_MAX_AGE = int(os.environ.get("HEALTH_WORKER_MAX_AGE", "180"))
+HEALTH_BEAT_MAX_AGE = int(os.environ.get("HEALTH_BEAT_MAX_AGE", "180"))
+HEALTH_OUTBOX_MAX_AGE = int(os.environ.get("HEALTH_OUTBOX_MAX_AGE", "900"))
+# /metrics and the health checks' details answer requests from these addresses or
+# networks (comma-separated), or bearing "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+try:
+    for _network in METRICS_ALLOWED_ADDRESSES:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError:
+    raise ImproperlyConfigured(
+        f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an IP address or network, e.g. 10.0.0.0/8."
+    ) from None
+# Errors reported to Sentry when SENTRY_DSN is set; nothing is sent otherwise.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        send_default_pii=False,
+    )
+
 # --- Cache: Redis when REDIS_URL is set (shared across processes), memory otherwise.
 # The rate limits and API throttles count here: in memory each web process counts on its
 # own, so several web processes (gunicorn workers included) need REDIS_URL for a limit
@@ -388,18 +422,21 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"  # filled by collectstatic in production
 STATIC_ROOT.mkdir(exist_ok=True)
+# COLLECTSTATIC=true (production, after `collectstatic --noinput`): WhiteNoise serves the
+# collected files under hashed names, compressed, cached for ever by browsers.
+COLLECTSTATIC = not DEBUG and env_bool("COLLECTSTATIC")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and env_bool("COLLECTSTATIC")
+            if COLLECTSTATIC
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
 # Without collectstatic (development, tests) WhiteNoise serves straight from the finders.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not COLLECTSTATIC
 # Files served at the site's root: /favicon.ico, which browsers ask for on their own.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 

@@ -16,5 +16,10 @@ class CoreConfig(AppConfig):
 
         checks.register(email_backend_starts)
 
+        # Workers' heartbeats, beat's tick and the task tally (core.heartbeats).
+        from . import heartbeats
+
+        heartbeats.connect()
+
         # Each app's outbox.py registers the kinds of message it sends (core.outbox).
         autodiscover_modules("outbox")

@@ -128,3 +128,27 @@ class SendingPause(models.Model):
 
     def __str__(self) -> str:
         return f"Paused {self.paused_at:%Y-%m-%d %H:%M}" + (" (resumed)" if self.resumed_at else "")
+
+
+class Heartbeat(models.Model):
+    """When a background process last showed it is alive, where web and worker both can
+    read it: each Celery worker ("worker:<its name>") every HEARTBEAT_SECONDS, and beat
+    ("beat") whenever it sends a periodic task. /health/ready reads these (core.health)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TaskTally(models.Model):
+    """How many times each Celery task has run, and failed, counted by the workers
+    (core.health) so that /metrics, in a web process, can report them."""
+
+    task = models.CharField(max_length=200, unique=True)
+    runs = models.PositiveBigIntegerField(default=0)
+    failures = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.runs} runs, {self.failures} failures"

@@ -7,11 +7,13 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from customers.queries import also_visible
+        from core.metrics import add_collector
         from customers.sections import add_section
         from customers.signals import contact_erased, contact_unreachable
         from surveys.signals import response_recorded
 
         from . import receivers
+        from .metrics import alert_metrics
         from .alerts.queries import customers_handed_to
 
         response_recorded.connect(receivers.evaluate_recorded_response, dispatch_uid="insights-evaluate-response")
@@ -22,3 +24,4 @@ class InsightsConfig(AppConfig):
         also_visible(customers_handed_to)
         # The customer page loads the customer's timeline (insights.timeline) into itself.
         add_section("insights/partials/timeline_loader.html")
+        add_collector(alert_metrics)

@@ -41,6 +41,11 @@ PUBLIC = {"login", "surveys:respond", "surveys:thanks", "surveys:unsubscribe", "
 # Staff's pages outside the admin: others are refused (403) or sent to the admin's login.
 STAFF_ONLY = {"customers:deliverability": 403, "customers:erase-contact": 403, "mailbox": 302, "mailbox-message": 302,
               "mailbox-message-html": 302}
+# The probes and the metrics (README "Running in production") answer by design whoever
+# asks: /health/live always 200; /health/ready 503, as no worker has sent a heartbeat
+# here (only its status for anyone, each check for staff: tests/core/test_health.py);
+# /metrics 200 from 127.0.0.1, an allowed address (refused from others: test_metrics.py).
+PROBES = {"health-live": 200, "health-ready": 503, "metrics": 200}
 # Pages about one object of customer A (manager_a's; handed to manager_c through an alert).
 OF_CUSTOMER_A = {"customers:detail", "insights:alert", "insights:timeline"}
 
@@ -74,6 +79,8 @@ def expected_page(page: Page, role: str, portfolio: Portfolio) -> int:
         return 200 if role == "anonymous" else 302  # a signed-in user goes on to the queue
     if page.route in PUBLIC:
         return 200
+    if page.route in PROBES:
+        return PROBES[page.route]
     if page.route == "" or page.url == "/":
         return 302  # the start page redirects to the queue
     if page.route == "admin:login":

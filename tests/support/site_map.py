@@ -181,7 +181,8 @@ EXCLUDED_PREFIXES: dict[str, str] = {
     "anymail/": "the email providers' webhooks: POST only, basic auth",
 }
 # Routes that answer with a file rather than a page.
-FILES = {"insights:export-responses", "insights:export-customers", "api-schema", "admin:jsi18n", "surveys:logo"}
+FILES = {"insights:export-responses", "insights:export-customers", "api-schema", "admin:jsi18n", "surveys:logo",
+         "health-live", "metrics"}
 
 _ADMIN_OBJECT = re.compile(r"admin:(?P<app>\w+?)_(?P<model>[a-z0-9]+)_(change|delete|history)$")
 
