@@ -145,7 +145,8 @@ if not SECRET_KEY:
             "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or DEBUG=true "
             "on a development machine to use the development key."
         )
-    SECRET_KEY = "django-insecure-valuepulse-development-key"
+    # Only with DEBUG on (above); production refuses to start without SECRET_KEY.
+    SECRET_KEY = "django-insecure-valuepulse-development-key"  # nosec B105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
