@@ -531,6 +531,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every call's error answers (401, 403, 404, 400, 415, 429) written into the schema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.document_error_answers",
+    ],
     # One name per choice set used under several field names (band, latest_band), and
     # clear names for the alert's own choices (invitations have a status too).
     "ENUM_NAME_OVERRIDES": {

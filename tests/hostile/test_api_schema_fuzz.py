@@ -61,12 +61,15 @@ def operations(schema) -> list:
     return found
 
 
-# The schema documents each operation's success and some of its 400s, not yet every
-# 400 (a bad filter), 404 (a page past the end) or 401/403; those answers are still
-# checked for never being a 5xx and for their JSON.
 # A schema-valid body may still name a customer or survey that does not exist: a 400
-# naming the field is right there, so "valid data accepted" is not asked either.
-UNDOCUMENTED_ANSWERS_ALLOWED = [checks.status_code_conformance, checks.positive_data_acceptance]
+# naming the field is right there, so "valid data accepted" is not asked.
+NOT_ASKED = [checks.positive_data_acceptance]
+
+
+def has_no_empty_filter(case) -> bool:
+    """An empty filter (`?from=`, as an HTML form sends a field left blank) means the
+    filter is not set, everywhere in the API: not the invalid input it looks like."""
+    return "" not in (case.query or {}).values()
 
 
 # (schemathesis' pytest plugin, `from_fixture`, fails on pytest 9, hence a loop.)
@@ -75,10 +78,10 @@ def test_with_a_staff_token_every_answer_is_documented_and_never_a_server_error(
     for operation in operations(api_schema):
 
         @EXAMPLES
-        @given(case=operation.as_strategy(generation_mode=mode))
+        @given(case=operation.as_strategy(generation_mode=mode).filter(has_no_empty_filter))
         def check(case):
             case.call_and_validate(
-                headers={"Authorization": f"Token {staff_token}"}, excluded_checks=UNDOCUMENTED_ANSWERS_ALLOWED
+                headers={"Authorization": f"Token {staff_token}"}, excluded_checks=NOT_ASKED
             )
 
         try:

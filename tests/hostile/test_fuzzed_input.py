@@ -172,3 +172,38 @@ class TestApiBodies:
         answer = api.post("/api/v1/customers/bulk/", rows, content_type="application/json")
         assert answer.status_code == 400
         assert list(answer.json()) == ["0"] and "name" in answer.json()["0"]
+
+
+class TestApiAddresses:
+    @pytest.mark.parametrize("path", ["/api/v1/alerts/0.5/", "/api/v1/customers/a/b/", "/api/v1/nothing/", "/api/v2/"])
+    def test_an_address_no_route_matches_is_a_json_404(self, api, path):
+        answer = api.get(path)
+        assert answer.status_code == 404
+        assert answer["Content-Type"] == "application/json"
+        assert answer.json() == {"detail": "Not found."}
+
+    def test_elsewhere_it_is_still_the_sites_page(self, api):
+        answer = api.get("/nothing/")
+        assert answer.status_code == 404
+        assert answer["Content-Type"].startswith("text/html")
+
+    def test_a_request_django_refuses_before_any_view_is_a_json_400(self, api):
+        body = "&".join(f"f{n}=1" for n in range(1200))
+        answer = api.get(f"/api/v1/customers/?{body}")
+        assert answer.status_code == 400
+        assert answer.json() == {"detail": "Bad request."}
+
+
+class TestApiFilters:
+    @pytest.mark.parametrize("value", ["yes please", "2", "😀", "tru"])
+    def test_a_yes_or_no_filter_that_is_neither_is_a_400_naming_it(self, api, value):
+        answer = api.get("/api/v1/customers/", {"is_active": value})
+        assert answer.status_code == 400
+        assert answer.json() == {"is_active": ["Must be true or false."]}
+
+    @pytest.mark.parametrize("value, listed", [("true", ["C-1"]), ("1", ["C-1"]), ("False", ["C-2"]), ("", ["C-1", "C-2"])])
+    def test_a_yes_or_no_filter_reads_true_false_1_and_0(self, api, value, listed):
+        CustomerFactory(external_id="C-1")
+        CustomerFactory(external_id="C-2", is_active=False)
+        answer = api.get("/api/v1/customers/", {"is_active": value})
+        assert sorted(row["external_id"] for row in answer.json()["results"]) == listed
