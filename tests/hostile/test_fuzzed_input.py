@@ -91,8 +91,11 @@ class TestSurveyForm:
 
 def json_values(max_leaves: int = 20):
     scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text
-    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
-                        max_leaves=max_leaves)
+
+    def containers(inner):
+        return st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4)
+
+    return st.recursive(scalars, containers, max_leaves=max_leaves)
 
 
 @pytest.fixture
@@ -201,7 +204,9 @@ class TestApiFilters:
         assert answer.status_code == 400
         assert answer.json() == {"is_active": ["Must be true or false."]}
 
-    @pytest.mark.parametrize("value, listed", [("true", ["C-1"]), ("1", ["C-1"]), ("False", ["C-2"]), ("", ["C-1", "C-2"])])
+    @pytest.mark.parametrize(
+        "value, listed", [("true", ["C-1"]), ("1", ["C-1"]), ("False", ["C-2"]), ("", ["C-1", "C-2"])]
+    )
     def test_a_yes_or_no_filter_reads_true_false_1_and_0(self, api, value, listed):
         CustomerFactory(external_id="C-1")
         CustomerFactory(external_id="C-2", is_active=False)
