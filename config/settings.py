@@ -146,7 +146,8 @@ if not SECRET_KEY:
             "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or DEBUG=true "
             "on a development machine to use the development key."
         )
-    SECRET_KEY = "django-insecure-valuepulse-development-key"
+    # Only with DEBUG on (above); production refuses to start without SECRET_KEY.
+    SECRET_KEY = "django-insecure-valuepulse-development-key"  # nosec B105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -513,6 +514,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON only; nested too deeply to decode is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
@@ -575,6 +578,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every call's error answers (401, 403, 404, 400, 415, 429) written into the schema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.document_error_answers",
+    ],
     # One name per choice set used under several field names (band, latest_band), and
     # clear names for the alert's own choices (invitations have a status too).
     "ENUM_NAME_OVERRIDES": {

@@ -25,3 +25,8 @@ urlpatterns = [
     path("api/docs/", SwaggerDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ these answer JSON; elsewhere Django's pages (core/api/errors.py).
+handler400 = "core.api.errors.bad_request"
+handler404 = "core.api.errors.not_found"
+handler500 = "core.api.errors.server_error"

@@ -165,8 +165,8 @@ def visible_customers(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Custom
     if not (user.is_authenticated and user.is_active):
         return Customer.objects.none()
     rule = Q(account_manager=user)
-    for extra in _extra_readers:
-        rule |= Q(pk__in=extra(user))
+    for readers in _extra_readers:
+        rule |= Q(pk__in=readers(user))
     return Customer.objects.filter(rule)
 
 

@@ -674,7 +674,8 @@ class _Builder:
         last at risk. They see it as a possible scanner, to confirm or dismiss. Drawn
         from a random stream of their own, after everything else, so that the rest of
         the demo is what it would be without them."""
-        main_rng, self.rng = self.rng, random.Random(f"possible-scanners-{self.today}")
+        # A repeatable stream for demo data, not a secret.
+        main_rng, self.rng = self.rng, random.Random(f"possible-scanners-{self.today}")  # nosec B311
         try:
             return self._add_possible_scanners(customers)
         finally:

@@ -12,26 +12,34 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 # Every path of the customers API and the operations it answers, with their answers.
+# Every call may also answer 401, 403 and 429; one with an id in its path or pages 404;
+# one with filters or a body 400; one with a body 415 (core/api/schema.py).
+EVERY = {"401", "403", "429"}
+READ = EVERY | {"404"}
+LIST = EVERY | {"400", "404"}
+WRITE = EVERY | {"400", "415"}
 CUSTOMERS_API = {
-    "/api/v1/customers/": {"get": {"200"}, "post": {"201"}},
-    "/api/v1/customers/{external_id}/": {"get": {"200"}, "put": {"200", "201"}, "patch": {"200"}},
-    "/api/v1/customers/bulk/": {"post": {"200", "400"}},
-    "/api/v1/contacts/": {"get": {"200"}, "post": {"200", "201"}},
-    "/api/v1/contacts/{id}/erase/": {"post": {"200", "404"}},
-    "/api/v1/invoices/": {"get": {"200"}, "post": {"200", "201"}},
-    "/api/v1/invoices/bulk/": {"post": {"200", "400"}},
+    "/api/v1/customers/": {"get": {"200"} | LIST, "post": {"201"} | WRITE},
+    "/api/v1/customers/{external_id}/": {
+        "get": {"200"} | READ, "put": {"200", "201", "404"} | WRITE, "patch": {"200", "404"} | WRITE,
+    },
+    "/api/v1/customers/bulk/": {"post": {"200"} | WRITE},
+    "/api/v1/contacts/": {"get": {"200"} | LIST, "post": {"200", "201"} | WRITE},
+    "/api/v1/contacts/{id}/erase/": {"post": {"200"} | READ},
+    "/api/v1/invoices/": {"get": {"200"} | LIST, "post": {"200", "201"} | WRITE},
+    "/api/v1/invoices/bulk/": {"post": {"200"} | WRITE},
 }
 DELIVERIES_API = {
-    "/api/v1/deliveries/": {"post": {"200", "201"}},
-    "/api/v1/deliveries/bulk/": {"post": {"200", "400"}},
+    "/api/v1/deliveries/": {"post": {"200", "201"} | WRITE},
+    "/api/v1/deliveries/bulk/": {"post": {"200"} | WRITE},
 }
 RESPONSES_API = {
-    "/api/v1/responses/": {"get": {"200"}},
+    "/api/v1/responses/": {"get": {"200"} | LIST},
 }
 ALERTS_API = {
-    "/api/v1/alerts/": {"get": {"200"}},
-    "/api/v1/alerts/{id}/": {"get": {"200"}, "patch": {"200", "400", "404"}},
-    "/api/v1/insights/summary/": {"get": {"200", "400"}},
+    "/api/v1/alerts/": {"get": {"200"} | LIST},
+    "/api/v1/alerts/{id}/": {"get": {"200"} | READ, "patch": {"200", "404"} | WRITE},
+    "/api/v1/insights/summary/": {"get": {"200", "400"} | EVERY},
 }
 
 
@@ -115,6 +123,13 @@ class TestSchema:
         change = schema["paths"]["/api/v1/alerts/{id}/"]["patch"]["requestBody"]["content"]["application/json"]
         status = component(schema, change["schema"]["$ref"])["properties"]["status"]
         assert component(schema, status["allOf"][0]["$ref"])["enum"] == ["acknowledged", "resolved"]
+
+    def test_an_error_answer_says_what_is_wrong(self, schema):
+        page_past_the_end = schema["paths"]["/api/v1/alerts/"]["get"]["responses"]["404"]
+        assert page_past_the_end["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorDetail")
+        assert component(schema, "#/components/schemas/ErrorDetail")["required"] == ["detail"]
+        bad_filter = schema["paths"]["/api/v1/customers/"]["get"]["responses"]["400"]
+        assert bad_filter["content"]["application/json"]["schema"]["$ref"].endswith("/FieldErrors")
 
     def test_it_declares_token_authentication(self, schema):
         assert schema["components"]["securitySchemes"]["knoxApiToken"]["in"] == "header"

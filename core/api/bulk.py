@@ -65,9 +65,13 @@ BULK_ERRORS = OpenApiResponse(
         "type": "object",
         "description": (
             "Nothing was written. Each key is the index (from 0) of a bad row, with that row's "
-            "field errors; a problem with the body as a whole is under non_field_errors."
+            "field errors; a problem with the body as a whole is under non_field_errors, "
+            "and a body that is not JSON at all is explained under detail."
         ),
-        "properties": {"non_field_errors": {"type": "array", "items": {"type": "string"}}},
+        "properties": {
+            "non_field_errors": {"type": "array", "items": {"type": "string"}},
+            "detail": {"type": "string"},
+        },
         "additionalProperties": {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},

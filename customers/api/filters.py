@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
+from core.api.filters import BooleanFilter
 from customers.models import Contact, Customer, Invoice
 
 
 class CustomerFilter(filters.FilterSet):
+    is_active = BooleanFilter()
     account_manager = filters.CharFilter(
         field_name="account_manager__username", help_text="Username of the account manager."
     )

@@ -9,11 +9,11 @@ from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.bulk import BULK_DESCRIPTION, BULK_ERRORS, UpsertCountsSerializer
+from core.api.parsers import JSONParser
 from core.api.permissions import StaffWritesManagersRead
 from customers import services
 from customers.models import Contact, Customer, Invoice

@@ -544,8 +544,9 @@ def pareto_curve(filters: InsightFilters, *, buckets: int = PARETO_BUCKETS) -> l
         .order_by()
         .query.sql_with_params()
     )
+    # `scope` is SQL the ORM wrote, its values in `params`: nothing a user typed.
     sql = (
-        f"SELECT bucket, COUNT(*), SUM(revenue) FROM ("
+        f"SELECT bucket, COUNT(*), SUM(revenue) FROM ("  # nosec B608
         f" SELECT revenue, NTILE(%s) OVER (ORDER BY revenue DESC, ident) AS bucket"
         f" FROM ({scope}) scope) ranked GROUP BY bucket ORDER BY bucket"
     )

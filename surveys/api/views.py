@@ -6,11 +6,11 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.bulk import BULK_DESCRIPTION, BULK_ERRORS
+from core.api.parsers import JSONParser
 from core.api.permissions import StaffWritesManagersRead
 from customers.queries import visible_to
 from surveys import services
