@@ -4,8 +4,12 @@ HTML page; everywhere else the site's pages, as before."""
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+
+from core import outage
 
 API_PREFIX = "/api/"
 
@@ -27,6 +31,15 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: a lost database is an outage (503).
+    exc = sys.exc_info()[1]
+    if outage.is_database_outage(exc):
+        outage.log_outage(request, exc)
+        if _is_api(request):
+            response = JsonResponse({"detail": outage.DETAIL}, status=503)
+            response["Retry-After"] = str(outage.RETRY_AFTER_SECONDS)
+            return response
+        return outage.unavailable_page(request)
     if _is_api(request):
         return JsonResponse({"detail": "Server error."}, status=500)
     return defaults.server_error(request)

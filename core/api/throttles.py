@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core import outage
 from core.ratelimit import client_address, count_request, seconds_left_in_window
 
 if TYPE_CHECKING:
@@ -70,11 +71,23 @@ class AddressRateThrottle(_CountingThrottle):
         return self.get_ident(request)
 
 
+class DatabaseUnavailable(APIException):
+    status_code = 503
+    default_detail = outage.DETAIL
+    default_code = "service_unavailable"
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, with one addition: a call turned away for missing or wrong
     credentials counts against its address at API_ANON_RATE, and past that rate the
     answer is 429 with Retry-After instead of 401, so that guessing tokens is throttled.
-    (DRF checks throttles only after authentication and permissions have passed.)"""
+    (DRF checks throttles only after authentication and permissions have passed.)
+    And a lost database (core.outage) answers 503 with Retry-After, its transaction rolled back."""
+    if outage.is_database_outage(exc):
+        outage.log_outage(context["request"], exc)
+        response = drf_exception_handler(DatabaseUnavailable(), context)
+        response["Retry-After"] = str(outage.RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, (NotAuthenticated, AuthenticationFailed)):
         request, view = context["request"], context["view"]
         throttle = AddressRateThrottle()

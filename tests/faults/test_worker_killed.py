@@ -15,6 +15,7 @@ import pytest
 from core.models import OutgoingMessage
 from surveys.models import Invitation, InvitationStatus
 from tests.factories import due_invitations, nothing_left_to_send
+from tests.support.invariants import check_invariants, message_ids
 from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp import smtp_sink
@@ -74,6 +75,8 @@ def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
     recipients = Counter(str(message["To"]) for message in received)
     assert len(recipients) == INVITATIONS  # every contact got the survey
     assert sum(count - 1 for count in recipients.values()) <= 1  # at most the one in flight twice
+    # The one in flight went again under a new Message-ID: the first was never recorded.
+    assert check_invariants(sink_message_ids=message_ids(received), duplicates_allowed=1) == []
     assert Invitation.objects.filter(status=InvitationStatus.SENT, sent_at__isnull=False).count() == INVITATIONS
 
     tokens = set().union(*(tokens_in(message, SITE_URL) for message in received))
@@ -125,3 +128,4 @@ def test_database_connections_killed_mid_send_lose_no_email(tmp_path):
     recipients = Counter(str(message["To"]) for message in received)
     assert len(recipients) == INVITATIONS
     assert sum(count - 1 for count in recipients.values()) <= 1
+    assert check_invariants(sink_message_ids=message_ids(received), duplicates_allowed=1) == []

@@ -70,9 +70,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_sink(*, delay: float = 0) -> Iterator[Sink]:
-    """`delay`: seconds the server takes over each message."""
-    sink = Sink(host="127.0.0.1", port=free_port())
+def smtp_sink(*, delay: float = 0, port: int | None = None) -> Iterator[Sink]:
+    """`delay`: seconds the server takes over each message. `port`: where to listen
+    (default a free one): a test can send to a port before the server starts there."""
+    sink = Sink(host="127.0.0.1", port=port or free_port())
     controller = Controller(_Handler(sink, delay), hostname=sink.host, port=sink.port)
     controller.start()
     try:
