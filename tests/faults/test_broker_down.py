@@ -188,6 +188,7 @@ def test_with_redis_stopped_requests_answer_in_time_and_everything_goes_out_once
         ):
             broker.stop()
             respondents_and_integrator_arrive(url, tokens, api, batch="STOPPED")
+            assert "Could not enqueue" in (tmp_path / "web.log").read_text()  # the publishes failed
             assert not OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENT).exists()
 
             broker.start()
@@ -214,6 +215,7 @@ def test_with_redis_paused_requests_answer_in_time_and_nothing_is_lost(tmp_path)
         ):
             broker.client().execute_command("CLIENT", "PAUSE", "3000", "ALL")
             respondents_and_integrator_arrive(url, tokens, api, batch="PAUSED")
+            assert "Could not enqueue" in (tmp_path / "web.log").read_text()  # the pause was felt
 
             finished = wait_until(lambda: everything_went_out(ANSWERS + DELIVERIES), timeout=25, interval=0.5)
             time.sleep(1)
