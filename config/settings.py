@@ -295,7 +295,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Sweeps: a sweep that waited longer than its period is dropped, the next one does its work.
 # SWEEP_SECONDS (60 by default) shortens the period, for tests that wait for the sweeps.
-SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "60"))
+try:
+    SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "60"))
+except ValueError:
+    SWEEP_SECONDS = 0.0
 if not 1 <= SWEEP_SECONDS <= 3600:
     raise ImproperlyConfigured("SWEEP_SECONDS must be a number of seconds from 1 to 3600, e.g. 60.")
 _EVERY_MINUTE = {"schedule": SWEEP_SECONDS, "options": {"expires": max(SWEEP_SECONDS - 5, SWEEP_SECONDS / 2)}}
