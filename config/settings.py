@@ -253,8 +253,12 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Every retry delay stays well below this, so no task is redelivered while it waits.
         "visibility_timeout": 3600,
-        "socket_timeout": 5,
-        "socket_connect_timeout": 5,
+        # A broker that stops answering (paused, overloaded) must not hold a web request:
+        # Redis answers in a millisecond when well, so half a second means it is not.
+        # The worker's blocking wait for tasks is not cut short by it (kombu reads only
+        # once the socket is readable).
+        "socket_timeout": 0.5,
+        "socket_connect_timeout": 0.5,
     }
 else:
     BROKER_DIR = VAR_DIR / "broker"
@@ -274,20 +278,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# A web request never hangs because the broker is down: a few quick publish retries, then give up.
-CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# A web request never hangs because the broker is down or paused: one quick retry (a
+# pooled connection the broker dropped on a restart), then give up; the work waits in
+# PostgreSQL for a sweep. Stopped or paused, a publish costs at most about a second
+# (tests/faults/test_broker_down.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 1,
     "interval_start": 0,
-    "interval_step": 0.5,
-    "interval_max": 1,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Sweeps: a sweep that waited longer than its period is dropped, the next one does its work.
-_EVERY_MINUTE = {"schedule": 60.0, "options": {"expires": 55}}
+# SWEEP_SECONDS (60 by default) shortens the period, for tests that wait for the sweeps.
+try:
+    SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "60"))
+except ValueError:
+    SWEEP_SECONDS = 0.0
+if not 1 <= SWEEP_SECONDS <= 3600:
+    raise ImproperlyConfigured("SWEEP_SECONDS must be a number of seconds from 1 to 3600, e.g. 60.")
+_EVERY_MINUTE = {"schedule": SWEEP_SECONDS, "options": {"expires": max(SWEEP_SECONDS - 5, SWEEP_SECONDS / 2)}}
 CELERY_BEAT_SCHEDULE = {
     "recompute-value-metrics-nightly": {
         "task": "customers.tasks.recompute_value_metrics",
@@ -356,7 +370,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+            # An unanswering cache costs a request a quarter of a second at most: the rate
+            # limits then fail open (core/ratelimit.py).
+            "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
         }
     }
 else:

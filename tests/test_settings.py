@@ -161,6 +161,20 @@ class TestFromTheEnvironment:
         assert result.returncode != 0
         assert "ANSWER_QUIET_MINUTES must be a number of minutes from 0 to 60" in result.stderr
 
+    @pytest.mark.parametrize("value", ["often", "0.5", "3601"])
+    def test_a_bad_sweep_period_stops_start_up_with_a_clear_message(self, tmp_path, value):
+        result = run_with(tmp_path, ["-c", SETTINGS_AS_JSON], SWEEP_SECONDS=value, SECRET_KEY=PRODUCTION_KEY)
+        assert result.returncode != 0
+        assert "SWEEP_SECONDS must be a number of seconds from 1 to 3600" in result.stderr
+
+    def test_the_sweeps_run_every_sweep_seconds_and_expire_before_the_next(self, tmp_path):
+        code = "import django; django.setup(); from django.conf import settings as s;" \
+               "print(s.CELERY_BEAT_SCHEDULE['sweep-outbox'])"
+        default = run_with(tmp_path, ["-c", code], SECRET_KEY=PRODUCTION_KEY)
+        assert "'schedule': 60.0, 'options': {'expires': 55.0}" in default.stdout, default.stderr
+        short = run_with(tmp_path, ["-c", code], SWEEP_SECONDS="2", SECRET_KEY=PRODUCTION_KEY)
+        assert "'schedule': 2.0, 'options': {'expires': 1.0}" in short.stdout, short.stderr
+
 
 class TestDeployCheck:
     def test_production_values_pass_the_deploy_check(self, tmp_path):

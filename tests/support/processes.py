@@ -57,6 +57,16 @@ def celery_worker(
 
 
 @contextmanager
+def celery_beat(env: dict[str, str], *, log: Path, timeout: float = 60) -> Iterator[subprocess.Popen]:
+    """A real Celery beat publishing the project's schedule (its file under the test's
+    VALUEPULSE_VAR_DIR), stopped (by its own PID) afterwards."""
+    command = [CELERY, "-A", "config", "beat", "--loglevel", "INFO"]
+    with _started(command, env=env, log=log, ready=lambda: "beat: Starting" in log.read_text(), what="Celery beat",
+                  timeout=timeout) as beat:
+        yield beat
+
+
+@contextmanager
 def gunicorn_server(env: dict[str, str], *, port: int, log: Path, timeout: float = 60) -> Iterator[str]:
     """The app served by a real gunicorn (one sync worker) on 127.0.0.1:`port`, ready to
     answer; yields its base URL and stops it (by its own PID) afterwards."""

@@ -1,0 +1,263 @@
+"""The broker down, paused or emptied loses nothing and hangs nothing: a real gunicorn,
+Celery worker and beat on a private Redis (never the machine's shared one) and a real
+SMTP server. Respondents answer and an integrator posts deliveries while Redis is
+stopped or paused: every request answers within 2 s and its rows are committed. Once
+Redis is back the sweeps (beat every SWEEP_SECONDS) find the work in PostgreSQL, and
+every survey email and alert email goes out exactly once, counted by Message-ID.
+
+Needs PostgreSQL and redis-server on PATH: under CI=true they must be there (as `.ci/run`
+sets them up); elsewhere the tests are skipped, saying how to enable them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+from django.utils import timezone
+from knox.models import AuthToken
+
+from core.models import OutgoingMessage
+from insights.models import Alert
+from surveys.models import Delivery, Response
+from tests.conftest import require_service
+from tests.factories import ApiStaffFactory, CustomerFactory, UserFactory, sent_invitation
+from tests.support.processes import celery_beat, celery_worker, child_environment, gunicorn_server, stop, wait_until
+from tests.support.services import require_postgresql
+from tests.support.smtp import smtp_sink
+from tests.surveys.test_rate_limit_shared import _free_ports
+
+ANSWERS = 3
+DELIVERIES = 3
+REQUEST_TIMEOUT = 2  # seconds: a request that takes longer fails the test (requests raises)
+QUEUE = "celery"  # the default queue: the web and beat publish there; the Redis is ours alone
+
+
+class PrivateRedis:
+    """A redis-server of this test's own on 127.0.0.1, without persistence: stopping and
+    starting it again loses whatever it held, as a restarted broker without a disk does."""
+
+    def __init__(self, port: int, log: Path) -> None:
+        self.port, self.log = port, log
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as output:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--daemonize", "no"],
+                stdout=output, stderr=subprocess.STDOUT,
+            )
+        if not wait_until(self.answers, timeout=10, interval=0.05):
+            raise RuntimeError(f"redis-server on port {self.port} did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=5)
+
+    def answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+
+@contextmanager
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    require_service(
+        shutil.which("redis-server") is not None,
+        "redis-server on PATH",
+        "Install it (`apt-get install redis-server`); the test starts its own on a free port.",
+    )
+    (port,) = _free_ports(1, first=18400, last=18499)
+    server = PrivateRedis(port, tmp_path / "redis.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def environment(tmp_path: Path, sink, redis_url: str) -> dict[str, str]:
+    """Web, worker and beat on `redis_url` and `sink`; answers acted on at once, sweeps every 2 s."""
+    return child_environment(
+        var_dir=tmp_path, redis_url=redis_url, EMAIL_HOST=sink.host, EMAIL_PORT=str(sink.port),
+        ANSWER_QUIET_MINUTES="0", SWEEP_SECONDS="2",
+    )
+
+
+def answerable_tokens(count: int) -> list[str]:
+    """Survey emails already sent, each to a customer with an account manager (whom an
+    alert emails); their link tokens."""
+    tokens = []
+    for number in range(count):
+        customer = CustomerFactory(account_manager=UserFactory())
+        token = f"broker-fault-token-{number}-of-enough-length"
+        sent_invitation(token=token, delivery__customer=customer, delivery__contact__customer=customer)
+        tokens.append(token)
+    return tokens
+
+
+def staff_api_token() -> tuple[str, str]:
+    """A staff API token, and the external id of a customer to post deliveries for."""
+    return AuthToken.objects.create(ApiStaffFactory())[1], CustomerFactory().external_id
+
+
+def answer(url: str, token: str, *, score: int) -> int:
+    """A respondent opens the survey link and sends a score, as a browser does (the
+    form's CSRF token included); each request must answer within REQUEST_TIMEOUT."""
+    browser = requests.Session()
+    page = browser.get(f"{url}/s/{token}/", timeout=REQUEST_TIMEOUT)
+    assert page.status_code == 200, page.text[:500]
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    sent = browser.post(f"{url}/s/{token}/", data={"csrfmiddlewaretoken": csrf, "score": score},
+                        headers={"Referer": f"{url}/s/{token}/"}, allow_redirects=False, timeout=REQUEST_TIMEOUT)
+    return sent.status_code
+
+
+def post_delivery(url: str, api: tuple[str, str], reference: str) -> int:
+    token, customer = api
+    body = {
+        "customer": customer,
+        "reference": reference,
+        "delivered_at": (timezone.now() - timedelta(hours=2)).isoformat(),
+        "contact_email": f"{reference.lower()}@example.com",
+        "contact_name": reference,
+    }
+    answer = requests.post(f"{url}/api/v1/deliveries/", json=body, headers={"Authorization": f"Token {token}"},
+                           timeout=REQUEST_TIMEOUT)
+    return answer.status_code
+
+
+def respondents_and_integrator_arrive(url: str, tokens: list[str], api: tuple[str, str], *, batch: str) -> None:
+    """Every answer and delivery is accepted, each request answering in time, and committed."""
+    assert [answer(url, token, score=3) for token in tokens] == [303] * len(tokens)
+    assert [post_delivery(url, api, f"{batch}-{n}") for n in range(DELIVERIES)] == [201] * DELIVERIES
+    assert Response.objects.filter(invitation__token_hash__isnull=False, score=3).count() == len(tokens)
+    assert Delivery.objects.filter(reference__startswith=f"{batch}-").count() == DELIVERIES
+
+
+def everything_went_out(expected: int) -> bool:
+    """Every answer has its alert, and the outbox has sent `expected` messages with none left to send."""
+    settled = not OutgoingMessage.objects.filter(
+        status__in=[OutgoingMessage.Status.QUEUED, OutgoingMessage.Status.SENDING]
+    ).exists()
+    return settled and OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENT).count() >= expected
+
+
+def assert_each_sent_exactly_once(received, *, answers: int, deliveries: int) -> None:
+    sent = OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENT)
+    assert Counter(sent.values_list("kind", flat=True)) == {"survey-invitation": deliveries, "alert-notification": answers}
+    assert not OutgoingMessage.objects.exclude(status__in=[OutgoingMessage.Status.SENT, OutgoingMessage.Status.SUPPRESSED]).exists()
+    assert Alert.objects.count() == answers
+    message_ids = Counter(str(message["Message-ID"]) for message in received)
+    assert set(message_ids.values()) == {1}, message_ids  # nothing doubled
+    assert set(message_ids) == set(sent.values_list("provider_message_id", flat=True))  # nothing lost
+
+
+def logs(tmp_path: Path) -> str:
+    return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(tmp_path.glob("*.log")))
+
+
+@contextmanager
+def worker_and_beat(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
+    with (
+        celery_worker(env, queue=QUEUE, log=tmp_path / "worker.log"),
+        celery_beat(env, log=tmp_path / "beat.log"),
+    ):
+        yield
+
+
+@contextmanager
+def the_whole_app(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """gunicorn, a worker and beat; yields the web server's URL."""
+    (port,) = _free_ports(1)
+    with gunicorn_server(env, port=port, log=tmp_path / "web.log") as url, worker_and_beat(env, tmp_path):
+        yield url
+
+
+def wait_for_everything(tmp_path: Path) -> None:
+    """Waits (in the app's processes' lifetime) until the sweeps have sent it all, and a
+    second more, in which a doubled send would land."""
+    finished = wait_until(lambda: everything_went_out(ANSWERS + DELIVERIES), timeout=25, interval=0.5)
+    assert finished, logs(tmp_path)
+    time.sleep(1)
+
+
+def web_log_says_publishing_failed(tmp_path: Path) -> bool:
+    return "Could not enqueue" in (tmp_path / "web.log").read_text()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(40)
+def test_with_redis_stopped_requests_answer_in_time_and_everything_goes_out_once_it_is_back(tmp_path):
+    require_postgresql()
+    tokens, api = answerable_tokens(ANSWERS), staff_api_token()
+    with smtp_sink() as sink, private_redis(tmp_path) as broker:
+        env = environment(tmp_path, sink, broker.url)
+        with the_whole_app(env, tmp_path) as url:
+            broker.stop()
+            respondents_and_integrator_arrive(url, tokens, api, batch="STOPPED")
+            assert web_log_says_publishing_failed(tmp_path)
+            assert not OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENT).exists()
+
+            broker.start()
+            wait_for_everything(tmp_path)
+        received = sink.received()
+
+    assert_each_sent_exactly_once(received, answers=ANSWERS, deliveries=DELIVERIES)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(40)
+def test_with_redis_paused_requests_answer_in_time_and_nothing_is_lost(tmp_path):
+    require_postgresql()
+    tokens, api = answerable_tokens(ANSWERS), staff_api_token()
+    with smtp_sink() as sink, private_redis(tmp_path) as broker:
+        env = environment(tmp_path, sink, broker.url)
+        with the_whole_app(env, tmp_path) as url:
+            broker.client().execute_command("CLIENT", "PAUSE", "3000", "ALL")
+            respondents_and_integrator_arrive(url, tokens, api, batch="PAUSED")
+            assert web_log_says_publishing_failed(tmp_path)  # the pause was felt
+            wait_for_everything(tmp_path)
+        received = sink.received()
+
+    assert_each_sent_exactly_once(received, answers=ANSWERS, deliveries=DELIVERIES)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(40)
+def test_redis_restarted_empty_while_messages_wait_the_sweeps_send_everything_once_from_postgresql(tmp_path):
+    require_postgresql()
+    tokens, api = answerable_tokens(ANSWERS), staff_api_token()
+    (port,) = _free_ports(1)
+    with smtp_sink() as sink, private_redis(tmp_path) as broker:
+        env = environment(tmp_path, sink, broker.url)
+        with gunicorn_server(env, port=port, log=tmp_path / "web.log") as url:
+            # No worker yet: the answers' evaluation tasks wait in Redis.
+            respondents_and_integrator_arrive(url, tokens, api, batch="WAITING")
+        assert broker.client().llen(QUEUE) >= ANSWERS
+
+        broker.stop()
+        broker.start()
+        assert broker.client().llen(QUEUE) == 0  # the waiting messages are gone
+
+        with worker_and_beat(env, tmp_path):
+            wait_for_everything(tmp_path)
+        received = sink.received()
+
+    assert_each_sent_exactly_once(received, answers=ANSWERS, deliveries=DELIVERIES)
