@@ -538,7 +538,7 @@ REST_FRAMEWORK = {
     # Rates come from API_USER_RATE and API_ANON_RATE below, read on each call.
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttles.TokenRateThrottle", "core.api.throttles.AddressRateThrottle"],
     # Calls turned away for missing or wrong credentials count per address too.
-    "EXCEPTION_HANDLER": "core.api.throttles.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
 }
 
 # The audit trail (django-auditlog, core/audit.py): who changed what, and when. Derived

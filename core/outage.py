@@ -4,7 +4,7 @@ friendly page elsewhere, logged with what was asked, never a stack trace. Nothin
 written: the request's transaction never began or is rolled back.
 
 core.api.errors.server_error (Django's handler500, which every error a view or a
-middleware raises reaches) and core.api.throttles.exception_handler (DRF's, for API
+middleware raises reaches) and core.api.errors.exception_handler (DRF's, for API
 views) both ask `is_database_outage` first."""
 
 from __future__ import annotations

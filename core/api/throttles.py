@@ -10,16 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from core import outage
 from core.ratelimit import client_address, count_request, seconds_left_in_window
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.request import Request
-    from rest_framework.response import Response
     from rest_framework.views import APIView
 
 
@@ -69,28 +65,3 @@ class AddressRateThrottle(_CountingThrottle):
         if request.user and request.user.is_authenticated:
             return None
         return self.get_ident(request)
-
-
-class DatabaseUnavailable(APIException):
-    status_code = 503
-    default_detail = outage.DETAIL
-    default_code = "service_unavailable"
-
-
-def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, with one addition: a call turned away for missing or wrong
-    credentials counts against its address at API_ANON_RATE, and past that rate the
-    answer is 429 with Retry-After instead of 401, so that guessing tokens is throttled.
-    (DRF checks throttles only after authentication and permissions have passed.)
-    And a lost database (core.outage) answers 503 with Retry-After, its transaction rolled back."""
-    if outage.is_database_outage(exc):
-        outage.log_outage(context["request"], exc)
-        response = drf_exception_handler(DatabaseUnavailable(), context)
-        response["Retry-After"] = str(outage.RETRY_AFTER_SECONDS)
-        return response
-    if isinstance(exc, (NotAuthenticated, AuthenticationFailed)):
-        request, view = context["request"], context["view"]
-        throttle = AddressRateThrottle()
-        if not throttle.allow_request(request, view):
-            exc = Throttled(wait=throttle.wait())
-    return drf_exception_handler(exc, context)

@@ -99,3 +99,14 @@ class TestPerAddress:
         assert anonymous.get(CUSTOMERS, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 401
         # Writing another address to the left does not make a new client.
         assert anonymous.get(CUSTOMERS, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7").status_code == 429
+
+
+def test_the_throttles_import_on_their_own():
+    """DRF's APIView reads DEFAULT_THROTTLE_CLASSES while its module loads: a throttles
+    module that imports rest_framework.views back cannot be imported first."""
+    import subprocess
+    import sys
+
+    code = "import django; django.setup(); import core.api.throttles"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]

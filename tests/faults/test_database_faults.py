@@ -164,9 +164,9 @@ def test_the_api_exception_handler_answers_a_lost_database_with_503_json():
     from django.db import OperationalError
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
-    from rest_framework.views import APIView  # first: its class body imports core.api.throttles
+    from rest_framework.views import APIView
 
-    from core.api.throttles import exception_handler
+    from core.api.errors import exception_handler
 
     request = Request(APIRequestFactory().get("/api/v1/alerts/"))
     answer = exception_handler(OperationalError("server closed the connection"), {"request": request, "view": APIView()})
