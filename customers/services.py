@@ -458,17 +458,15 @@ def opt_out_contact(*, contact: Contact, reason: str = OptOutReason.UNSUBSCRIBED
             opted_out = (
                 Contact.objects.filter(pk=contact.pk).exclude(opt_out_reason=reason).update(opt_out_reason=reason)
             )
+        contact.refresh_from_db(fields=_OPT_OUT_FIELDS)
         if opted_out:
-            _record_opt_out_change(before)
+            audit.record(contact, changes=audit.changes(before, contact, _OPT_OUT_FIELDS))
             announce_unreachable([(contact.pk, contact.customer_id)])
     if opted_out:
         logger.info("Contact %s opted out: %s", contact.pk, reason)
-    contact.refresh_from_db(fields=["opted_out", "opted_out_at", "opt_out_reason"])
 
 
-def _record_opt_out_change(before: Contact) -> None:
-    after = Contact.objects.get(pk=before.pk)
-    audit.record(after, changes=audit.changes(before, after, ["opted_out", "opted_out_at", "opt_out_reason"]))
+_OPT_OUT_FIELDS = ["opted_out", "opted_out_at", "opt_out_reason"]
 
 
 def announce_unreachable(contacts: Iterable[tuple[int, int]]) -> None:
@@ -490,12 +488,12 @@ def opt_in_contact(*, contact: Contact, by: AbstractBaseUser) -> None:
         opted_in = Contact.objects.filter(pk=contact.pk, opted_out=True, erased_at__isnull=True).update(
             opted_out=False, opted_out_at=None, opt_out_reason=""
         )
+        contact.refresh_from_db(fields=_OPT_OUT_FIELDS)
         if opted_in:
             with audit.acting_as(by):
-                _record_opt_out_change(before)
+                audit.record(contact, changes=audit.changes(before, contact, _OPT_OUT_FIELDS))
     if opted_in:
-        logger.info("Contact %s opted in again by %s (was: %s)", contact.pk, by, contact.opt_out_reason or "opted out")
-    contact.refresh_from_db(fields=["opted_out", "opted_out_at", "opt_out_reason"])
+        logger.info("Contact %s opted in again by %s (was: %s)", contact.pk, by, before.opt_out_reason or "opted out")
 
 
 def upsert_invoice(
