@@ -66,11 +66,12 @@ test: setup browser wrk peers
 # Speed figures against PostgreSQL and Redis on 127.0.0.1 (DATABASE_URL and REDIS_URL
 # when set), printed as one table and written to docs/benchmarks.md (README "Benchmarks").
 # bench-smoke runs them all at a tiny size in under a minute and writes nothing.
+# BENCH=tests/benchmarks/<file>.py runs some only.
 bench: setup wrk peers
-	$(BIN)/python -m tests.benchmarks.run
+	$(BIN)/python -m tests.benchmarks.run $(BENCH)
 
 bench-smoke: setup wrk peers
-	$(BIN)/python -m tests.benchmarks.run --smoke
+	$(BIN)/python -m tests.benchmarks.run --smoke $(BENCH)
 
 clean:
 	rm -rf $(VENV) var

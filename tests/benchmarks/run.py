@@ -3,6 +3,7 @@
     python -m tests.benchmarks.run            # make bench: full sizes, writes docs/benchmarks.md
     python -m tests.benchmarks.run --smoke    # make bench-smoke: tiny sizes, writes nothing
     python -m tests.benchmarks.run --smoke tests/benchmarks/test_answer_web_bench.py   # some only
+                                              # (make bench BENCH=tests/benchmarks/...)
 
 DATABASE_URL and REDIS_URL are used as set. Unset, they point at PostgreSQL and Redis on
 127.0.0.1 when those answer (the database `valuepulse_bench` is created if missing, as
@@ -69,10 +70,14 @@ def environment(*, smoke: bool) -> dict[str, str]:
     return env
 
 
+def argv_selected(argv: list[str]) -> list[str]:
+    return [arg for arg in argv if arg != "--smoke"]
+
+
 def main(argv: list[str]) -> int:
     smoke = "--smoke" in argv
-    selected = [arg for arg in argv if arg != "--smoke"] or ["tests/benchmarks"]
-    command = "make bench-smoke" if smoke else "make bench"
+    selected = argv_selected(argv) or ["tests/benchmarks"]
+    command = ("make bench-smoke" if smoke else "make bench") + (f" BENCH={' '.join(selected)}" if argv_selected(argv) else "")
     env = environment(smoke=smoke)
     print(f"[bench] {command}: DATABASE_URL={env.get('DATABASE_URL', '(SQLite)')} "
           f"REDIS_URL={env.get('REDIS_URL', '(embedded broker)')}")

@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -152,6 +153,18 @@ def make_peer_survey(python: Path, env: dict[str, str]) -> dict[str, str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def baseline_databases(stack: ExitStack, peers_python: Path):
+    """The bare project's and each peer app's database, migrated, the peers' survey made;
+    dropped when `stack` closes."""
+    bare_url = stack.enter_context(extra_database("bare"))
+    peer_urls = {name: stack.enter_context(extra_database(name.replace("-", "_"))) for name in PEERS}
+    bare_env = baseline_environment(settings="tests.benchmarks.bare.settings", database=bare_url)
+    peer_envs = {name: baseline_environment(settings=PEERS[name], database=peer_urls[name]) for name in PEERS}
+    migrate_all([(Path(sys.executable), bare_env)] + [(peers_python, env) for env in peer_envs.values()])
+    peer_surveys = {name: make_peer_survey(peers_python, env) for name, env in peer_envs.items()}
+    return BareData(bare_url), bare_env, peer_envs, peer_surveys
+
+
 # --- The benchmark.
 
 
@@ -162,15 +175,9 @@ def test_answer_post_and_survey_page_against_bare_django_and_the_peer_apps(tmp_p
     peers_python = web.require_peers()
 
     with ExitStack() as stack:
-        bare_url = stack.enter_context(extra_database("bare"))
-        peer_urls = {name: stack.enter_context(extra_database(name.replace("-", "_"))) for name in PEERS}
-        bare_env = baseline_environment(settings="tests.benchmarks.bare.settings", database=bare_url)
-        peer_envs = {name: baseline_environment(settings=PEERS[name], database=peer_urls[name]) for name in PEERS}
         started = time.monotonic()
-        migrate_all([(Path(sys.executable), bare_env)] + [(peers_python, env) for env in peer_envs.values()])
-        peer_surveys = {name: make_peer_survey(peers_python, env) for name, env in peer_envs.items()}
+        bare, bare_env, peer_envs, peer_surveys = baseline_databases(stack, peers_python)
         print(f"\n[bench] P1: baseline databases ready in {time.monotonic() - started:.1f} s")
-        bare = BareData(bare_url)
 
         valuepulse_env = processes.child_environment(var_dir=tmp_path, redis_url=redis_url, PUBLIC_RATE_LIMIT="1000000000")
         valuepulse_page = f"/s/{fresh_invitations(1)[0]}/"
@@ -245,12 +252,32 @@ def purge_published_tasks() -> None:
     app.control.purge()
 
 
-def faster_peer(contenders: list[web.Contender]) -> web.Contender:
-    return max((c for c in contenders if c.name in PEERS), key=lambda c: c.throughput().median)
+@dataclass
+class Comparison:
+    """ValuePulse beside the bare project and the faster of the two peer apps."""
 
+    ours: web.Contender
+    bare: web.Contender
+    peer: web.Contender
+    clean: bool  # no request of any contender failed
 
-def by_name(contenders: list[web.Contender], name: str) -> web.Contender:
-    return next(c for c in contenders if c.name == name)
+    @classmethod
+    def of(cls, contenders: list[web.Contender]) -> Comparison:
+        named = {contender.name: contender for contender in contenders}
+        peer = max((named[name] for name in PEERS), key=lambda contender: contender.throughput().median)
+        return cls(named["ValuePulse"], named["bare Django"], peer,
+                   clean=all(contender.totals()[2] == 0 for contender in contenders))
+
+    @property
+    def of_bare(self) -> float:
+        return self.ours.throughput().median / self.bare.throughput().median
+
+    @property
+    def over_peer(self) -> float:
+        return self.ours.throughput().median / self.peer.throughput().median
+
+    def baseline(self) -> str:
+        return f"bare {figure_text(self.bare)}; faster peer ({self.peer.name}) {figure_text(self.peer)}"
 
 
 def figure_text(contender: web.Contender) -> str:
@@ -261,54 +288,48 @@ def figure_text(contender: web.Contender) -> str:
 def setup_details() -> list[str]:
     return [
         f"{web.rounds()} interleaved rounds of {web.duration()} s per contender (a different one first each round), "
-        f"after a 1 s warm-up each; wrk, {web.CONNECTIONS} connections, {web.WRK_THREADS} threads; gunicorn with "
+        f"after a 3 s warm-up each; wrk, {web.CONNECTIONS} connections, {web.WRK_THREADS} threads; gunicorn with "
         "gunicorn.conf.py (5 sync workers) per app, each on its own database of the same PostgreSQL server; "
         "figures are medians (min–max); queries counted in process with CaptureQueriesContext.",
     ]
 
 
 def record_survey_page(pages: list[web.Contender]) -> None:
-    ours, bare = by_name(pages, "ValuePulse"), by_name(pages, "bare Django")
-    peer = faster_peer(pages)
-    of_bare = ours.throughput().median / bare.throughput().median
-    over_peer = ours.throughput().median / peer.throughput().median
-    clean = all(contender.totals()[2] == 0 for contender in pages)
+    compared = Comparison.of(pages)
     record(Figure(
         id="P1b",
         path="survey page GET `/s/<token>/`",
-        ours=figure_text(ours),
-        baseline=f"bare {figure_text(bare)}; faster peer ({peer.name}) {figure_text(peer)}",
-        ratio=f"{of_bare:.2f} of bare, {over_peer:.1f}× the faster peer",
+        ours=figure_text(compared.ours),
+        baseline=compared.baseline(),
+        ratio=f"{compared.of_bare:.2f} of bare, {compared.over_peer:.1f}× the faster peer",
         target=P1B_TARGET,
-        met=clean and of_bare >= 0.75 and over_peer >= 4,
+        met=compared.clean and compared.of_bare >= 0.75 and compared.over_peer >= 4,
         changed=CHANGED,
         details=[contender.summary() for contender in pages] + setup_details(),
     ))
 
 
 def record_answer(answers: list[web.Contender], stored: dict[str, int]) -> None:
-    ours, bare = by_name(answers, "ValuePulse"), by_name(answers, "bare Django")
-    peer = faster_peer(answers)
-    of_bare = ours.throughput().median / bare.throughput().median
-    over_peer = ours.throughput().median / peer.throughput().median
-    p99_of_bare = ours.p99().median / bare.p99().median
-    issued, accepted, failed = ours.totals(warm_ups=True)
+    compared = Comparison.of(answers)
+    p99_of_bare = compared.ours.p99().median / compared.bare.p99().median
+    issued, accepted, _ = compared.ours.totals(unmeasured=True)
     # Every POST wrk sent carried a fresh token, and one more was counted for queries.
     stored_once = (stored["responses"] == stored["invitations answered"] and stored["revisions"] == 0
                    and accepted <= stored["responses"] <= issued + 1)
-    clean = all(contender.totals()[2] == 0 for contender in answers)
     record(Figure(
         id="P1",
         path="answer POST `/s/<token>/`, first answers, distinct tokens",
-        ours=figure_text(ours),
-        baseline=f"bare {figure_text(bare)}; faster peer ({peer.name}) {figure_text(peer)}",
-        ratio=f"{of_bare:.2f} of bare, {over_peer:.1f}× the faster peer, p99 {p99_of_bare:.1f}× bare's",
+        ours=figure_text(compared.ours),
+        baseline=compared.baseline(),
+        ratio=f"{compared.of_bare:.2f} of bare, {compared.over_peer:.1f}× the faster peer, "
+              f"p99 {p99_of_bare:.1f}× bare's",
         target=P1_TARGET,
-        met=clean and stored_once and of_bare >= 0.6 and over_peer >= 3 and p99_of_bare <= 2,
+        met=(compared.clean and stored_once and compared.of_bare >= 0.6 and compared.over_peer >= 3
+             and p99_of_bare <= 2),
         changed=CHANGED,
         details=[contender.summary() for contender in answers] + [
             f"ValuePulse answers stored: {stored['responses']:,} responses for {stored['invitations answered']:,} "
-            f"invitations, {stored['revisions']} revisions; wrk sent {issued:,} POSTs (warm-up included) and got "
+            f"invitations, {stored['revisions']} revisions; wrk sent {issued:,} POSTs (warm-ups included) and got "
             f"{accepted:,} accepted: {'each accepted answer stored once' if stored_once else 'NOT each stored once'} "
             "(a request still in flight when wrk stops may be stored without wrk seeing its answer).",
             "Rate limit: PUBLIC_RATE_LIMIT raised to 1,000,000,000 a minute for the benchmark (wrk is one address); "
