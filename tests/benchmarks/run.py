@@ -77,7 +77,9 @@ def argv_selected(argv: list[str]) -> list[str]:
 def main(argv: list[str]) -> int:
     smoke = "--smoke" in argv
     selected = argv_selected(argv) or ["tests/benchmarks"]
-    command = ("make bench-smoke" if smoke else "make bench") + (f" BENCH={' '.join(selected)}" if argv_selected(argv) else "")
+    command = "make bench-smoke" if smoke else "make bench"
+    if argv_selected(argv):
+        command += f" BENCH={' '.join(selected)}"
     env = environment(smoke=smoke)
     print(f"[bench] {command}: DATABASE_URL={env.get('DATABASE_URL', '(SQLite)')} "
           f"REDIS_URL={env.get('REDIS_URL', '(embedded broker)')}")

@@ -2,7 +2,7 @@
 projects of the web benchmarks: the bare project (bare/) and the peer survey apps
 (peers/). Production-like where it matters for speed, as ValuePulse runs: DEBUG off,
 persistent database connections with health checks, on the PostgreSQL database that
-DATABASE_URL names."""
+DATABASE_URL names, in the schema BENCH_SCHEMA names (each project has its own)."""
 
 import os
 
@@ -48,6 +48,8 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "tests.benchmarks.startproject_wsgi.application"
 DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)}
+if os.environ.get("BENCH_SCHEMA"):
+    DATABASES["default"]["OPTIONS"] = {"options": f"-c search_path={os.environ['BENCH_SCHEMA']}"}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

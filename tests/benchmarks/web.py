@@ -36,12 +36,13 @@ from pathlib import Path
 
 from tests.benchmarks.report import ROOT, Spread, smoke
 from tests.conftest import require_service
-from tests.support.processes import http_get, stop
+from tests.support.processes import child_environment, http_get, stop
 
 BENCH_DIR = ROOT / "var" / "bench"
 PEERS_PYTHON = BENCH_DIR / "peers-venv" / "bin" / "python"
 WRK_SCRIPT = Path(__file__).with_name("wrk") / "bench.lua"
 CONNECTIONS = 32
+RAISED_RATE_LIMIT = 1_000_000_000  # requests a minute from one address
 WRK_THREADS = 2
 # One secret for every contender's CSRF cookie and form field (32 letters and digits,
 # the unmasked form Django accepts in both places).
@@ -90,6 +91,14 @@ class App:
     ready_path: str = "/"
 
 
+def valuepulse(*, var_dir: Path, redis_url: str | None, ready_path: str = "/login/") -> App:
+    """ValuePulse as production runs it, on the test database and `redis_url`, with the
+    public pages' per-address limit (PUBLIC_RATE_LIMIT, 60 a minute) raised out of reach
+    of a load generator, which is one address; the limiter still counts every request."""
+    env = child_environment(var_dir=var_dir, redis_url=redis_url, PUBLIC_RATE_LIMIT=str(RAISED_RATE_LIMIT))
+    return App("ValuePulse", "config.wsgi:application", env, ready_path=ready_path)
+
+
 @dataclass
 class Server:
     name: str
@@ -97,7 +106,9 @@ class Server:
 
 
 @contextmanager
-def serving(apps: list[App], *, log_dir: Path = BENCH_DIR / "logs", timeout: float = 120) -> Iterator[dict[str, Server]]:
+def serving(
+    apps: list[App], *, log_dir: Path = BENCH_DIR / "logs", timeout: float = 120
+) -> Iterator[dict[str, Server]]:
     """Each app under a gunicorn of its own with production's settings (gunicorn.conf.py)
     on a free port of 127.0.0.1, all started at once; each stopped by its own PID after."""
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Counts the database queries of requests, in a Django process of the app's own.
 
-    DJANGO_SETTINGS_MODULE=... python tests/benchmarks/web_queries.py '[["GET", "/s/<token>/", ""], ["POST", "/s/<token>/", "score=7"]]'
+    DJANGO_SETTINGS_MODULE=... python tests/benchmarks/web_queries.py '[["POST", "/s/TOKEN/", "score=7"]]'
 
 Prints the counts as a JSON list. Run by tests/benchmarks/web.py for every contender
 (ValuePulse, the bare project, the peer apps in their own virtual environment), so each
