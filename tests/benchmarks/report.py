@@ -111,6 +111,8 @@ def machine() -> list[str]:
         f"- Python {platform.python_version()}, Django {django.get_version()}",
         f"- {command_version('psql', '--version')}; {command_version('redis-server', '--version')}",
         f"- {command_version('wrk', '--version')}",
+        # Other work on the machine moves every absolute figure; the ratios are what is judged.
+        "- Load average when written (1, 5, 15 min): " + ", ".join(f"{load:.1f}" for load in os.getloadavg()),
     ]
 
 
