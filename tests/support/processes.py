@@ -67,11 +67,14 @@ def celery_beat(env: dict[str, str], *, log: Path, timeout: float = 60) -> Itera
 
 
 @contextmanager
-def gunicorn_server(env: dict[str, str], *, port: int, log: Path, timeout: float = 60) -> Iterator[str]:
-    """The app served by a real gunicorn (one sync worker) on 127.0.0.1:`port`, ready to
-    answer; yields its base URL and stops it (by its own PID) afterwards."""
+def gunicorn_server(
+    env: dict[str, str], *, port: int, log: Path, workers: int = 1, timeout: float = 60
+) -> Iterator[str]:
+    """The app served by a real gunicorn (`workers` sync workers, with gunicorn.conf.py's
+    other settings) on 127.0.0.1:`port`, ready to answer; yields its base URL and stops
+    it (by its own PID) afterwards."""
     url = f"http://127.0.0.1:{port}"
-    command = [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+    command = [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--access-logfile", "-"]
     with _started(command, env=env, log=log, ready=lambda: _answers(f"{url}/login/"), what=f"gunicorn on {url}",
                   timeout=timeout):

@@ -1,0 +1,32 @@
+"""Load, briefly (issue 16, proof 6): 20 respondents answer for 10 s while an integrator
+posts delivery batches and two account managers page through their alerts, against
+gunicorn, two Celery workers and beat on PostgreSQL and Redis (tests/load/scenario.py).
+No server error, every accepted answer stored exactly once, every alert raised, every
+invariant of tests/support/invariants.py kept. The full size (200 respondents, 60 s)
+is the benchmark tests/benchmarks/test_load_bench.py; speed is judged only there."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import require_service
+from tests.load.scenario import Plan, problems, run
+from tests.support.services import require_postgresql
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+
+
+def test_respondents_an_integrator_and_managers_together_get_no_server_error_and_lose_nothing(tmp_path):
+    require_postgresql()
+    require_service(shutil.which("redis-server") is not None, "redis-server on PATH",
+                    "Install it (`apt-get install redis-server`); the test starts its own on a free port.")
+    result = run(Plan(respondents=20, seconds=10, managers=2, web_workers=2, spawn_rate=20), tmp_path)
+
+    assert problems(result) == [], result.logs
+    # The run did what it says: answers, alerts, batches and pages all happened.
+    assert len(result.final_answers()) >= 20, result.logs
+    assert result.requests["POST /api/v1/deliveries/bulk/"]["requests"] >= 2
+    assert result.requests["GET /alerts/"]["requests"] >= 2
+    assert result.tokens_left > 0  # no respondent ran out of links
