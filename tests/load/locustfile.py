@@ -69,7 +69,7 @@ class Respondent(FastHttpUser):
     preselected, sends it, reads the thank-you page, and one in three adds a comment."""
 
     weight = 1
-    wait_time = between(0.5, 2)
+    wait_time = between(0.5, 1.5)
 
     @task
     def answer_a_survey(self) -> None:
@@ -82,12 +82,12 @@ class Respondent(FastHttpUser):
         page = self.client.get(f"{url}?score={score}", name="/s/[token]/ open", headers=headers)
         if page.status_code != 200:
             return
-        time.sleep(random.uniform(1, 3))  # reading the question (gevent's sleep: Locust patched it)
+        time.sleep(random.uniform(1, 2))  # reading the question (gevent's sleep: Locust patched it)
         if not self._send(url, {"csrfmiddlewaretoken": _csrf(page), "score": score}, headers, name="answer"):
             return
         thanks = self.client.get(f"{url}thanks/", name="/s/[token]/thanks/", headers=headers)
         if random.random() < 1 / 3 and thanks.status_code == 200:
-            time.sleep(random.uniform(2, 5))  # writing it
+            time.sleep(random.uniform(1, 3))  # writing it
             comment = random.choice(["Late again.", "Great service, thank you!", "The driver was kind. 👍"])
             form = {"csrfmiddlewaretoken": _csrf(thanks), "score": score, "comment": comment, "step": "comment"}
             if self._send(url, form, headers, name="comment", comment=comment):

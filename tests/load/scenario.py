@@ -42,7 +42,7 @@ from tests.factories import ApiStaffFactory, CustomerFactory, UserFactory, due_i
 from tests.faults.test_broker_down import private_redis
 from tests.support.invariants import check_invariants, message_ids
 from tests.support.processes import (
-    PROJECT_DIR, celery_beat, celery_worker, child_environment, gunicorn_server, wait_until,
+    PROJECT_DIR, celery_beat, celery_worker, child_environment, gunicorn_server, together, wait_until,
 )
 from tests.support.smtp import smtp_sink
 from tests.surveys.test_rate_limit_shared import _free_ports
@@ -83,6 +83,7 @@ class Run:
     seconds: float
     server_errors_logged: int
     settled: bool
+    load_averages: tuple[float, float]  # the machine's (1 minute) as Locust started and ended
     received: list = field(repr=False, default_factory=list)
     logs: str = field(repr=False, default="")
 
@@ -149,13 +150,15 @@ def run(plan: Plan, tmp_path: Path) -> Run:
             var_dir=tmp_path, redis_url=broker.url, EMAIL_HOST=sink.host, EMAIL_PORT=str(sink.port), DEBUG="",
             ANSWER_QUIET_MINUTES="0", SWEEP_SECONDS="10", TRUSTED_PROXY_HOPS="1",
         )
-        with (
-            gunicorn_server(env, port=port, log=tmp_path / "web.log", workers=plan.web_workers) as url,
+        with together(
+            gunicorn_server(env, port=port, log=tmp_path / "web.log", workers=plan.web_workers),
             celery_worker(env, queue="celery", log=tmp_path / "worker1.log", name="load-one"),
             celery_worker(env, queue="celery", log=tmp_path / "worker2.log", name="load-two"),
             celery_beat(env, log=tmp_path / "beat.log"),
-        ):
+        ) as (url, *_):
+            load_before = os.getloadavg()[0]
             _locust(plan, url, data_file, tmp_path / "locust.log")
+            load_after = os.getloadavg()[0]
             settled = wait_until(_settled, timeout=SETTLE_SECONDS, interval=0.5)
             wait_until(lambda: len(sink.received()) >= _sent(), timeout=10)
         received = sink.received()
@@ -171,6 +174,7 @@ def run(plan: Plan, tmp_path: Path) -> Run:
         seconds=results["seconds"],
         server_errors_logged=len(re.findall(r'" 5\d\d ', (tmp_path / "web.log").read_text())),
         settled=settled,
+        load_averages=(load_before, load_after),
         received=received,
         logs="\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(tmp_path.glob("*.log"))),
     )

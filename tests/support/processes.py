@@ -10,7 +10,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -144,3 +145,22 @@ def wait_until(condition, *, timeout: float = 60, interval: float = 0.2) -> bool
             return True
         time.sleep(interval)
     return condition()
+
+
+@contextmanager
+def together(*processes: AbstractContextManager) -> Iterator[list]:
+    """Enters context managers such as gunicorn_server() and celery_worker() at once, so
+    their processes start side by side rather than each waiting for the one before, and
+    exits them at once; yields what each yields."""
+    with ThreadPoolExecutor(len(processes)) as pool:
+        entering = [pool.submit(process.__enter__) for process in processes]
+    entered = [process for process, future in zip(processes, entering, strict=True) if future.exception() is None]
+    try:
+        for future in entering:
+            future.result()  # the first that failed to start, raised here once the others are stopped
+        yield [future.result() for future in entering]
+    finally:
+        with ThreadPoolExecutor(len(processes)) as pool:
+            leaving = [pool.submit(process.__exit__, None, None, None) for process in entered]
+        for future in leaving:
+            future.result()
