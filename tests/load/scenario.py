@@ -69,6 +69,36 @@ class Plan:
 
 
 @dataclass
+class Usage:
+    """At one moment: the machine's load average (1 minute), and the CPU seconds used so
+    far by gunicorn's workers (those exited included) and by the two Celery workers."""
+
+    load_average: float
+    web_cpu: float
+    worker_cpu: float
+
+    @classmethod
+    def now(cls, *, web_log: Path, workers: list[int]) -> Usage:
+        master = int(re.search(r"\[(\d+)\] \[INFO\] Starting gunicorn", web_log.read_text())[1])
+        children = [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", web_log.read_text())]
+        return cls(os.getloadavg()[0], _cpu_seconds(children) + _cpu_seconds([master], of_children=True),
+                   _cpu_seconds(workers))
+
+
+def _cpu_seconds(pids: list[int], *, of_children: bool = False) -> float:
+    """User + system CPU seconds of processes still running (/proc/<pid>/stat), or with
+    `of_children` of their children that have exited."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited: its parent counts it
+        ticks += int(fields[13]) + int(fields[14]) if of_children else int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
 class Run:
     """What Locust saw (`requests`: its figures by request; `statuses`; the answers and
     deliveries accepted) and what the server logged."""
@@ -83,7 +113,7 @@ class Run:
     seconds: float
     server_errors_logged: int
     settled: bool
-    load_averages: tuple[float, float]  # the machine's (1 minute) as Locust started and ended
+    usage: tuple[Usage, Usage, Usage]  # as Locust started, as it ended, once the workers had settled
     received: list = field(repr=False, default_factory=list)
     logs: str = field(repr=False, default="")
 
@@ -155,11 +185,13 @@ def run(plan: Plan, tmp_path: Path) -> Run:
             celery_worker(env, queue="celery", log=tmp_path / "worker1.log", name="load-one"),
             celery_worker(env, queue="celery", log=tmp_path / "worker2.log", name="load-two"),
             celery_beat(env, log=tmp_path / "beat.log"),
-        ) as (url, *_):
-            load_before = os.getloadavg()[0]
+        ) as (url, first_worker, second_worker, _):
+            workers = [first_worker.pid, second_worker.pid]
+            started = Usage.now(web_log=tmp_path / "web.log", workers=workers)
             _locust(plan, url, data_file, tmp_path / "locust.log")
-            load_after = os.getloadavg()[0]
+            ended = Usage.now(web_log=tmp_path / "web.log", workers=workers)
             settled = wait_until(_settled, timeout=SETTLE_SECONDS, interval=0.5)
+            finished = Usage.now(web_log=tmp_path / "web.log", workers=workers)
             wait_until(lambda: len(sink.received()) >= _sent(), timeout=10)
         received = sink.received()
     results = json.loads(Path(json.loads(data_file.read_text())["results"]).read_text())
@@ -174,7 +206,7 @@ def run(plan: Plan, tmp_path: Path) -> Run:
         seconds=results["seconds"],
         server_errors_logged=len(re.findall(r'" 5\d\d ', (tmp_path / "web.log").read_text())),
         settled=settled,
-        load_averages=(load_before, load_after),
+        usage=(started, ended, finished),
         received=received,
         logs="\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(tmp_path.glob("*.log"))),
     )

@@ -7,11 +7,8 @@ is the benchmark tests/benchmarks/test_load_bench.py; speed is judged only there
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from tests.conftest import require_service
 from tests.load.scenario import Plan, problems, run
 from tests.support.services import require_postgresql
 
@@ -20,8 +17,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
 def test_respondents_an_integrator_and_managers_together_get_no_server_error_and_lose_nothing(tmp_path):
     require_postgresql()
-    require_service(shutil.which("redis-server") is not None, "redis-server on PATH",
-                    "Install it (`apt-get install redis-server`); the test starts its own on a free port.")
     result = run(Plan(respondents=20, seconds=10, managers=2, web_workers=2, spawn_rate=20), tmp_path)
 
     assert problems(result) == [], result.logs
