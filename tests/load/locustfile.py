@@ -59,6 +59,12 @@ def _respondent_address() -> str:
     return f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
 
 
+def _expect(response, status: int) -> None:
+    """Counts the request as failed in Locust's figures unless it answered `status`."""
+    if response.status_code != status:
+        response.failure(f"{response.status_code}, not {status}")
+
+
 def _csrf(page) -> str:
     found = CSRF.search(page.text or "")
     return found[1] if found else ""
@@ -148,19 +154,26 @@ class AccountManager(FastHttpUser):
     def on_start(self) -> None:
         username, password = DATA["managers"][next(self.logins) % len(DATA["managers"])]
         page = self.client.get("/login/", name="/login/")
-        self.client.post("/login/", data=urlencode({"csrfmiddlewaretoken": _csrf(page), "username": username,
-                                                    "password": password}),
-                         headers=FORM, allow_redirects=False, name="/login/ sign in")
+        form = {"csrfmiddlewaretoken": _csrf(page), "username": username, "password": password}
+        with self.client.post("/login/", data=urlencode(form), headers=FORM, allow_redirects=False,
+                              name="/login/ sign in", catch_response=True) as signed_in:
+            _expect(signed_in, 302)
 
     @task
     def work_the_queue(self) -> None:
-        queue = self.client.get("/alerts/", name="/alerts/")
+        queue = self._page("/alerts/", name="/alerts/")
         shown = ALERT_LINK.findall(queue.text or "")
         for alert in random.sample(shown, k=min(2, len(shown))):
             time.sleep(random.uniform(1, 3))
-            self.client.get(f"/alerts/{alert}/", name="/alerts/[id]/")
+            self._page(f"/alerts/{alert}/", name="/alerts/[id]/")
         if "?page=2" in (queue.text or "") and random.random() < 0.5:
-            self.client.get("/alerts/?page=2", name="/alerts/?page=[n]")
+            self._page("/alerts/?page=2", name="/alerts/?page=[n]")
+
+    def _page(self, url: str, *, name: str):
+        """A signed-in page: its 200, never a way back to the sign-in page."""
+        with self.client.get(url, name=name, allow_redirects=False, catch_response=True) as page:
+            _expect(page, 200)
+        return page
 
 
 @events.quitting.add_listener

@@ -242,6 +242,9 @@ def problems(result: Run) -> list[str]:
     if result.server_errors() or result.server_errors_logged:
         found.append(f"server errors: {result.server_errors()} seen by Locust (status 5xx or no answer), "
                      f"{result.server_errors_logged} in gunicorn's access log; statuses {dict(result.statuses)}")
+    if result.requests["all"]["failures"]:
+        found.append(f"{result.requests['all']['failures']} requests failed (an error status, or not the page a "
+                     f"person expects there); statuses {dict(result.statuses)}")
     if not result.settled:
         found.append(f"the workers had not settled {SETTLE_SECONDS} s after the run")
     found += answers_not_stored_once(result)
