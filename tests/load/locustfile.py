@@ -100,8 +100,9 @@ class Respondent(FastHttpUser):
                 self.client.get(f"{url}thanks/?saved=comment", name="/s/[token]/thanks/", headers=headers)
 
     def _send(self, url: str, form: dict, headers: dict, *, name: str, comment: str = "") -> bool:
-        sent = self.client.post(url, data=urlencode(form), headers={**headers, **FORM}, allow_redirects=False,
-                                name=f"/s/[token]/ {name}")
+        with self.client.post(url, data=urlencode(form), headers={**headers, **FORM}, allow_redirects=False,
+                              name=f"/s/[token]/ {name}", catch_response=True) as sent:
+            _expect(sent, 303)  # the answer recorded, on to the thank-you page
         if sent.status_code != 303:
             return False
         answers.append([url.split("/")[2], int(form["score"]), comment])
