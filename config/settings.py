@@ -446,7 +446,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "core.staticfiles.GzipManifestStaticFilesStorage"
             if COLLECTSTATIC
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )

@@ -10,7 +10,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -67,11 +68,14 @@ def celery_beat(env: dict[str, str], *, log: Path, timeout: float = 60) -> Itera
 
 
 @contextmanager
-def gunicorn_server(env: dict[str, str], *, port: int, log: Path, timeout: float = 60) -> Iterator[str]:
-    """The app served by a real gunicorn (one sync worker) on 127.0.0.1:`port`, ready to
-    answer; yields its base URL and stops it (by its own PID) afterwards."""
+def gunicorn_server(
+    env: dict[str, str], *, port: int, log: Path, workers: int = 1, timeout: float = 60
+) -> Iterator[str]:
+    """The app served by a real gunicorn (`workers` sync workers, with gunicorn.conf.py's
+    other settings) on 127.0.0.1:`port`, ready to answer; yields its base URL and stops
+    it (by its own PID) afterwards."""
     url = f"http://127.0.0.1:{port}"
-    command = [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+    command = [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--access-logfile", "-"]
     with _started(command, env=env, log=log, ready=lambda: _answers(f"{url}/login/"), what=f"gunicorn on {url}",
                   timeout=timeout):
@@ -141,3 +145,22 @@ def wait_until(condition, *, timeout: float = 60, interval: float = 0.2) -> bool
             return True
         time.sleep(interval)
     return condition()
+
+
+@contextmanager
+def together(*processes: AbstractContextManager) -> Iterator[list]:
+    """Enters context managers such as gunicorn_server() and celery_worker() at once, so
+    their processes start side by side rather than each waiting for the one before, and
+    exits them at once; yields what each yields."""
+    with ThreadPoolExecutor(len(processes)) as pool:
+        entering = [pool.submit(process.__enter__) for process in processes]
+    entered = [process for process, future in zip(processes, entering, strict=True) if future.exception() is None]
+    try:
+        for future in entering:
+            future.result()  # the first that failed to start, raised here once the others are stopped
+        yield [future.result() for future in entering]
+    finally:
+        with ThreadPoolExecutor(len(processes)) as pool:
+            leaving = [pool.submit(process.__exit__, None, None, None) for process in entered]
+        for future in leaving:
+            future.result()
