@@ -1,6 +1,8 @@
 """A worker killed mid-send loses nothing and kills no link: a real Celery worker on
-Redis sends survey emails to a real SMTP server, is SIGKILLed halfway, and a new worker
-finishes. At most the one message in flight goes twice."""
+Redis sends survey emails, then alert emails, to a real SMTP server and is SIGKILLed
+halfway: its main process (the solo pool, which runs the tasks itself), or the prefork
+pool child that is talking to the mail server. A new worker (or the pool's replacement
+child) finishes. At most the one message in flight goes twice."""
 
 from __future__ import annotations
 
@@ -9,19 +11,30 @@ import signal
 import time
 import uuid
 from collections import Counter
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from core.models import OutgoingMessage
+from insights.models import Alert
 from surveys.models import Invitation, InvitationStatus
-from tests.factories import due_invitations, nothing_left_to_send
+from tests.factories import CustomerFactory, ResponseFactory, UserFactory, due_invitations, nothing_left_to_send
 from tests.support.invariants import check_invariants, message_ids
-from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
+from tests.support.processes import (
+    celery_worker,
+    child_environment,
+    enqueue_from_another_process,
+    pool_child_connected_to,
+    wait_until,
+)
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp import smtp_sink
 
-INVITATIONS = 500
+INVITATIONS = 100
+ALERTS = 40
 SENDING_TIMEOUT_SECONDS = 3
+SMTP_DELAY = 0.04  # the mail server takes its time, so the kill lands mid-send
 
 
 def tokens_in(message, site_url: str) -> set[str]:
@@ -45,33 +58,25 @@ def worker_environment(tmp_path, sink) -> dict[str, str]:
     )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
-    require_postgresql()
-    due_invitations(INVITATIONS)
-    queue = f"test-{uuid.uuid4().hex}"
+def kill_the_child_sending(worker, sink, log) -> None:
+    """SIGKILLs the pool child talking to the mail server, as the OOM killer would."""
+    children: list = []
+    assert wait_until(lambda: children.append(pool_child_connected_to(worker, sink.port)) or children[-1], timeout=20), (
+        log.read_text()
+    )
+    children[-1].send_signal(signal.SIGKILL)
+    # The main process sees its child die, starts another, and (reject on worker lost)
+    # puts the dead child's task message back in the queue.
+    assert wait_until(lambda: "exited with 'signal 9" in log.read_text(), timeout=20), log.read_text()
 
-    with smtp_sink(delay=0.01) as sink:
-        env = worker_environment(tmp_path, sink)
-        with celery_worker(env, queue=queue, log=tmp_path / "first.log", name="first") as first:
-            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
-            assert wait_until(lambda: len(sink.received()) >= INVITATIONS // 4, timeout=60), (
-                tmp_path / "first.log"
-            ).read_text()
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=10)
-        received_before = len(sink.received())
-        assert received_before < INVITATIONS, "the worker finished before it could be killed"
-        assert OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENDING).exists()
 
-        time.sleep(SENDING_TIMEOUT_SECONDS + 1)
-        with celery_worker(env, queue=queue, log=tmp_path / "second.log", name="second"):
-            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
-            enqueue_from_another_process(env, task="core.tasks.sweep_outbox", queue=queue)
-            finished = wait_until(nothing_left_to_send, timeout=120)
-        received = sink.received()
+def finish_after_the_sending_timeout(env, queue: str) -> None:
+    """What beat does once the dead worker's claim has expired: sweep the outbox."""
+    time.sleep(SENDING_TIMEOUT_SECONDS + 1)
+    enqueue_from_another_process(env, task=["surveys.tasks.send_due_invitations", "core.tasks.sweep_outbox"], queue=queue)
 
-    assert finished, (tmp_path / "second.log").read_text()
+
+def assert_every_contact_got_one_working_link(received, client) -> None:
     recipients = Counter(str(message["To"]) for message in received)
     assert len(recipients) == INVITATIONS  # every contact got the survey
     assert sum(count - 1 for count in recipients.values()) <= 1  # at most the one in flight twice
@@ -86,6 +91,141 @@ def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
         # counts per address, in the shared cache other tests use too.
         page = client.get(f"/s/{token}/", REMOTE_ADDR=f"10.77.{number // 256}.{number % 256}")
         assert page.status_code == 200, token
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
+    require_postgresql()
+    due_invitations(INVITATIONS)
+    queue = f"test-{uuid.uuid4().hex}"
+
+    with smtp_sink(delay=SMTP_DELAY) as sink:
+        env = worker_environment(tmp_path, sink)
+        with celery_worker(env, queue=queue, log=tmp_path / "first.log", name="first") as first:
+            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
+            assert wait_until(lambda: len(sink.received()) >= INVITATIONS // 4, timeout=60), (
+                tmp_path / "first.log"
+            ).read_text()
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        received_before = len(sink.received())
+        assert received_before < INVITATIONS, "the worker finished before it could be killed"
+        assert OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENDING).exists()
+
+        with celery_worker(env, queue=queue, log=tmp_path / "second.log", name="second"):
+            finish_after_the_sending_timeout(env, queue)
+            finished = wait_until(nothing_left_to_send, timeout=60)
+        received = sink.received()
+
+    assert finished, (tmp_path / "second.log").read_text()
+    assert_every_contact_got_one_working_link(received, client)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_child_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
+    require_postgresql()
+    due_invitations(INVITATIONS)
+    queue = f"test-{uuid.uuid4().hex}"
+    log = tmp_path / "worker.log"
+
+    with smtp_sink(delay=SMTP_DELAY) as sink:
+        env = worker_environment(tmp_path, sink)
+        with celery_worker(env, queue=queue, log=log, concurrency=2) as worker:
+            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
+            assert wait_until(lambda: len(sink.received()) >= INVITATIONS // 4, timeout=60), log.read_text()
+            kill_the_child_sending(worker, sink, log)
+            assert len(sink.received()) < INVITATIONS, "the child finished before it could be killed"
+
+            finish_after_the_sending_timeout(env, queue)
+            finished = wait_until(nothing_left_to_send, timeout=60)
+            assert worker.poll() is None  # the main process lived on, with a new child
+        received = sink.received()
+
+    assert finished, log.read_text()
+    assert_every_contact_got_one_working_link(received, client)
+
+
+def answers_below_six(count: int) -> list[str]:
+    """`count` answers of 3 given ten minutes ago, not yet evaluated: each raises an
+    alert for its customer's account manager, a person of its own. Their addresses."""
+    managers = []
+    for _ in range(count):
+        manager = UserFactory()
+        ResponseFactory(customer=CustomerFactory(account_manager=manager), score=3, needs_evaluation=True,
+                        submitted_at=timezone.now() - timedelta(minutes=10))
+        managers.append(manager.email)
+    return managers
+
+
+def raise_alerts_then_send_their_emails(env, queue: str) -> None:
+    """The evaluation sweep raises the alerts and queues their emails; then the outbox
+    sends them (asked on this test's own queue, where the app would publish to its default)."""
+    enqueue_from_another_process(env, task="insights.tasks.evaluate_pending", queue=queue)
+    assert wait_until(lambda: Alert.objects.count() == ALERTS, timeout=40)
+    enqueue_from_another_process(env, task="core.tasks.send_outbox", queue=queue)
+
+
+def alerts_notified() -> bool:
+    outbox = OutgoingMessage.objects.filter(kind="alert-notification")
+    return Alert.objects.count() == ALERTS and outbox.filter(status=OutgoingMessage.Status.SENT).count() == ALERTS
+
+
+def assert_every_assignee_notified_once_but_one(received, managers: list[str]) -> None:
+    recipients = Counter(str(message["To"]) for message in received)
+    assert set(recipients) == set(managers)  # every alert's assignee heard of it
+    assert sum(count - 1 for count in recipients.values()) <= 1  # at most the one in flight twice
+    assert Alert.objects.count() == ALERTS
+    assert check_invariants(sink_message_ids=message_ids(received), duplicates_allowed=1) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_while_alert_emails_go_loses_no_notification(tmp_path):
+    require_postgresql()
+    managers = answers_below_six(ALERTS)
+    queue = f"test-{uuid.uuid4().hex}"
+
+    with smtp_sink(delay=SMTP_DELAY) as sink:
+        env = worker_environment(tmp_path, sink)
+        with celery_worker(env, queue=queue, log=tmp_path / "first.log", name="first") as first:
+            raise_alerts_then_send_their_emails(env, queue)
+            assert wait_until(lambda: len(sink.received()) >= ALERTS // 4, timeout=60), (
+                tmp_path / "first.log"
+            ).read_text()
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        assert len(sink.received()) < ALERTS, "the worker finished before it could be killed"
+
+        with celery_worker(env, queue=queue, log=tmp_path / "second.log", name="second"):
+            finish_after_the_sending_timeout(env, queue)
+            finished = wait_until(alerts_notified, timeout=60)
+        received = sink.received()
+
+    assert finished, (tmp_path / "second.log").read_text()
+    assert_every_assignee_notified_once_but_one(received, managers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_child_killed_while_alert_emails_go_loses_no_notification(tmp_path):
+    require_postgresql()
+    managers = answers_below_six(ALERTS)
+    queue = f"test-{uuid.uuid4().hex}"
+    log = tmp_path / "worker.log"
+
+    with smtp_sink(delay=SMTP_DELAY) as sink:
+        env = worker_environment(tmp_path, sink)
+        with celery_worker(env, queue=queue, log=log, concurrency=2) as worker:
+            raise_alerts_then_send_their_emails(env, queue)
+            assert wait_until(lambda: len(sink.received()) >= ALERTS // 4, timeout=60), log.read_text()
+            kill_the_child_sending(worker, sink, log)
+            assert len(sink.received()) < ALERTS, "the child finished before it could be killed"
+
+            finish_after_the_sending_timeout(env, queue)
+            finished = wait_until(alerts_notified, timeout=60)
+            assert worker.poll() is None
+        received = sink.received()
+
+    assert finished, log.read_text()
+    assert_every_assignee_notified_once_but_one(received, managers)
 
 
 def terminate_other_backends() -> int:
@@ -107,7 +247,7 @@ def test_database_connections_killed_mid_send_lose_no_email(tmp_path):
     due_invitations(INVITATIONS)
     queue = f"test-{uuid.uuid4().hex}"
 
-    with smtp_sink(delay=0.01) as sink:
+    with smtp_sink(delay=SMTP_DELAY) as sink:
         env = worker_environment(tmp_path, sink)
         with celery_worker(env, queue=queue, log=tmp_path / "worker.log", name="worker"):
             enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
@@ -115,11 +255,9 @@ def test_database_connections_killed_mid_send_lose_no_email(tmp_path):
             assert terminate_other_backends() >= 1
             assert len(sink.received()) < INVITATIONS, "the worker finished before its connection was killed"
 
-            time.sleep(SENDING_TIMEOUT_SECONDS + 1)
             # The same worker goes on: its next task opens a new connection.
-            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
-            enqueue_from_another_process(env, task="core.tasks.sweep_outbox", queue=queue)
-            finished = wait_until(nothing_left_to_send, timeout=120)
+            finish_after_the_sending_timeout(env, queue)
+            finished = wait_until(nothing_left_to_send, timeout=60)
         received = sink.received()
 
     log = (tmp_path / "worker.log").read_text()
