@@ -18,7 +18,7 @@ from surveys import services as survey_services
 from surveys.models import Invitation
 from tests.factories import StaffFactory, due_invitations
 from tests.support.invariants import check_invariants, message_ids
-from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
+from tests.support.processes import celery_worker, child_environment, publish_to_worker, wait_until
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp import smtp_sink
 
@@ -50,7 +50,7 @@ def test_a_message_that_cannot_be_built_fails_alone_with_its_reason_and_staff_se
                                 EMAIL_PORT=str(sink.port))
         with celery_worker(env, queue=queue, log=log) as worker:
             # Sending, then two sweeps as beat runs them: neither tries the poison again.
-            enqueue_from_another_process(
+            publish_to_worker(
                 env, task=["surveys.tasks.send_due_invitations", "core.tasks.sweep_outbox", "core.tasks.sweep_outbox"],
                 queue=queue,
             )

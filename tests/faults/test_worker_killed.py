@@ -24,8 +24,8 @@ from tests.support.invariants import check_invariants, message_ids
 from tests.support.processes import (
     celery_worker,
     child_environment,
-    enqueue_from_another_process,
     pool_child_connected_to,
+    publish_to_worker,
     wait_until,
 )
 from tests.support.services import require_postgresql, require_redis
@@ -34,7 +34,7 @@ from tests.support.smtp import smtp_sink
 INVITATIONS = 100
 ALERTS = 40
 SENDING_TIMEOUT_SECONDS = 3
-SMTP_DELAY = 0.04  # the mail server takes its time, so the kill lands mid-send
+SMTP_DELAY = 0.02  # the mail server takes its time, so the kill lands mid-send
 
 
 def tokens_in(message, site_url: str) -> set[str]:
@@ -58,22 +58,63 @@ def worker_environment(tmp_path, sink) -> dict[str, str]:
     )
 
 
-def kill_the_child_sending(worker, sink, log) -> None:
-    """SIGKILLs the pool child talking to the mail server, as the OOM killer would."""
-    children: list = []
-    assert wait_until(lambda: children.append(pool_child_connected_to(worker, sink.port)) or children[-1], timeout=20), (
-        log.read_text()
-    )
-    children[-1].send_signal(signal.SIGKILL)
-    # The main process sees its child die, starts another, and (reject on worker lost)
-    # puts the dead child's task message back in the queue.
-    assert wait_until(lambda: "exited with 'signal 9" in log.read_text(), timeout=20), log.read_text()
+def send_survey_emails(env, queue: str) -> None:
+    publish_to_worker(env, task="surveys.tasks.send_due_invitations", queue=queue)
+
+
+def raise_alerts_then_send_their_emails(env, queue: str) -> None:
+    """The evaluation sweep raises the alerts and queues their emails; then the outbox
+    sends them (asked on this test's own queue, where the app would publish to its default)."""
+    publish_to_worker(env, task="insights.tasks.evaluate_pending", queue=queue)
+    assert wait_until(lambda: Alert.objects.count() == ALERTS, timeout=40)
+    publish_to_worker(env, task="core.tasks.send_outbox", queue=queue)
 
 
 def finish_after_the_sending_timeout(env, queue: str) -> None:
     """What beat does once the dead worker's claim has expired: sweep the outbox."""
     time.sleep(SENDING_TIMEOUT_SECONDS + 1)
-    enqueue_from_another_process(env, task=["surveys.tasks.send_due_invitations", "core.tasks.sweep_outbox"], queue=queue)
+    publish_to_worker(env, task=["surveys.tasks.send_due_invitations", "core.tasks.sweep_outbox"], queue=queue)
+
+
+def kill_the_main_process_mid_send(tmp_path, sink, *, start, total: int, finished) -> None:
+    """A worker (the solo pool: its main process runs the tasks) is SIGKILLed once a
+    quarter of the `total` messages `start` sends have reached the mail server; a second
+    worker, started in its place, finishes until `finished()`."""
+    env, queue = worker_environment(tmp_path, sink), f"test-{uuid.uuid4().hex}"
+    with celery_worker(env, queue=queue, log=tmp_path / "first.log", name="first") as first:
+        start(env, queue)
+        assert wait_until(lambda: len(sink.received()) >= total // 4, timeout=60), (tmp_path / "first.log").read_text()
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    assert len(sink.received()) < total, "the worker finished before it could be killed"
+    assert OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENDING).exists()
+
+    with celery_worker(env, queue=queue, log=tmp_path / "second.log", name="second"):
+        finish_after_the_sending_timeout(env, queue)
+        done = wait_until(finished, timeout=60)
+    assert done, (tmp_path / "second.log").read_text()
+
+
+def kill_a_pool_child_mid_send(tmp_path, sink, *, start, total: int, finished) -> None:
+    """A worker with a prefork pool of two loses the child talking to the mail server
+    (SIGKILL, as the OOM killer would) once a quarter of the `total` messages `start`
+    sends have reached it; the main process starts a new child and (reject on worker
+    lost) puts the dead child's task message back; it finishes until `finished()`."""
+    env, queue, log = worker_environment(tmp_path, sink), f"test-{uuid.uuid4().hex}", tmp_path / "worker.log"
+    with celery_worker(env, queue=queue, log=log, concurrency=2) as worker:
+        start(env, queue)
+        assert wait_until(lambda: len(sink.received()) >= total // 4, timeout=60), log.read_text()
+        children: list = []
+        assert wait_until(lambda: children.append(pool_child_connected_to(worker, sink.port)) or children[-1],
+                          timeout=20), log.read_text()
+        children[-1].send_signal(signal.SIGKILL)
+        assert wait_until(lambda: "exited with 'signal 9" in log.read_text(), timeout=20), log.read_text()
+        assert len(sink.received()) < total, "the child finished before it could be killed"
+
+        finish_after_the_sending_timeout(env, queue)
+        done = wait_until(finished, timeout=60)
+        assert worker.poll() is None  # the main process lived on
+    assert done, log.read_text()
 
 
 def assert_every_contact_got_one_working_link(received, client) -> None:
@@ -97,27 +138,10 @@ def assert_every_contact_got_one_working_link(received, client) -> None:
 def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
     require_postgresql()
     due_invitations(INVITATIONS)
-    queue = f"test-{uuid.uuid4().hex}"
-
     with smtp_sink(delay=SMTP_DELAY) as sink:
-        env = worker_environment(tmp_path, sink)
-        with celery_worker(env, queue=queue, log=tmp_path / "first.log", name="first") as first:
-            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
-            assert wait_until(lambda: len(sink.received()) >= INVITATIONS // 4, timeout=60), (
-                tmp_path / "first.log"
-            ).read_text()
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=10)
-        received_before = len(sink.received())
-        assert received_before < INVITATIONS, "the worker finished before it could be killed"
-        assert OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENDING).exists()
-
-        with celery_worker(env, queue=queue, log=tmp_path / "second.log", name="second"):
-            finish_after_the_sending_timeout(env, queue)
-            finished = wait_until(nothing_left_to_send, timeout=60)
+        kill_the_main_process_mid_send(tmp_path, sink, start=send_survey_emails, total=INVITATIONS,
+                                       finished=nothing_left_to_send)
         received = sink.received()
-
-    assert finished, (tmp_path / "second.log").read_text()
     assert_every_contact_got_one_working_link(received, client)
 
 
@@ -125,23 +149,10 @@ def test_a_worker_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
 def test_a_pool_child_killed_mid_send_loses_no_email_and_no_link(tmp_path, client):
     require_postgresql()
     due_invitations(INVITATIONS)
-    queue = f"test-{uuid.uuid4().hex}"
-    log = tmp_path / "worker.log"
-
     with smtp_sink(delay=SMTP_DELAY) as sink:
-        env = worker_environment(tmp_path, sink)
-        with celery_worker(env, queue=queue, log=log, concurrency=2) as worker:
-            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
-            assert wait_until(lambda: len(sink.received()) >= INVITATIONS // 4, timeout=60), log.read_text()
-            kill_the_child_sending(worker, sink, log)
-            assert len(sink.received()) < INVITATIONS, "the child finished before it could be killed"
-
-            finish_after_the_sending_timeout(env, queue)
-            finished = wait_until(nothing_left_to_send, timeout=60)
-            assert worker.poll() is None  # the main process lived on, with a new child
+        kill_a_pool_child_mid_send(tmp_path, sink, start=send_survey_emails, total=INVITATIONS,
+                                   finished=nothing_left_to_send)
         received = sink.received()
-
-    assert finished, log.read_text()
     assert_every_contact_got_one_working_link(received, client)
 
 
@@ -155,14 +166,6 @@ def answers_below_six(count: int) -> list[str]:
                         submitted_at=timezone.now() - timedelta(minutes=10))
         managers.append(manager.email)
     return managers
-
-
-def raise_alerts_then_send_their_emails(env, queue: str) -> None:
-    """The evaluation sweep raises the alerts and queues their emails; then the outbox
-    sends them (asked on this test's own queue, where the app would publish to its default)."""
-    enqueue_from_another_process(env, task="insights.tasks.evaluate_pending", queue=queue)
-    assert wait_until(lambda: Alert.objects.count() == ALERTS, timeout=40)
-    enqueue_from_another_process(env, task="core.tasks.send_outbox", queue=queue)
 
 
 def alerts_notified() -> bool:
@@ -182,25 +185,10 @@ def assert_every_assignee_notified_once_but_one(received, managers: list[str]) -
 def test_a_worker_killed_while_alert_emails_go_loses_no_notification(tmp_path):
     require_postgresql()
     managers = answers_below_six(ALERTS)
-    queue = f"test-{uuid.uuid4().hex}"
-
     with smtp_sink(delay=SMTP_DELAY) as sink:
-        env = worker_environment(tmp_path, sink)
-        with celery_worker(env, queue=queue, log=tmp_path / "first.log", name="first") as first:
-            raise_alerts_then_send_their_emails(env, queue)
-            assert wait_until(lambda: len(sink.received()) >= ALERTS // 4, timeout=60), (
-                tmp_path / "first.log"
-            ).read_text()
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=10)
-        assert len(sink.received()) < ALERTS, "the worker finished before it could be killed"
-
-        with celery_worker(env, queue=queue, log=tmp_path / "second.log", name="second"):
-            finish_after_the_sending_timeout(env, queue)
-            finished = wait_until(alerts_notified, timeout=60)
+        kill_the_main_process_mid_send(tmp_path, sink, start=raise_alerts_then_send_their_emails, total=ALERTS,
+                                       finished=alerts_notified)
         received = sink.received()
-
-    assert finished, (tmp_path / "second.log").read_text()
     assert_every_assignee_notified_once_but_one(received, managers)
 
 
@@ -208,23 +196,10 @@ def test_a_worker_killed_while_alert_emails_go_loses_no_notification(tmp_path):
 def test_a_pool_child_killed_while_alert_emails_go_loses_no_notification(tmp_path):
     require_postgresql()
     managers = answers_below_six(ALERTS)
-    queue = f"test-{uuid.uuid4().hex}"
-    log = tmp_path / "worker.log"
-
     with smtp_sink(delay=SMTP_DELAY) as sink:
-        env = worker_environment(tmp_path, sink)
-        with celery_worker(env, queue=queue, log=log, concurrency=2) as worker:
-            raise_alerts_then_send_their_emails(env, queue)
-            assert wait_until(lambda: len(sink.received()) >= ALERTS // 4, timeout=60), log.read_text()
-            kill_the_child_sending(worker, sink, log)
-            assert len(sink.received()) < ALERTS, "the child finished before it could be killed"
-
-            finish_after_the_sending_timeout(env, queue)
-            finished = wait_until(alerts_notified, timeout=60)
-            assert worker.poll() is None
+        kill_a_pool_child_mid_send(tmp_path, sink, start=raise_alerts_then_send_their_emails, total=ALERTS,
+                                   finished=alerts_notified)
         received = sink.received()
-
-    assert finished, log.read_text()
     assert_every_assignee_notified_once_but_one(received, managers)
 
 
@@ -250,7 +225,7 @@ def test_database_connections_killed_mid_send_lose_no_email(tmp_path):
     with smtp_sink(delay=SMTP_DELAY) as sink:
         env = worker_environment(tmp_path, sink)
         with celery_worker(env, queue=queue, log=tmp_path / "worker.log", name="worker"):
-            enqueue_from_another_process(env, task="surveys.tasks.send_due_invitations", queue=queue)
+            publish_to_worker(env, task="surveys.tasks.send_due_invitations", queue=queue)
             assert wait_until(lambda: len(sink.received()) >= INVITATIONS // 4, timeout=60)
             assert terminate_other_backends() >= 1
             assert len(sink.received()) < INVITATIONS, "the worker finished before its connection was killed"

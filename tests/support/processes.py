@@ -9,12 +9,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import psutil
+from celery.exceptions import AlwaysEagerIgnored
 from django.db import connection
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -150,6 +152,18 @@ def enqueue_from_another_process(env: dict[str, str], *, task: str | list[str], 
         f"[app.send_task(name, queue={queue!r}) for name in {tasks!r} for _ in range({times})]"
     )
     subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, check=True, timeout=60)
+
+
+def publish_to_worker(env: dict[str, str], *, task: str | list[str], queue: str) -> None:
+    """Publishes `task` (or each of a list, in order) to `queue` on the Redis broker `env`
+    names, as the web or beat would, from this process: seconds quicker than starting one."""
+    from config.celery import app
+
+    with app.connection_for_write(env["REDIS_URL"]) as connection, warnings.catch_warnings():
+        # The tests run tasks in process (conftest), which send_task rightly ignores.
+        warnings.simplefilter("ignore", AlwaysEagerIgnored)
+        for name in [task] if isinstance(task, str) else task:
+            app.send_task(name, queue=queue, connection=connection)
 
 
 def wait_until(condition, *, timeout: float = 60, interval: float = 0.2) -> bool:
