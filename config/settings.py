@@ -313,6 +313,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {"task": "surveys.tasks.expire_invitations", **_EVERY_MINUTE},
     "evaluate-pending-answers": {"task": "insights.tasks.evaluate_pending", **_EVERY_MINUTE},
     "notify-pending-alerts": {"task": "insights.tasks.notify_pending", **_EVERY_MINUTE},
+    # Delivery events the webhook stored while the broker could not take their task.
+    "apply-delivery-events": {"task": "customers.tasks.apply_unapplied_delivery_events", **_EVERY_MINUTE},
     "escalate-overdue-alerts": {"task": "insights.tasks.escalate_overdue", **_EVERY_MINUTE},
     # High-value customers no contact of whom can be surveyed, that a lost message missed;
     # and unreachable alerts whose customer can be surveyed again.

@@ -35,7 +35,8 @@ for model, model_admin in [(get_user_model(), UserAdmin), (Group, GroupAdmin), (
 
 @admin.register(OutgoingMessage)
 class OutgoingMessageAdmin(admin.ModelAdmin):
-    list_display = ["key", "status", "recipient", "attempts", "next_attempt_at", "sent_at", "created_at"]
+    # The reason stands in the list: a failed message's is what staff look for.
+    list_display = ["key", "status", "recipient", "attempts", "last_error", "next_attempt_at", "sent_at", "created_at"]
     list_filter = ["status", "kind"]
     search_fields = ["key", "recipient", "provider_message_id"]
     date_hierarchy = "created_at"

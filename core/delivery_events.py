@@ -1,8 +1,10 @@
 """Delivery events: what providers report about the messages they carried, stored once
 and applied to the outbox row they are about.
 
-customers.deliverability calls `record` inside its own transaction and decides what an
-event means for the contacts; this module knows only the outbox.
+customers.deliverability calls `store` (the webhook, needing only PostgreSQL) and later
+`apply` (a task, or the sweep for events whose task was lost), each inside its own
+transaction, and decides what an event means for the contacts; this module knows only
+the outbox.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -24,7 +28,7 @@ DELIVERED, OPENED = "delivered", "opened"
 CLOCK_SLACK = timedelta(minutes=5)
 
 
-def record(
+def store(
     *,
     esp: str,
     event_type: str,
@@ -37,8 +41,8 @@ def record(
     reject_reason: str = "",
     mta_response: str = "",
 ) -> DeliveryEvent | None:
-    """Stores the event and applies it to the message it is about: delivered and opened
-    times, a hard bounce. Returns None, changing nothing, for an event stored before."""
+    """Stores the event, not yet applied, with the outbox message it is about. Returns
+    None, changing nothing, for an event stored before."""
     recipient = recipient.strip().lower()
     digest = _digest(esp, event_type, recipient, message_id, occurred_at, description, reject_reason, mta_response)
     if event_id:
@@ -73,9 +77,36 @@ def record(
             )
     except IntegrityError:
         return None
-    if message is not None:
-        _apply(event, message)
     return event
+
+
+def record(**fields: Any) -> DeliveryEvent | None:
+    """Stores the event (`store`'s fields) and applies it to its message at once, inside
+    the caller's transaction. Returns None, changing nothing, for an event stored before."""
+    event = store(**fields)
+    if event is not None:
+        apply(event)
+    return event
+
+
+def unapplied() -> QuerySet[DeliveryEvent]:
+    """Events stored and not applied yet, oldest first (their task lost, or not run yet)."""
+    return DeliveryEvent.objects.filter(applied_at__isnull=True).order_by("received_at", "pk")
+
+
+def claim(event_id: int) -> DeliveryEvent | None:
+    """The event, locked until the caller's transaction ends, if it still waits to be
+    applied; None when applied already or being applied by another worker."""
+    return unapplied().select_for_update(skip_locked=True).filter(pk=event_id).first()
+
+
+def apply(event: DeliveryEvent) -> None:
+    """Applies a claimed event to the message it is about (delivered and opened times, a
+    hard bounce) and marks it applied, inside the caller's transaction."""
+    if event.message_id is not None:
+        _apply(event, event.message)
+    event.applied_at = timezone.now()
+    DeliveryEvent.objects.filter(pk=event.pk).update(applied_at=event.applied_at)
 
 
 def _message_for(*, message_id: str, recipient: str, occurred_at: datetime) -> OutgoingMessage | None:

@@ -79,6 +79,9 @@ class DeliveryEvent(models.Model):
     )
     occurred_at = models.DateTimeField(help_text="As the provider dated it; when it arrived if undated.")
     received_at = models.DateTimeField(auto_now_add=True)
+    # Empty while stored and not yet applied to its message and contacts (a worker does
+    # that, or the sweep when the broker lost the task).
+    applied_at = models.DateTimeField(null=True, blank=True)
     description = models.CharField(max_length=500, blank=True)
     reject_reason = models.CharField(max_length=20, blank=True)
     mta_response = models.TextField("receiving server's answer", blank=True)
@@ -103,6 +106,9 @@ class DeliveryEvent(models.Model):
             ),
             # An address's events: a customer's timeline (insights.timeline) reads its contacts'.
             models.Index(fields=["recipient", "-occurred_at"], name="delivery_event_recipient_idx"),
+            models.Index(
+                fields=["received_at"], condition=models.Q(applied_at__isnull=True), name="delivery_event_unapplied_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -159,9 +159,19 @@ def sending_timeout() -> timedelta:
 
 
 def release_stuck(*, now: datetime | None = None) -> int:
-    """Queues again what a dead worker left "sending". Returns how many."""
+    """Queues again what a dead worker left "sending". Each claim counted an attempt, so
+    a message that kills the worker sending it (a poison message) fails after
+    retry.MAX_ATTEMPTS, with the reason, instead of killing workers for ever. Returns how
+    many it queued again."""
     now = now or timezone.now()
-    released = OutgoingMessage.objects.filter(status=Status.SENDING, claimed_at__lt=now - sending_timeout()).update(
+    stuck = OutgoingMessage.objects.filter(status=Status.SENDING, claimed_at__lt=now - sending_timeout())
+    for message in stuck.filter(attempts__gte=retry.MAX_ATTEMPTS):
+        error = "the worker sending it stopped before recording the outcome, every time"
+        kind = _KINDS.get(message.kind)
+        _finish(message, status=Status.FAILED, error=failure_note(error=error, attempt=message.attempts, at=now),
+                hook=kind.given_up if kind else _nothing)
+        logger.error("Outgoing message %s failed for good: %s", message.key, error)
+    released = stuck.update(
         # Due at once: as due as when it was claimed.
         status=Status.QUEUED, next_attempt_at=F("claimed_at"), claimed_at=None
     )

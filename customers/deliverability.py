@@ -1,8 +1,10 @@
 """Whether email reaches a contact: what the provider's delivery events mean for them.
 
 Providers report through anymail's tracking webhooks (`/anymail/<provider>/tracking/`);
-customers.receivers hands each event's plain fields (`event_fields`) to a task, which
-calls `record_delivery_event`. An address is the unit: a bounce or complaint about it
+customers.receivers hands each event to `receive_delivery_event`, which stores it in
+PostgreSQL (so the webhook answers 200 whether or not the broker is up) and asks a task
+to apply it (`apply_delivery_event`); the sweep (`apply_unapplied_delivery_events`)
+applies any whose task the broker lost. An address is the unit: a bounce or complaint about it
 changes every contact with that address, whichever customer they belong to.
 
 - A hard bounce (the address is bad) makes it undeliverable ("bounced").
@@ -33,6 +35,7 @@ from core import audit
 from core import deliverability as sending
 from core import delivery_events, erasure, outbox
 from core.models import DeliveryEvent
+from core.queue import enqueue
 
 from .models import Contact, OptOutReason, UndeliverableReason
 from .outbox import SENDING_PAUSED_MESSAGE
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Bounce = DeliveryEvent.Bounce
+APPLY_DELIVERY_EVENT = "customers.tasks.apply_delivery_event"
 SOFT_BOUNCES_LIMIT = 3
 SOFT_BOUNCE_WINDOW = timedelta(days=30)
 
@@ -101,6 +105,37 @@ def _reported_as_temporary(esp_name: str, raw: Any) -> bool:
         return False
 
 
+def receive_delivery_event(event: AnymailTrackingEvent, *, esp_name: str) -> DeliveryEvent | None:
+    """The webhook's part, in the request (which holds no transaction): stores the event
+    once, then asks a worker to apply it. A broker that cannot take the request costs
+    about a second and loses nothing: the sweep applies the event once Redis is back."""
+    fields = event_fields(event, esp_name=esp_name)
+    occurred_at = fields.pop("occurred_at")
+    stored = delivery_events.store(occurred_at=datetime.fromisoformat(occurred_at) if occurred_at else None, **fields)
+    if stored is not None:
+        enqueue(APPLY_DELIVERY_EVENT, stored.pk)
+    return stored
+
+
+def apply_delivery_event(*, event_id: int) -> bool:
+    """Applies a stored event to its outbox message and to every contact with its
+    address, once: an event applied already, or being applied, is left alone. Returns
+    whether this call applied it."""
+    with transaction.atomic():
+        event = delivery_events.claim(event_id)
+        if event is None:
+            return False
+        _apply(event)
+    return True
+
+
+def apply_unapplied_delivery_events(*, limit: int = 500) -> int:
+    """The sweep: applies events whose task never ran (the broker was down or lost it).
+    Returns how many it applied."""
+    ids = list(delivery_events.unapplied().values_list("pk", flat=True)[:limit])
+    return sum(apply_delivery_event(event_id=event_id) for event_id in ids)
+
+
 def record_delivery_event(
     *,
     esp: str,
@@ -114,10 +149,10 @@ def record_delivery_event(
     reject_reason: str = "",
     mta_response: str = "",
 ) -> DeliveryEvent | None:
-    """Stores one delivery event and applies it to its outbox message and to every
-    contact with its address. Returns None, changing nothing, for an event stored before."""
+    """Stores one delivery event and applies it at once. Returns None, changing nothing,
+    for an event stored before."""
     with transaction.atomic():
-        event = delivery_events.record(
+        event = delivery_events.store(
             esp=esp,
             event_type=event_type,
             recipient=recipient,
@@ -129,20 +164,27 @@ def record_delivery_event(
             reject_reason=reject_reason,
             mta_response=mta_response,
         )
-        if event is None or not event.recipient or erasure.is_placeholder(event.recipient):
-            return event  # nothing to apply to contacts: no address, or one erased
-        if event.bounce == Bounce.HARD:
-            _mark_undeliverable(event, reason=UndeliverableReason.BOUNCED)
-        elif event.bounce == Bounce.SOFT and _soft_bounces(event) >= SOFT_BOUNCES_LIMIT:
-            _mark_undeliverable(event, reason=UndeliverableReason.SOFT_BOUNCES)
-        elif event.event_type == EventType.COMPLAINED:
-            for contact in contacts_with_address(event.recipient):
-                opt_out_contact(contact=contact, reason=OptOutReason.COMPLAINED)
-            _pause_if_too_many_complaints()
-        elif event.event_type == EventType.UNSUBSCRIBED:
-            for contact in contacts_with_address(event.recipient):
-                opt_out_contact(contact=contact, reason=OptOutReason.UNSUBSCRIBED)
+        if event is not None:
+            _apply(event)
     return event
+
+
+def _apply(event: DeliveryEvent) -> None:
+    """What the event means for its outbox message and for every contact with its address."""
+    delivery_events.apply(event)
+    if not event.recipient or erasure.is_placeholder(event.recipient):
+        return  # nothing to apply to contacts: no address, or one erased
+    if event.bounce == Bounce.HARD:
+        _mark_undeliverable(event, reason=UndeliverableReason.BOUNCED)
+    elif event.bounce == Bounce.SOFT and _soft_bounces(event) >= SOFT_BOUNCES_LIMIT:
+        _mark_undeliverable(event, reason=UndeliverableReason.SOFT_BOUNCES)
+    elif event.event_type == EventType.COMPLAINED:
+        for contact in contacts_with_address(event.recipient):
+            opt_out_contact(contact=contact, reason=OptOutReason.COMPLAINED)
+        _pause_if_too_many_complaints()
+    elif event.event_type == EventType.UNSUBSCRIBED:
+        for contact in contacts_with_address(event.recipient):
+            opt_out_contact(contact=contact, reason=OptOutReason.UNSUBSCRIBED)
 
 
 def _pause_if_too_many_complaints() -> None:

@@ -14,8 +14,19 @@ def recompute_value_metrics() -> None:
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True, ignore_result=True)
+def apply_delivery_event(event_id: int) -> bool:
+    return deliverability.apply_delivery_event(event_id=event_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def apply_unapplied_delivery_events() -> int:
+    return deliverability.apply_unapplied_delivery_events()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True, ignore_result=True)
 def record_delivery_event(*, occurred_at: str = "", **fields: str) -> None:
-    """A provider's delivery event, as customers.deliverability.event_fields wrote it."""
+    """A provider's delivery event, as customers.deliverability.event_fields wrote it:
+    kept for the messages an older release left in the queue."""
     deliverability.record_delivery_event(
         occurred_at=datetime.fromisoformat(occurred_at) if occurred_at else None, **fields
     )

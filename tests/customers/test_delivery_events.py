@@ -12,8 +12,9 @@ from django.test import Client
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from core import queue
 from core.models import DeliveryEvent, OutgoingMessage
-from customers import receivers
+from customers import deliverability
 from customers.models import Contact
 from tests.factories import ContactFactory, CustomerFactory, SentMessageFactory
 from tests.support.providers import ANYMAIL_SETTINGS, PROVIDERS, Mailgun, basic_auth
@@ -214,15 +215,19 @@ class TestRefused:
         assert provider.post(client, payload, auth={}).status_code == 403
         assert nothing_written(contacts)
 
-    def test_a_broker_outage_answers_500_so_the_provider_sends_the_event_again(self, provider, contacts, monkeypatch):
+    def test_a_broker_outage_answers_200_and_the_sweep_applies_the_event_once(self, provider, contacts, monkeypatch):
         def broker_down(*args, **kwargs):
             raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-        monkeypatch.setattr(receivers, "publish", broker_down)
+        monkeypatch.setattr(queue, "publish", broker_down)
         payload = provider.hard_bounce(to=ADDRESS, message_id="m-1", at=timezone.now())
-        response = provider.post(Client(raise_request_exception=False), payload)
-        assert response.status_code == 500
-        assert nothing_written(contacts)
+        assert provider.post(Client(raise_request_exception=False), payload).status_code == 200
+        assert DeliveryEvent.objects.get().applied_at is None  # stored, waiting for a worker
+        assert states(contacts) == [("", ""), ("", "")]
+
+        assert deliverability.apply_unapplied_delivery_events() == 1  # beat's sweep, the broker back
+        assert states(contacts) == [("bounced", "bounced"), ("bounced", "bounced")]
+        assert deliverability.apply_unapplied_delivery_events() == 0
 
 
 class TestProviderSpecificChecks:
@@ -265,14 +270,23 @@ class TestProviderSpecificChecks:
 
 
 class TestTheTask:
-    def test_the_task_is_handed_plain_strings_a_broker_can_carry(self, client, provider, monkeypatch):
+    def test_the_task_is_handed_the_stored_events_id(self, client, provider, monkeypatch):
         published = []
-        monkeypatch.setattr(receivers, "publish", lambda task, **fields: published.append((task, fields)))
+        monkeypatch.setattr(queue, "publish", lambda task, *args, **kwargs: published.append((task, args)))
         post(client, provider, "hard_bounce")
-        ((task, fields),) = published
-        assert task == "customers.tasks.record_delivery_event"
-        assert json.loads(json.dumps(fields)) == fields
-        assert all(isinstance(value, str) for value in fields.values())
-        assert (fields["esp"], fields["event_type"], fields["bounce"], fields["recipient"]) == (
-            provider.name, "bounced", "hard", ADDRESS
+        event = DeliveryEvent.objects.get()
+        assert published == [("customers.tasks.apply_delivery_event", (event.pk,))]
+        assert (event.esp, event.event_type, event.bounce, event.recipient, event.applied_at) == (
+            provider.name, "bounced", "hard", ADDRESS, None
         )
+
+    def test_an_event_is_applied_once_however_often_its_task_runs(self, client, provider, contacts, monkeypatch):
+        monkeypatch.setattr(queue, "publish", lambda task, *args, **kwargs: None)  # the message lost
+        post(client, provider, "hard_bounce")
+        event = DeliveryEvent.objects.get()
+
+        assert deliverability.apply_delivery_event(event_id=event.pk) is True
+        assert deliverability.apply_delivery_event(event_id=event.pk) is False
+        assert deliverability.apply_unapplied_delivery_events() == 0
+        assert states(contacts) == [("bounced", "bounced"), ("bounced", "bounced")]
+        assert Contact.objects.filter(undeliverable_reason="bounced").count() == 2
