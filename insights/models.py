@@ -116,6 +116,13 @@ class Alert(models.Model):
         ordering = ["priority", "-revenue_12m", "created_at"]
         indexes = [
             models.Index(fields=["status", "priority", "-revenue_12m", "created_at"], name="alert_queue_idx"),
+            # The queue (alerts.queries.alert_queue): what is still being worked, in its order,
+            # so that a page of it is read by index however many alerts there are.
+            models.Index(
+                fields=["priority", "-revenue_12m", "created_at", "id"],
+                condition=models.Q(status__in=["open", "acknowledged"]),
+                name="alert_unresolved_queue_idx",
+            ),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["customer", "-created_at"], name="alert_customer_idx"),
             models.Index(
@@ -245,6 +252,40 @@ class AnswerCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answers} {self.band} on {self.day}"
+
+
+class AnswerCountSpan(models.TextChoices):
+    MONTH = "month", "Calendar month"
+    # A week (Monday to Sunday) cut at the month's edges, so that each belongs to one
+    # month and to one week: what a weekly chart and the ends of a monthly one sum.
+    WEEK_PART = "week_part", "Week within a month"
+
+
+class SpanAnswerCount(models.Model):
+    """AnswerCount summed over whole settled months and week parts, made with it, so that
+    a long period reads a few hundred rows a month instead of a few hundred a day
+    (dashboard/counts.py, figures.settled_counts)."""
+
+    span = models.CharField(max_length=10, choices=AnswerCountSpan.choices)
+    start = models.DateField(help_text="Its first day.")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    band = models.CharField(max_length=10, choices=Band.choices)
+    answers = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["span", "start"], include=["survey", "tier", "account_manager", "band", "answers"],
+                name="span_answer_count_start_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answers} {self.band} in the {self.span} from {self.start}"
 
 
 class AnswerCountState(models.Model):

@@ -26,17 +26,25 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Value
+from django.db.models.functions import Greatest, TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from customers.models import Contact, Customer
 from surveys.models import Delivery, Invitation, InvitationStatus, Response
 
-from ..models import AnswerCount, AnswerCountState, InvitationCount, RecentAnswerCount
+from ..models import (
+    AnswerCount,
+    AnswerCountSpan,
+    AnswerCountState,
+    InvitationCount,
+    RecentAnswerCount,
+    SpanAnswerCount,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +79,11 @@ def rebuild(*, now: datetime | None = None) -> AnswerCountState:
         current = AnswerCountState.objects.select_for_update().get(pk=STATE_PK)
         cutoff = settled_before(now=now)
         AnswerCount.objects.all().delete()
+        SpanAnswerCount.objects.all().delete()
         RecentAnswerCount.objects.all().delete()
         InvitationCount.objects.all().delete()
         _insert_counts(before=midnight(cutoff))
+        _insert_span_counts(settled_before=cutoff)
         _insert_recent_counts(since=midnight(cutoff))
         _insert_invitation_counts(before=midnight(timezone.localdate(now)))
         current.settled_before = cutoff
@@ -93,7 +103,7 @@ def _counted(answers: QuerySet[Response]) -> tuple[str, list]:
         .annotate(day=TruncDate("submitted_at"))
         .values("survey", "customer__tier", "customer__account_manager", "band", "day")
         .annotate(answers=Count("pk"))
-        .order_by()
+        .order_by("day")  # a day's rows side by side on disk: a period reads few pages
     )
     return counted.query.sql_with_params()
 
@@ -104,6 +114,73 @@ def _insert_counts(*, before: datetime) -> None:
     columns = "survey_id, tier, account_manager_id, band, day, answers"
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {AnswerCount._meta.db_table} ({columns}) {select}", params)  # nosec B608
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def week_part(day: date) -> tuple[date, date]:
+    """The first and last day of the week part holding `day`: its week (Monday to
+    Sunday) cut at the month's edges."""
+    monday = day - timedelta(days=day.weekday())
+    return max(monday, month_start(day)), min(monday + timedelta(days=6), month_end(day))
+
+
+@dataclass(frozen=True)
+class Cover:
+    """Days `first` to `last` as the fewest count rows read them: whole months (when
+    `months`), then whole week parts, then the days left at the ends."""
+
+    months: list[date]
+    week_parts: list[date]
+    days: list[date]
+
+
+def cover(first: date, last: date, *, months: bool) -> Cover:
+    found = Cover([], [], [])
+    day = first
+    while day <= last:
+        if months and day.day == 1 and month_end(day) <= last:
+            found.months.append(day)
+            day = month_end(day) + timedelta(days=1)
+            continue
+        part_start, part_end = week_part(day)
+        if part_start == day and part_end <= last:
+            found.week_parts.append(day)
+            day = part_end + timedelta(days=1)
+            continue
+        found.days.append(day)
+        day += timedelta(days=1)
+    return found
+
+
+def _insert_span_counts(*, settled_before: date) -> None:
+    """The settled days' counts summed over each whole month and week part settled."""
+    spans = {
+        AnswerCountSpan.MONTH: (TruncMonth("day"), month_start(settled_before)),
+        AnswerCountSpan.WEEK_PART: (Greatest(TruncWeek("day"), TruncMonth("day")), week_part(settled_before)[0]),
+    }
+    columns = "span, survey_id, tier, account_manager_id, band, start, answers"
+    for span, (start, before) in spans.items():
+        summed = (
+            AnswerCount.objects.filter(day__lt=before)
+            .annotate(span=Value(span.value, output_field=CharField()), start=start)
+            .values("span", "survey", "tier", "account_manager", "band", "start")
+            .annotate(total=Sum("answers"))
+            .order_by("start")
+        )
+        select, params = summed.query.sql_with_params()
+        sql = (
+            f"INSERT INTO {SpanAnswerCount._meta.db_table} ({columns})"  # nosec B608
+            f" SELECT span, survey, tier, account_manager, band, start, total FROM ({select}) summed"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def _insert_recent_counts(*, since: datetime) -> None:
@@ -191,7 +268,7 @@ def _insert_invitation_counts(*, before: datetime) -> None:
         .annotate(day=TruncDate("sent_at"))
         .values("delivery__survey", "contact__customer__tier", "contact__customer__account_manager", "day")
         .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(status=InvitationStatus.RESPONDED)))
-        .order_by()
+        .order_by("day")
     )
     select, params = counted.query.sql_with_params()
     columns = "survey_id, tier, account_manager_id, day, sent, answered"

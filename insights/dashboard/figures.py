@@ -39,7 +39,18 @@ from core.numbers import currency_code, round_half_up
 from customers.models import HIGH_VALUE_TIERS, Band, Customer, Tier
 from surveys.models import Invitation, InvitationStatus, Response, Survey
 
-from ..models import ANY_SURVEY, Alert, AlertStatus, AnswerCount, InvitationCount, LatestAnswer, RecentAnswerCount
+from ..models import (
+    ANY_SURVEY,
+    Alert,
+    AlertStatus,
+    AnswerCount,
+    AnswerCountSpan,
+    AnswerCountState,
+    InvitationCount,
+    LatestAnswer,
+    RecentAnswerCount,
+    SpanAnswerCount,
+)
 from . import counts
 
 DEFAULT_PERIOD_DAYS = 90
@@ -202,6 +213,8 @@ class CountRow:
 
 
 BANDS = tuple(Band.values)
+# "Not given: find out" (None is an answer: the counts cannot be read).
+ASK = object()
 
 
 def _mixes(rows: Iterable[CountRow], key: Callable[[CountRow], object]) -> dict[object, BandMix]:
@@ -223,12 +236,10 @@ class AnswerCounts:
     rows: list[CountRow]
 
     @classmethod
-    def of(cls, filters: InsightFilters) -> AnswerCounts:
+    def of(cls, filters: InsightFilters, *, state: AnswerCountState | None | object = ASK) -> AnswerCounts:
         """Settled days from the counts made ahead (dashboard/counts.py), the days after
         from the counts kept on write; before the first rebuild, from the answers."""
-        # The counts made ahead are per manager, not per customer: a viewer's own book
-        # (a few thousand customers at most) is counted from its answers.
-        settled = counts.state() if filters.book is None else None
+        settled = counts_state(filters) if state is ASK else state
         rows: list = []
         if settled is None:
             rows += _trunc_and_group(answers(filters), "submitted_at", Count("pk"),
@@ -285,6 +296,13 @@ class AnswerCounts:
         return [Breakdown(key=survey.slug, label=survey.name, mix=mixes[survey.pk]) for survey in surveys]
 
 
+def counts_state(filters: InsightFilters) -> AnswerCountState | None:
+    """The counts made ahead, if the figures may read them: built, in this time zone, and
+    for staff (they are per manager, not per customer: a viewer's own book, a few
+    thousand customers at most, is counted from its rows)."""
+    return counts.state() if filters.book is None else None
+
+
 def _trunc_and_group(rows: QuerySet, day: str, total, tier: str, manager: str, *, weekly: bool) -> QuerySet:
     """(week or month, tier, manager, survey, band, answers) rows."""
     trunc = TruncWeek if weekly else TruncMonth
@@ -296,11 +314,21 @@ def _trunc_and_group(rows: QuerySet, day: str, total, tier: str, manager: str, *
     )
 
 
-def settled_counts(filters: InsightFilters, *, last_day: date) -> QuerySet[AnswerCount]:
-    """The period's settled days, up to `last_day`, from AnswerCount."""
-    rows = AnswerCount.objects.filter(day__gte=filters.date_from, day__lte=min(filters.date_to, last_day))
-    rows = within(filters, rows, customer="", survey="survey")
-    return _trunc_and_group(rows, "day", Sum("answers"), "tier", "account_manager", weekly=filters.weekly)
+def settled_counts(filters: InsightFilters, *, last_day: date) -> QuerySet:
+    """The period's settled days, up to `last_day`, in one query: whole months (for a
+    monthly chart) and week parts from SpanAnswerCount, the days left at either end
+    from AnswerCount, so a year reads a few thousand rows, not a few hundred a day."""
+    covered = counts.cover(filters.date_from, min(filters.date_to, last_day), months=not filters.weekly)
+
+    def grouped(rows: QuerySet, day: str) -> QuerySet:
+        rows = within(filters, rows, customer="", survey="survey")
+        return _trunc_and_group(rows, day, Sum("answers"), "tier", "account_manager", weekly=filters.weekly)
+
+    return grouped(SpanAnswerCount.objects.filter(span=AnswerCountSpan.MONTH, start__in=covered.months), "start").union(
+        grouped(SpanAnswerCount.objects.filter(span=AnswerCountSpan.WEEK_PART, start__in=covered.week_parts), "start"),
+        grouped(AnswerCount.objects.filter(day__in=covered.days), "day"),
+        all=True,
+    )
 
 
 def recent_counts(filters: InsightFilters, *, first_day: date) -> QuerySet[RecentAnswerCount]:
@@ -351,10 +379,10 @@ class Reach:
         return Reach(self.sent + other.sent, self.answered + other.answered)
 
 
-def reach(filters: InsightFilters) -> Reach:
+def reach(filters: InsightFilters, *, state: AnswerCountState | None | object = ASK) -> Reach:
     """The days before the counts' rebuild from InvitationCount, the invitations sent
     since (a day's worth) from the invitations themselves."""
-    built = counts.state() if filters.book is None else None
+    built = counts_state(filters) if state is ASK else state
     if built is None:
         return invitations_sent(filters, since=filters.start)
     counted_before = counts.invitations_counted_before(built)
@@ -397,10 +425,13 @@ def _latest_answer(filters: InsightFilters, *, since: datetime, field_name: str)
 
 
 def reads_latest_rollup(filters: InsightFilters) -> bool:
-    """Whether the period reaches the present: then a customer's latest answer in it is
-    their latest answer, which LatestAnswer holds (dashboard/rollups.py); a period
-    that ended earlier is read from the answers."""
-    return filters.end > timezone.now()
+    """Whether each customer's latest answer in the period is their latest answer of
+    all, which LatestAnswer holds (dashboard/rollups.py): a period reaching the present
+    (no query), or one after which nobody answered (one indexed query). Otherwise the
+    answers themselves are searched."""
+    if filters.end > timezone.now():
+        return True
+    return not LatestAnswer.objects.filter(survey_key=_survey_key(filters), submitted_at__gte=filters.end).exists()
 
 
 def _survey_key(filters: InsightFilters) -> int:
@@ -732,10 +763,11 @@ class Summary:
 
 
 def summary(filters: InsightFilters, *, now: datetime) -> Summary:
+    state = counts_state(filters)
     return Summary(
         filters=filters,
-        counts=AnswerCounts.of(filters),
-        reach=reach(filters),
+        counts=AnswerCounts.of(filters, state=state),
+        reach=reach(filters, state=state),
         latest=latest_answers(filters),
         alerts=alert_counts(filters, now=now),
     )

@@ -60,6 +60,17 @@ SELECT customer_id, survey_key, id, band, score, submitted_at FROM (
 WHERE position = 1
 """  # nosec B608
 COLUMNS = "customer_id, survey_key, response_id, band, score, submitted_at"
+# The same on PostgreSQL, faster for every customer at once: DISTINCT ON walks the
+# covering index response_customer_latest_idx for "any survey".
+LATEST_POSTGRESQL = f"""
+(SELECT DISTINCT ON (customer_id) customer_id, {ANY_SURVEY}, id, band, score, submitted_at
+ FROM {RESPONSES} r WHERE is_suspect = %s {{customers}}
+ ORDER BY customer_id, submitted_at DESC, id DESC)
+UNION ALL
+(SELECT DISTINCT ON (customer_id, survey_id) customer_id, survey_id, id, band, score, submitted_at
+ FROM {RESPONSES} r WHERE is_suspect = %s {{customers}}
+ ORDER BY customer_id, survey_id, submitted_at DESC, id DESC)
+"""  # nosec B608
 
 
 def answer_saved(response: Response) -> None:
@@ -76,12 +87,15 @@ def recompute(*, customer_ids: Sequence[int] | None = None) -> None:
     """Replaces the rows of these customers (every customer: None) by what their answers say."""
     narrowed = "" if customer_ids is None else f"AND r.customer_id IN ({', '.join(['%s'] * len(customer_ids))})"
     params = [False, *(customer_ids or [])]
+    latest = LATEST
+    if connection.vendor == "postgresql":
+        latest, params = LATEST_POSTGRESQL, params * 2
     with transaction.atomic(), connection.cursor() as cursor:
         if customer_ids is None:
             cursor.execute(f"DELETE FROM {TABLE}")  # nosec B608
         else:
             LatestAnswer.objects.filter(customer_id__in=customer_ids).delete()
-        cursor.execute(f"INSERT INTO {TABLE} ({COLUMNS}) {LATEST.format(customers=narrowed)}", params)  # nosec B608
+        cursor.execute(f"INSERT INTO {TABLE} ({COLUMNS}) {latest.format(customers=narrowed)}", params)  # nosec B608
 
 
 def rebuild() -> None:
