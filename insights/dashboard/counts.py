@@ -237,7 +237,8 @@ def answer_saved(response: Response, *, before: Counted | None) -> None:
     with connection.cursor() as cursor:
         for counted, step in ((before, -1), (now, 1)):
             if counted:
-                cursor.execute(ADD_ANSWER, [counted.day, counted.survey_id, counted.band, step, response.customer_id])
+                day = connection.ops.adapt_datefield_value(counted.day)
+                cursor.execute(ADD_ANSWER, [day, counted.survey_id, counted.band, step, response.customer_id])
 
 
 def _null_safe_equal() -> str:
@@ -258,7 +259,8 @@ def invitation_answered(invitation: Invitation) -> None:
         f" LIMIT 1)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [invitation.contact_id, timezone.localdate(invitation.sent_at), invitation.delivery_id])
+        day = connection.ops.adapt_datefield_value(timezone.localdate(invitation.sent_at))
+        cursor.execute(sql, [invitation.contact_id, day, invitation.delivery_id])
 
 
 def _insert_invitation_counts(*, before: datetime) -> None:

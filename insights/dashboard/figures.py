@@ -31,7 +31,19 @@ from urllib.parse import urlencode
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Case, Count, F, FilteredRelation, Min, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -555,24 +567,27 @@ def latest_answers(filters: InsightFilters) -> LatestAnswers:
     )
 
 
-def _latest_from_rollup(filters: InsightFilters) -> QuerySet[LatestAnswer]:
+def _latest_from_rollup(filters: InsightFilters) -> list[tuple]:
     """What latest_answers groups, from the customers' latest answers (the period reaches
     the present): only those answered within the period or the revenue-at-risk window,
-    the others count in neither."""
+    the others count in neither. Grouped by band and two yes/no columns, which the
+    database sees are few groups (a hash, not a sort of every customer)."""
     risk_start = filters.end - REVENUE_AT_RISK_WINDOW
     latest = LatestAnswer.objects.filter(
         survey_key=_survey_key(filters), submitted_at__gte=min(filters.start, risk_start), customer__is_active=True
     )
-    return (
+    rows = (
         within(filters, latest, customer="customer", survey=None)
         .annotate(
-            period_band=Case(When(submitted_at__gte=filters.start, then=F("band"))),
-            risk_band=Case(When(submitted_at__gte=risk_start, then=F("band"))),
+            in_period=ExpressionWrapper(Q(submitted_at__gte=filters.start), output_field=BooleanField()),
+            in_window=ExpressionWrapper(Q(submitted_at__gte=risk_start), output_field=BooleanField()),
         )
-        .values_list("customer__tier", "period_band", "risk_band")
+        .values_list("customer__tier", "band", "in_period", "in_window")
         .annotate(customers=Count("pk"), revenue=Sum("customer__revenue_12m"))
         .order_by()
     )
+    return [(tier, band if in_period else None, band if in_window else None, customers, revenue)
+            for tier, band, in_period, in_window, customers, revenue in rows]
 
 
 def quadrant_customers(filters: InsightFilters, quadrant: Quadrant) -> QuerySet[Customer]:

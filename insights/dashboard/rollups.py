@@ -78,7 +78,7 @@ def answer_saved(response: Response) -> None:
     if response.is_suspect:
         recompute(customer_ids=[response.customer_id])
         return
-    row = (response.pk, response.band, response.score, response.submitted_at)
+    row = (response.pk, response.band, response.score, connection.ops.adapt_datetimefield_value(response.submitted_at))
     with connection.cursor() as cursor:
         cursor.execute(UPSERT, [response.customer_id, ANY_SURVEY, *row, response.customer_id, response.survey_id, *row])
 

@@ -180,11 +180,10 @@ def hand_written(filters: figures.InsightFilters) -> dict[str, tuple[Callable[[]
             params,
         ),
         "customers by latest answer (LatestAnswer)": (
-            lambda: list(figures._latest_from_rollup(filters)),
-            "SELECT c.tier, CASE WHEN l.submitted_at >= %(start)s THEN l.band END, "
-            "CASE WHEN l.submitted_at >= %(risk)s THEN l.band END, COUNT(*), SUM(c.revenue_12m) "
-            "FROM insights_latestanswer l JOIN customers_customer c ON c.id = l.customer_id "
-            "WHERE l.survey_key = 0 AND l.submitted_at >= %(settled_from)s AND c.is_active GROUP BY 1, 2, 3",
+            lambda: figures._latest_from_rollup(filters),
+            "SELECT c.tier, l.band, l.submitted_at >= %(start)s, l.submitted_at >= %(risk)s, COUNT(*), "
+            "SUM(c.revenue_12m) FROM insights_latestanswer l JOIN customers_customer c ON c.id = l.customer_id "
+            "WHERE l.survey_key = 0 AND l.submitted_at >= %(settled_from)s AND c.is_active GROUP BY 1, 2, 3, 4",
             params,
         ),
         "alerts being worked": (
