@@ -164,10 +164,11 @@ def visible_customers(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Custom
         return Customer.objects.all()
     if not (user.is_authenticated and user.is_active):
         return Customer.objects.none()
-    rule = Q(account_manager=user)
-    for readers in _extra_readers:
-        rule |= Q(pk__in=readers(user))
-    return Customer.objects.filter(rule)
+    # One UNION of the ids each part finds by its own index, rather than one OR that the
+    # database can only answer by reading every customer.
+    mine = Customer.objects.filter(account_manager=user).order_by().values("pk")
+    readable = mine.union(*(readers(user).order_by() for readers in _extra_readers))
+    return Customer.objects.filter(pk__in=readable)
 
 
 def visible_to(user: AbstractBaseUser | AnonymousUser, queryset: QuerySet[M], *, via: str) -> QuerySet[M]:

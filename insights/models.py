@@ -227,13 +227,9 @@ class AtRiskClosure(models.Model):
         return f"{self.customer} off the at-risk list since {self.closed_at:%Y-%m-%d}"
 
 
-class AnswerCount(models.Model):
-    """Settled answers counted by day, survey, tier, account manager and band: what the
-    insights read for the days whose answers can no longer change, instead of every
-    answer (see dashboard/counts.py). Tier and account manager are the customer's at
-    the last rebuild; suspect answers are left out, as everywhere in the insights."""
+class CountedAnswers(models.Model):
+    """How many settled answers of one survey, tier, account manager and band."""
 
-    day = models.DateField(help_text="In TIME_ZONE.")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
     account_manager = models.ForeignKey(
@@ -241,6 +237,18 @@ class AnswerCount(models.Model):
     )
     band = models.CharField(max_length=10, choices=Band.choices)
     answers = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerCount(CountedAnswers):
+    """Settled answers counted by day, survey, tier, account manager and band: what the
+    insights read for the days whose answers can no longer change, instead of every
+    answer (see dashboard/counts.py). Tier and account manager are the customer's at
+    the last rebuild; suspect answers are left out, as everywhere in the insights."""
+
+    day = models.DateField(help_text="In TIME_ZONE.")
 
     class Meta:
         indexes = [
@@ -261,20 +269,13 @@ class AnswerCountSpan(models.TextChoices):
     WEEK_PART = "week_part", "Week within a month"
 
 
-class SpanAnswerCount(models.Model):
+class SpanAnswerCount(CountedAnswers):
     """AnswerCount summed over whole settled months and week parts, made with it, so that
     a long period reads a few hundred rows a month instead of a few hundred a day
     (dashboard/counts.py, figures.settled_counts)."""
 
     span = models.CharField(max_length=10, choices=AnswerCountSpan.choices)
     start = models.DateField(help_text="Its first day.")
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
-    tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
-    account_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    band = models.CharField(max_length=10, choices=Band.choices)
-    answers = models.PositiveIntegerField()
 
     class Meta:
         indexes = [
