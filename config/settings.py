@@ -323,6 +323,9 @@ CELERY_BEAT_SCHEDULE = {
     # Insights' counts of settled days: rebuilt when a day settles or customers change.
     "refresh-answer-counts": {"task": "insights.tasks.refresh_answer_counts", "schedule": 300.0,
                               "options": {"expires": 290}},
+    # Insights' latest answer per customer, kept on write: set right should anything
+    # have written answers around the model (a bulk load, raw SQL).
+    "verify-latest-answers": {"task": "insights.tasks.verify_latest_answers", "schedule": crontab(hour=3, minute=15)},
 }
 
 # The outbox (core.outbox): a message a worker has held "sending" this long (seconds)

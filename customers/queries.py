@@ -164,10 +164,15 @@ def visible_customers(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Custom
         return Customer.objects.all()
     if not (user.is_authenticated and user.is_active):
         return Customer.objects.none()
-    rule = Q(account_manager=user)
-    for readers in _extra_readers:
-        rule |= Q(pk__in=readers(user))
-    return Customer.objects.filter(rule)
+    return Customer.objects.filter(pk__in=_readable_ids(user))
+
+
+def _readable_ids(user: AbstractBaseUser) -> QuerySet:
+    """The ids of the customers an account manager may read: one UNION of the ids each
+    part finds by its own index, rather than one OR that the database can only answer
+    by reading every customer."""
+    mine = Customer.objects.filter(account_manager=user).order_by().values("pk")
+    return mine.union(*(readers(user).order_by() for readers in _extra_readers))
 
 
 def visible_to(user: AbstractBaseUser | AnonymousUser, queryset: QuerySet[M], *, via: str) -> QuerySet[M]:
@@ -175,7 +180,9 @@ def visible_to(user: AbstractBaseUser | AnonymousUser, queryset: QuerySet[M], *,
     path `via` ("customer" for contacts, invoices, answers and alerts), is visible."""
     if sees_everything(user):
         return queryset
-    return queryset.filter(**{f"{via}__in": visible_customers(user)})
+    if not (user.is_authenticated and user.is_active):
+        return queryset.none()
+    return queryset.filter(**{f"{via}__in": _readable_ids(user)})
 
 
 def account_managers() -> QuerySet:

@@ -10,6 +10,9 @@ class InsightsConfig(AppConfig):
         from core.metrics import add_collector
         from customers.sections import add_section
         from customers.signals import contact_erased, contact_unreachable
+        from django.db.models.signals import post_save, pre_save
+
+        from surveys.models import Invitation, Response
         from surveys.signals import response_recorded
 
         from . import receivers
@@ -20,6 +23,10 @@ class InsightsConfig(AppConfig):
         contact_unreachable.connect(
             receivers.contact_became_unreachable, dispatch_uid="insights-contact-became-unreachable"
         )
+        # The rollups the insights read, kept in the transaction that saves an answer.
+        pre_save.connect(receivers.answer_changing, sender=Response, dispatch_uid="insights-answer-changing")
+        post_save.connect(receivers.answer_saved, sender=Response, dispatch_uid="insights-answer-saved")
+        post_save.connect(receivers.invitation_saved, sender=Invitation, dispatch_uid="insights-invitation-saved")
         contact_erased.connect(receivers.contact_erased, dispatch_uid="insights-contact-erased")
         also_visible(customers_handed_to)
         # The customer page loads the customer's timeline (insights.timeline) into itself.

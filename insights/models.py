@@ -116,6 +116,13 @@ class Alert(models.Model):
         ordering = ["priority", "-revenue_12m", "created_at"]
         indexes = [
             models.Index(fields=["status", "priority", "-revenue_12m", "created_at"], name="alert_queue_idx"),
+            # The queue (alerts.queries.alert_queue): what is still being worked, in its order,
+            # so that a page of it is read by index however many alerts there are.
+            models.Index(
+                fields=["priority", "-revenue_12m", "created_at", "id"],
+                condition=models.Q(status__in=["open", "acknowledged"]),
+                name="alert_unresolved_queue_idx",
+            ),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["customer", "-created_at"], name="alert_customer_idx"),
             models.Index(
@@ -220,13 +227,9 @@ class AtRiskClosure(models.Model):
         return f"{self.customer} off the at-risk list since {self.closed_at:%Y-%m-%d}"
 
 
-class AnswerCount(models.Model):
-    """Settled answers counted by day, survey, tier, account manager and band: what the
-    insights read for the days whose answers can no longer change, instead of every
-    answer (see dashboard/counts.py). Tier and account manager are the customer's at
-    the last rebuild; suspect answers are left out, as everywhere in the insights."""
+class CountedAnswers(models.Model):
+    """How many settled answers of one survey, tier, account manager and band."""
 
-    day = models.DateField(help_text="In TIME_ZONE.")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
     account_manager = models.ForeignKey(
@@ -234,6 +237,18 @@ class AnswerCount(models.Model):
     )
     band = models.CharField(max_length=10, choices=Band.choices)
     answers = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AnswerCount(CountedAnswers):
+    """Settled answers counted by day, survey, tier, account manager and band: what the
+    insights read for the days whose answers can no longer change, instead of every
+    answer (see dashboard/counts.py). Tier and account manager are the customer's at
+    the last rebuild; suspect answers are left out, as everywhere in the insights."""
+
+    day = models.DateField(help_text="In TIME_ZONE.")
 
     class Meta:
         indexes = [
@@ -245,6 +260,33 @@ class AnswerCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answers} {self.band} on {self.day}"
+
+
+class AnswerCountSpan(models.TextChoices):
+    MONTH = "month", "Calendar month"
+    # A week (Monday to Sunday) cut at the month's edges, so that each belongs to one
+    # month and to one week: what a weekly chart and the ends of a monthly one sum.
+    WEEK_PART = "week_part", "Week within a month"
+
+
+class SpanAnswerCount(CountedAnswers):
+    """AnswerCount summed over whole settled months and week parts, made with it, so that
+    a long period reads a few hundred rows a month instead of a few hundred a day
+    (dashboard/counts.py, figures.settled_counts)."""
+
+    span = models.CharField(max_length=10, choices=AnswerCountSpan.choices)
+    start = models.DateField(help_text="Its first day.")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["span", "start"], include=["survey", "tier", "account_manager", "band", "answers"],
+                name="span_answer_count_start_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answers} {self.band} in the {self.span} from {self.start}"
 
 
 class AnswerCountState(models.Model):
@@ -259,3 +301,86 @@ class AnswerCountState(models.Model):
 
     def __str__(self) -> str:
         return f"Answer counts before {self.settled_before}"
+
+
+# Stands for "any survey" in LatestAnswer.survey_key (survey ids start at 1).
+ANY_SURVEY = 0
+
+
+class LatestAnswer(models.Model):
+    """Each customer's latest counted (not suspect) answer, to each survey (survey_key:
+    the survey's id) and to any survey (survey_key 0): what the insights read for
+    "customers by their latest answer" instead of every answer. Kept on write, one
+    statement per saved answer (dashboard/rollups.py)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="latest_answers")
+    survey_key = models.PositiveIntegerField(help_text="The survey's id; 0: any survey.")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
+    band = models.CharField(max_length=10, choices=Band.choices)
+    score = models.PositiveSmallIntegerField()
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "survey_key"], name="latest_answer_one_per_customer_survey"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["survey_key", "submitted_at"], include=["customer", "band", "score"],
+                name="latest_answer_recent_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}'s latest answer ({self.survey_key or 'any survey'}): {self.score}"
+
+
+class RecentAnswerCount(models.Model):
+    """Answers of the days not settled yet (the last fortnight or so) by day, survey,
+    tier, account manager and band, as AnswerCount counts the settled ones: rebuilt
+    with it, and kept on write, one upsert per saved answer (dashboard/counts.py).
+    Tier and manager are keys, 0 for none, so that the upsert finds its row."""
+
+    day = models.DateField(help_text="In TIME_ZONE.")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    tier_key = models.PositiveSmallIntegerField(help_text="The customer's tier; 0: none.")
+    manager_key = models.PositiveIntegerField(help_text="The account manager's id; 0: none.")
+    band = models.CharField(max_length=10, choices=Band.choices)
+    answers = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "survey", "tier_key", "manager_key", "band"], name="recent_answer_count_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answers} {self.band} on {self.day}"
+
+
+class InvitationCount(models.Model):
+    """Invitations sent on each day before the last rebuild's, by survey, tier and
+    account manager, and how many of them were answered: the response rate without
+    reading every invitation. Rebuilt with AnswerCount (dashboard/counts.py); an answer
+    to one of them adds itself on write."""
+
+    day = models.DateField(help_text="The day it was sent, in TIME_ZONE.")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent = models.PositiveIntegerField()
+    answered = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["day"], include=["survey", "tier", "account_manager", "sent", "answered"],
+                name="invitation_count_day_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answered} of {self.sent} answered on {self.day}"

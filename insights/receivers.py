@@ -4,10 +4,12 @@ in tasks."""
 from __future__ import annotations
 
 from core.queue import enqueue
+from surveys.models import InvitationStatus
 from surveys.suspicion import quiet_period
 
 from . import tasks
 from .alerts import services
+from .dashboard import counts, rollups
 
 RAISE_UNREACHABLE_ALERT = "insights.tasks.raise_unreachable_alert"
 
@@ -25,3 +27,31 @@ def contact_became_unreachable(sender, customer_id: int, **kwargs) -> None:
 def contact_erased(sender, customer_id: int, email: str, name: str, **kwargs) -> None:
     # Inside the erasing transaction, synchronously: a failure rolls the erasure back.
     services.forget_contact(customer_id=customer_id, email=email, name=name)
+
+
+# What the rollups hold of an answer: a save that changes none of them changes nothing.
+COUNTED_FIELDS = {"score", "band", "is_suspect", "submitted_at", "survey", "customer"}
+
+
+def _counts(raw: bool, update_fields) -> bool:
+    # Fixtures being loaded (raw) are counted by `rebuild_insights_rollups` afterwards.
+    return not raw and (update_fields is None or bool(COUNTED_FIELDS & set(update_fields)))
+
+
+def answer_changing(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
+    # What a changed answer counted as, read before it is overwritten.
+    instance._counted_before = counts.counted_before(instance) if _counts(raw, update_fields) else None
+
+
+def answer_saved(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
+    # In the saving transaction: one statement each keeps the customer's latest answer
+    # and the day's counts.
+    if _counts(raw, update_fields):
+        rollups.answer_saved(instance)
+        counts.answer_saved(instance, before=getattr(instance, "_counted_before", None))
+
+
+def invitation_saved(sender, instance, update_fields=None, raw: bool = False, **kwargs) -> None:
+    # Only when an invitation turns answered (surveys.services.record_response).
+    if not raw and update_fields and "status" in update_fields and instance.status == InvitationStatus.RESPONDED:
+        counts.invitation_answered(instance)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .alerts import services
-from .dashboard import counts
+from .dashboard import counts, rollups
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -46,3 +46,8 @@ def refresh_answer_counts() -> bool:
 @shared_task(acks_late=True, ignore_result=True)
 def rebuild_answer_counts() -> None:
     counts.rebuild()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def verify_latest_answers() -> int:
+    return rollups.verify()

@@ -339,6 +339,10 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "reference"], name="delivery_reference_unique_per_customer"),
         ]
+        indexes = [
+            # A customer's latest deliveries (the customer's timeline reads a page's worth).
+            models.Index(fields=["customer", "-delivered_at"], name="delivery_customer_latest_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -510,6 +514,12 @@ class Response(models.Model):
                 name="response_customer_latest_idx",
             ),
             models.Index(fields=["band", "submitted_at"], name="response_band_submitted_idx"),
+            # Possible scanners waiting for a person's decision (insights' list and its count).
+            models.Index(
+                fields=["customer", "-submitted_at"],
+                condition=models.Q(is_suspect=True, suspect_review=""),
+                name="response_awaiting_review_idx",
+            ),
             models.Index(
                 fields=["submitted_at"],
                 condition=models.Q(needs_evaluation=True),

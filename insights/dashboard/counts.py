@@ -2,32 +2,49 @@
 
 An answer can change (be revised, turn suspect, be confirmed) only until its invitation
 expires, and every version of it comes after the invitation was sent. Every day before
-the earliest day on which a still-open invitation was sent is therefore *settled*: its answers are final. `rebuild` counts the settled days into
-AnswerCount by day, survey, tier, account manager and band, in one INSERT … SELECT;
-the figures read those counts for settled days and the answers themselves for the
-days after (a fortnight or so), so an answer given or revised a second ago is counted
-at once, and nothing has to be kept in step answer by answer.
+the earliest day on which a still-open invitation was sent is therefore *settled*: its
+answers are final. `rebuild` counts the settled days into AnswerCount by day, survey,
+tier, account manager and band, in one INSERT … SELECT, and the days after (a fortnight
+or so) into RecentAnswerCount, which every saved answer then keeps current with one
+upsert (`answer_saved`, from Response's post_save; a changed answer also takes its
+earlier version out). The invitations sent on each day before the rebuild's go into
+InvitationCount (sent, answered); an invitation answered later adds itself
+(`invitation_answered`, from Invitation's post_save), and those sent since are read
+from the invitations themselves (a day's worth at most).
+
+So the figures read counts only: settled days from AnswerCount, the days after from
+RecentAnswerCount, and an answer given or revised a second ago is counted at once.
 
 What can still change a settled day's counts is outside the answers: a customer moving
 tier or account manager, or deleted with its answers, or another TIME_ZONE. `refresh`,
-run by beat every five minutes, rebuilds when any of those happened or a new day has
-settled; until then the figures keep the attribution of the last rebuild.
+run by beat every five minutes, rebuilds when any of those happened, a new day began,
+or the counts disagree with the answers; until then the figures keep the attribution
+of the last rebuild.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import CharField, Value
+from django.db.models.functions import Greatest, TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from customers.models import Customer
-from surveys.models import Invitation, Response
+from customers.models import Contact, Customer
+from surveys.models import Delivery, Invitation, InvitationStatus, Response
 
-from ..models import AnswerCount, AnswerCountState
+from ..models import (
+    AnswerCount,
+    AnswerCountSpan,
+    AnswerCountState,
+    InvitationCount,
+    RecentAnswerCount,
+    SpanAnswerCount,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +79,13 @@ def rebuild(*, now: datetime | None = None) -> AnswerCountState:
         current = AnswerCountState.objects.select_for_update().get(pk=STATE_PK)
         cutoff = settled_before(now=now)
         AnswerCount.objects.all().delete()
+        SpanAnswerCount.objects.all().delete()
+        RecentAnswerCount.objects.all().delete()
+        InvitationCount.objects.all().delete()
         _insert_counts(before=midnight(cutoff))
+        _insert_span_counts(settled_before=cutoff)
+        _insert_recent_counts(since=midnight(cutoff))
+        _insert_invitation_counts(before=midnight(timezone.localdate(now)))
         current.settled_before = cutoff
         current.built_at = now
         current.time_zone = timezone.get_current_timezone_name()
@@ -71,20 +94,188 @@ def rebuild(*, now: datetime | None = None) -> AnswerCountState:
     return current
 
 
-def _insert_counts(*, before: datetime) -> None:
-    """INSERT … SELECT: the counting happens in the database, whatever the number of answers."""
+def _counted(answers: QuerySet[Response]) -> tuple[str, list]:
+    """The answers grouped as the counts hold them, as SQL: its columns are survey,
+    customer__tier, customer__account_manager, band, day, answers (the grouped fields,
+    then the annotations, each in the order given)."""
     counted = (
-        Response.objects.filter(is_suspect=False, submitted_at__lt=before)
+        answers.filter(is_suspect=False)
         .annotate(day=TruncDate("submitted_at"))
         .values("survey", "customer__tier", "customer__account_manager", "band", "day")
         .annotate(answers=Count("pk"))
-        .order_by()
+        .order_by("day")  # a day's rows side by side on disk: a period reads few pages
     )
-    select, params = counted.query.sql_with_params()
-    # The SELECT lists the grouped fields, then the annotations, each in the order given.
+    return counted.query.sql_with_params()
+
+
+def _insert_counts(*, before: datetime) -> None:
+    """INSERT … SELECT: the counting happens in the database, whatever the number of answers."""
+    select, params = _counted(Response.objects.filter(submitted_at__lt=before))
     columns = "survey_id, tier, account_manager_id, band, day, answers"
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {AnswerCount._meta.db_table} ({columns}) {select}", params)
+        cursor.execute(f"INSERT INTO {AnswerCount._meta.db_table} ({columns}) {select}", params)  # nosec B608
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def week_part(day: date) -> tuple[date, date]:
+    """The first and last day of the week part holding `day`: its week (Monday to
+    Sunday) cut at the month's edges."""
+    monday = day - timedelta(days=day.weekday())
+    return max(monday, month_start(day)), min(monday + timedelta(days=6), month_end(day))
+
+
+@dataclass(frozen=True)
+class Cover:
+    """Days `first` to `last` as the fewest count rows read them: whole months (when
+    `months`), then whole week parts, then the days left at the ends."""
+
+    months: list[date]
+    week_parts: list[date]
+    days: list[date]
+
+
+def cover(first: date, last: date, *, months: bool) -> Cover:
+    found = Cover([], [], [])
+    day = first
+    while day <= last:
+        if months and day.day == 1 and month_end(day) <= last:
+            found.months.append(day)
+            day = month_end(day) + timedelta(days=1)
+            continue
+        part_start, part_end = week_part(day)
+        if part_start == day and part_end <= last:
+            found.week_parts.append(day)
+            day = part_end + timedelta(days=1)
+            continue
+        found.days.append(day)
+        day += timedelta(days=1)
+    return found
+
+
+def _insert_span_counts(*, settled_before: date) -> None:
+    """The settled days' counts summed over each whole month and week part settled."""
+    spans = {
+        AnswerCountSpan.MONTH: (TruncMonth("day"), month_start(settled_before)),
+        AnswerCountSpan.WEEK_PART: (Greatest(TruncWeek("day"), TruncMonth("day")), week_part(settled_before)[0]),
+    }
+    columns = "span, survey_id, tier, account_manager_id, band, start, answers"
+    for span, (start, before) in spans.items():
+        summed = (
+            AnswerCount.objects.filter(day__lt=before)
+            .annotate(span=Value(span.value, output_field=CharField()), start=start)
+            .values("span", "survey", "tier", "account_manager", "band", "start")
+            .annotate(total=Sum("answers"))
+            .order_by("start")
+        )
+        select, params = summed.query.sql_with_params()
+        sql = (
+            f"INSERT INTO {SpanAnswerCount._meta.db_table} ({columns})"  # nosec B608
+            f" SELECT span, survey, tier, account_manager, band, start, total FROM ({select}) summed"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def _insert_recent_counts(*, since: datetime) -> None:
+    select, params = _counted(Response.objects.filter(submitted_at__gte=since))
+    sql = (
+        f"INSERT INTO {RecentAnswerCount._meta.db_table} (survey_id, tier_key, manager_key, band, day, answers)"  # nosec B608
+        f" SELECT survey, COALESCE(customer__tier, 0), COALESCE(customer__account_manager, 0), band, day, answers"
+        f" FROM ({select}) counted"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# One answer in or out of its day's count: the customer's tier and manager as they stand.
+ADD_ANSWER = f"""
+INSERT INTO {RecentAnswerCount._meta.db_table} (day, survey_id, tier_key, manager_key, band, answers)
+SELECT %s, %s, COALESCE(tier, 0), COALESCE(account_manager_id, 0), %s, %s
+FROM {Customer._meta.db_table} WHERE id = %s
+ON CONFLICT (day, survey_id, tier_key, manager_key, band)
+DO UPDATE SET answers = {RecentAnswerCount._meta.db_table}.answers + excluded.answers
+"""  # nosec B608: table names from the models, values as parameters
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What an answer counted as: its day, survey and band (None: not counted, suspect)."""
+
+    day: date
+    survey_id: int
+    band: str
+
+    @classmethod
+    def of(cls, response: Response) -> Counted | None:
+        if response.is_suspect:
+            return None
+        return cls(timezone.localdate(response.submitted_at), response.survey_id, response.band)
+
+
+def counted_before(response: Response) -> Counted | None:
+    """From Response's pre_save: what a changed answer counted as until now (one read;
+    nothing for a new answer)."""
+    if response._state.adding or response.pk is None:
+        return None
+    stored = Response.objects.filter(pk=response.pk).first()
+    return Counted.of(stored) if stored else None
+
+
+def answer_saved(response: Response, *, before: Counted | None) -> None:
+    """From Response's post_save: one upsert for a new answer; a changed one also takes
+    out what it counted as before."""
+    now = Counted.of(response)
+    if now == before:
+        return
+    with connection.cursor() as cursor:
+        for counted, step in ((before, -1), (now, 1)):
+            if counted:
+                day = connection.ops.adapt_datefield_value(counted.day)
+                cursor.execute(ADD_ANSWER, [day, counted.survey_id, counted.band, step, response.customer_id])
+
+
+def _null_safe_equal() -> str:
+    return "IS" if connection.vendor == "sqlite" else "IS NOT DISTINCT FROM"
+
+
+def invitation_answered(invitation: Invitation) -> None:
+    """From Invitation's post_save, when it turns answered: one UPDATE of its day's count,
+    if that day is counted ahead (one sent since the rebuild is read as it stands)."""
+    table, same = InvitationCount._meta.db_table, _null_safe_equal()
+    sql = (
+        f"UPDATE {table} SET answered = answered + 1 WHERE id = ("  # nosec B608
+        f" SELECT counted.id FROM {table} counted, {Contact._meta.db_table} contact"
+        f" JOIN {Customer._meta.db_table} customer ON customer.id = contact.customer_id"
+        f" WHERE contact.id = %s AND counted.day = %s AND counted.sent > counted.answered"
+        f" AND counted.survey_id = (SELECT survey_id FROM {Delivery._meta.db_table} WHERE id = %s)"
+        f" AND counted.tier {same} customer.tier AND counted.account_manager_id {same} customer.account_manager_id"
+        f" LIMIT 1)"
+    )
+    with connection.cursor() as cursor:
+        day = connection.ops.adapt_datefield_value(timezone.localdate(invitation.sent_at))
+        cursor.execute(sql, [invitation.contact_id, day, invitation.delivery_id])
+
+
+def _insert_invitation_counts(*, before: datetime) -> None:
+    """INSERT … SELECT of the invitations sent before `before`, as reach() counts them."""
+    counted = (
+        Invitation.objects.filter(sent_at__lt=before)
+        .annotate(day=TruncDate("sent_at"))
+        .values("delivery__survey", "contact__customer__tier", "contact__customer__account_manager", "day")
+        .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(status=InvitationStatus.RESPONDED)))
+        .order_by("day")
+    )
+    select, params = counted.query.sql_with_params()
+    columns = "survey_id, tier, account_manager_id, day, sent, answered"
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {InvitationCount._meta.db_table} ({columns}) {select}", params)  # nosec B608
 
 
 def refresh(*, now: datetime | None = None) -> bool:
@@ -98,14 +289,25 @@ def refresh(*, now: datetime | None = None) -> bool:
 
 
 def _out_of_date(current: AnswerCountState, *, now: datetime) -> bool:
-    if settled_before(now=now) > current.settled_before:
-        return True  # a new day has settled
+    if settled_before(now=now) > current.settled_before or timezone.localdate(now) > invitations_counted_before(current):
+        return True  # a new day has settled, or begun
     changed = Customer.objects.aggregate(edited=Max("updated_at"), measured=Max("metrics_updated_at"))
     if any(moment and moment > current.built_at for moment in changed.values()):
         return True  # a tier or an account manager may have changed
+    settled = midnight(current.settled_before)
     counted = AnswerCount.objects.aggregate(answers=Sum("answers"))["answers"] or 0
-    answers = Response.objects.filter(is_suspect=False, submitted_at__lt=midnight(current.settled_before)).count()
-    return counted != answers  # answers deleted with their customer
+    if counted != Response.objects.filter(is_suspect=False, submitted_at__lt=settled).count():
+        return True  # answers deleted with their customer
+    recent = RecentAnswerCount.objects.filter(day__gte=current.settled_before).aggregate(answers=Sum("answers"))
+    if (recent["answers"] or 0) != Response.objects.filter(is_suspect=False, submitted_at__gte=settled).count():
+        return True  # answers written other than by a save, or deleted
+    sent = InvitationCount.objects.aggregate(sent=Sum("sent"))["sent"] or 0
+    return sent != Invitation.objects.filter(sent_at__lt=midnight(invitations_counted_before(current))).count()
+
+
+def invitations_counted_before(current: AnswerCountState) -> date:
+    """InvitationCount holds the invitations sent before this day: the rebuild's."""
+    return timezone.localdate(current.built_at)
 
 
 def midnight(day: date) -> datetime:

@@ -31,7 +31,19 @@ from urllib.parse import urlencode
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -39,7 +51,18 @@ from core.numbers import currency_code, round_half_up
 from customers.models import HIGH_VALUE_TIERS, Band, Customer, Tier
 from surveys.models import Invitation, InvitationStatus, Response, Survey
 
-from ..models import Alert, AlertStatus, AnswerCount
+from ..models import (
+    ANY_SURVEY,
+    Alert,
+    AlertStatus,
+    AnswerCount,
+    AnswerCountSpan,
+    AnswerCountState,
+    InvitationCount,
+    LatestAnswer,
+    RecentAnswerCount,
+    SpanAnswerCount,
+)
 from . import counts
 
 DEFAULT_PERIOD_DAYS = 90
@@ -202,6 +225,8 @@ class CountRow:
 
 
 BANDS = tuple(Band.values)
+# "Not given: find out" (None is an answer: the counts cannot be read).
+ASK = object()
 
 
 def _mixes(rows: Iterable[CountRow], key: Callable[[CountRow], object]) -> dict[object, BandMix]:
@@ -223,31 +248,20 @@ class AnswerCounts:
     rows: list[CountRow]
 
     @classmethod
-    def of(cls, filters: InsightFilters) -> AnswerCounts:
+    def of(cls, filters: InsightFilters, *, state: AnswerCountState | None | object = ASK) -> AnswerCounts:
         """Settled days from the counts made ahead (dashboard/counts.py), the days after
-        from the answers themselves; without counts, every day from the answers."""
-        trunc = TruncWeek if filters.weekly else TruncMonth
-        # The counts made ahead are per manager, not per customer: a viewer's own book
-        # (a few thousand customers at most) is counted from its answers.
-        settled = counts.state() if filters.book is None else None
-        rows = []
-        if settled and filters.date_from < settled.settled_before:
-            rows += (
-                _counted_ahead(filters, last_day=settled.settled_before - timedelta(days=1))
-                .annotate(bucket=trunc("day"))
-                .values_list("bucket", "tier", "account_manager", "survey", "band")
-                .annotate(answers=Sum("answers"))
-                .order_by()
-            )
-        since = counts.midnight(settled.settled_before) if settled else None
-        if since is None or since < filters.end:
-            rows += (
-                answers(filters, since=since)
-                .annotate(bucket=trunc("submitted_at"))
-                .values_list("bucket", "customer__tier", "customer__account_manager", "survey", "band")
-                .annotate(answers=Count("pk"))
-                .order_by()
-            )
+        from the counts kept on write; before the first rebuild, from the answers."""
+        settled = counts_state(filters) if state is ASK else state
+        rows: list = []
+        if settled is None:
+            rows += _trunc_and_group(answers(filters), "submitted_at", Count("pk"),
+                                     "customer__tier", "customer__account_manager", weekly=filters.weekly)
+            return cls(filters, [CountRow(_as_date(bucket), *rest) for bucket, *rest in rows])
+        if filters.date_from < settled.settled_before:
+            rows += settled_counts(filters, last_day=settled.settled_before - timedelta(days=1))
+        if settled.settled_before <= filters.date_to:
+            rows += [(bucket, tier or None, manager or None, *rest)
+                     for bucket, tier, manager, *rest in recent_counts(filters, first_day=settled.settled_before)]
         return cls(filters, [CountRow(_as_date(bucket), *rest) for bucket, *rest in rows])
 
     @cached_property
@@ -294,9 +308,51 @@ class AnswerCounts:
         return [Breakdown(key=survey.slug, label=survey.name, mix=mixes[survey.pk]) for survey in surveys]
 
 
-def _counted_ahead(filters: InsightFilters, *, last_day: date) -> QuerySet[AnswerCount]:
-    rows = AnswerCount.objects.filter(day__gte=filters.date_from, day__lte=min(filters.date_to, last_day))
-    return within(filters, rows, customer="", survey="survey")
+def counts_state(filters: InsightFilters) -> AnswerCountState | None:
+    """The counts made ahead, if the figures may read them: built, in this time zone, and
+    for staff (they are per manager, not per customer: a viewer's own book, a few
+    thousand customers at most, is counted from its rows)."""
+    return counts.state() if filters.book is None else None
+
+
+def _trunc_and_group(rows: QuerySet, day: str, total, tier: str, manager: str, *, weekly: bool) -> QuerySet:
+    """(week or month, tier, manager, survey, band, answers) rows."""
+    trunc = TruncWeek if weekly else TruncMonth
+    return (
+        rows.annotate(bucket=trunc(day))
+        .values_list("bucket", tier, manager, "survey", "band")
+        .annotate(answers=total)
+        .order_by()
+    )
+
+
+def settled_counts(filters: InsightFilters, *, last_day: date) -> QuerySet:
+    """The period's settled days, up to `last_day`, in one query: whole months (for a
+    monthly chart) and week parts from SpanAnswerCount, the days left at either end
+    from AnswerCount, so a year reads a few thousand rows, not a few hundred a day."""
+    covered = counts.cover(filters.date_from, min(filters.date_to, last_day), months=not filters.weekly)
+
+    def grouped(rows: QuerySet, day: str) -> QuerySet:
+        rows = within(filters, rows, customer="", survey="survey")
+        return _trunc_and_group(rows, day, Sum("answers"), "tier", "account_manager", weekly=filters.weekly)
+
+    return grouped(SpanAnswerCount.objects.filter(span=AnswerCountSpan.MONTH, start__in=covered.months), "start").union(
+        grouped(SpanAnswerCount.objects.filter(span=AnswerCountSpan.WEEK_PART, start__in=covered.week_parts), "start"),
+        grouped(AnswerCount.objects.filter(day__in=covered.days), "day"),
+        all=True,
+    )
+
+
+def recent_counts(filters: InsightFilters, *, first_day: date) -> QuerySet[RecentAnswerCount]:
+    """The period's days from `first_day` on, from RecentAnswerCount (tier and manager 0: none)."""
+    rows = RecentAnswerCount.objects.filter(day__gte=max(filters.date_from, first_day), day__lte=filters.date_to)
+    if filters.tier:
+        rows = rows.filter(tier_key=filters.tier)
+    if filters.account_manager:
+        rows = rows.filter(manager_key=filters.account_manager.pk)
+    if filters.survey:
+        rows = rows.filter(survey=filters.survey)
+    return _trunc_and_group(rows, "day", Sum("answers"), "tier_key", "manager_key", weekly=filters.weekly)
 
 
 def _as_date(value: date | datetime) -> date:
@@ -331,9 +387,32 @@ class Reach:
         """Share 0–1 of the invitations sent in the period that were answered."""
         return _rounded(Decimal(self.answered) / self.sent, 4) if self.sent else None
 
+    def __add__(self, other: Reach) -> Reach:
+        return Reach(self.sent + other.sent, self.answered + other.answered)
 
-def reach(filters: InsightFilters) -> Reach:
-    invitations = Invitation.objects.filter(sent_at__gte=filters.start, sent_at__lt=filters.end)
+
+def reach(filters: InsightFilters, *, state: AnswerCountState | None | object = ASK) -> Reach:
+    """The days before the counts' rebuild from InvitationCount, the invitations sent
+    since (a day's worth) from the invitations themselves."""
+    built = counts_state(filters) if state is ASK else state
+    if built is None:
+        return invitations_sent(filters, since=filters.start)
+    counted_before = counts.invitations_counted_before(built)
+    counted = invitations_counted(filters, before=counted_before)
+    since = max(filters.start, counts.midnight(counted_before))
+    return counted + invitations_sent(filters, since=since) if since < filters.end else counted
+
+
+def invitations_counted(filters: InsightFilters, *, before: date) -> Reach:
+    """The period's invitations sent before the day `before`, from InvitationCount."""
+    rows = InvitationCount.objects.filter(day__gte=filters.date_from, day__lte=min(filters.date_to, before - timedelta(days=1)))
+    totals = within(filters, rows, customer="", survey="survey").aggregate(sent=Sum("sent"), answered=Sum("answered"))
+    return Reach(sent=totals["sent"] or 0, answered=totals["answered"] or 0)
+
+
+def invitations_sent(filters: InsightFilters, *, since: datetime) -> Reach:
+    """The period's invitations sent from `since` on, from the invitations themselves."""
+    invitations = Invitation.objects.filter(sent_at__gte=since, sent_at__lt=filters.end)
     # The customer through the contact, not the delivery: contacts are far fewer to join.
     invitations = within(filters, invitations, customer="contact__customer", survey="delivery__survey")
     totals = invitations.aggregate(sent=Count("pk"), answered=Count("pk", filter=Q(status=InvitationStatus.RESPONDED)))
@@ -357,9 +436,31 @@ def _latest_answer(filters: InsightFilters, *, since: datetime, field_name: str)
     return Subquery(latest.order_by("-submitted_at", "-pk").values(field_name)[:1])
 
 
+def reads_latest_rollup(filters: InsightFilters) -> bool:
+    """Whether each customer's latest answer in the period is their latest answer of
+    all, which LatestAnswer holds (dashboard/rollups.py): a period reaching the present
+    (no query), or one after which nobody answered (one indexed query). Otherwise the
+    answers themselves are searched."""
+    if filters.end > timezone.now():
+        return True
+    return not LatestAnswer.objects.filter(survey_key=_survey_key(filters), submitted_at__gte=filters.end).exists()
+
+
+def _survey_key(filters: InsightFilters) -> int:
+    return filters.survey.pk if filters.survey else ANY_SURVEY
+
+
 def with_latest_answer(filters: InsightFilters) -> QuerySet[Customer]:
     """Active customers in scope with `answer_band` and `answer_score`: their latest
     answer in the period (None without one)."""
+    if reads_latest_rollup(filters):
+        latest = FilteredRelation(
+            "latest_answers",
+            condition=Q(latest_answers__survey_key=_survey_key(filters), latest_answers__submitted_at__gte=filters.start),
+        )
+        return customers_in_scope(filters).annotate(latest_in_period=latest).annotate(
+            answer_band=F("latest_in_period__band"), answer_score=F("latest_in_period__score")
+        )
     return customers_in_scope(filters).annotate(
         answer_band=_latest_answer(filters, since=filters.start, field_name="band"),
         answer_score=_latest_answer(filters, since=filters.start, field_name="score"),
@@ -430,7 +531,7 @@ class LatestAnswers:
 def latest_answers(filters: InsightFilters) -> LatestAnswers:
     """One grouped query over the customers in scope: each row counts the customers of
     one tier whose latest answers fall in the same bands."""
-    rows = (
+    rows = _latest_from_rollup(filters) if reads_latest_rollup(filters) else (
         customers_in_scope(filters)
         .annotate(
             period_band=_latest_answer(filters, since=filters.start, field_name="band"),
@@ -464,6 +565,29 @@ def latest_answers(filters: InsightFilters) -> LatestAnswers:
         customers=sum(figure.customers for figure in quadrants.values()),
         revenue_at_risk=revenue_at_risk,
     )
+
+
+def _latest_from_rollup(filters: InsightFilters) -> list[tuple]:
+    """What latest_answers groups, from the customers' latest answers (the period reaches
+    the present): only those answered within the period or the revenue-at-risk window,
+    the others count in neither. Grouped by band and two yes/no columns, which the
+    database sees are few groups (a hash, not a sort of every customer)."""
+    risk_start = filters.end - REVENUE_AT_RISK_WINDOW
+    latest = LatestAnswer.objects.filter(
+        survey_key=_survey_key(filters), submitted_at__gte=min(filters.start, risk_start), customer__is_active=True
+    )
+    rows = (
+        within(filters, latest, customer="customer", survey=None)
+        .annotate(
+            in_period=ExpressionWrapper(Q(submitted_at__gte=filters.start), output_field=BooleanField()),
+            in_window=ExpressionWrapper(Q(submitted_at__gte=risk_start), output_field=BooleanField()),
+        )
+        .values_list("customer__tier", "band", "in_period", "in_window")
+        .annotate(customers=Count("pk"), revenue=Sum("customer__revenue_12m"))
+        .order_by()
+    )
+    return [(tier, band if in_period else None, band if in_window else None, customers, revenue)
+            for tier, band, in_period, in_window, customers, revenue in rows]
 
 
 def quadrant_customers(filters: InsightFilters, quadrant: Quadrant) -> QuerySet[Customer]:
@@ -654,10 +778,11 @@ class Summary:
 
 
 def summary(filters: InsightFilters, *, now: datetime) -> Summary:
+    state = counts_state(filters)
     return Summary(
         filters=filters,
-        counts=AnswerCounts.of(filters),
-        reach=reach(filters),
+        counts=AnswerCounts.of(filters, state=state),
+        reach=reach(filters, state=state),
         latest=latest_answers(filters),
         alerts=alert_counts(filters, now=now),
     )

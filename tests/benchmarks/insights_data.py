@@ -6,7 +6,8 @@ with Pareto-distributed revenue and tiers, contacts, two years of deliveries wit
 their invitations, answers and at-risk alerts. Every step is one INSERT ... SELECT
 over generate_series, drawing from random() after setseed(), so one seed and one
 `today` give the same data, and the default size (50,000 customers, 1,000,000
-answers) takes under a minute instead of the hours the ORM would need.
+answers) takes about a minute instead of the hours the ORM would need (each step's
+table is analysed before the next reads it, as autovacuum would have).
 
 Ids come from the tables' own sequences, so the ORM can keep adding rows afterwards.
 The rows it creates are recognisable: users `bench.manager.N`, customers `BENCH-NNNNNN`,
@@ -80,7 +81,7 @@ WITH drawn AS (
 INSERT INTO customers_customer (external_id, name, account_manager_id, cost_to_serve, is_active,
                                 created_at, updated_at, revenue_12m, on_time_rate, avg_days_late,
                                 net_value, tier, metrics_updated_at, latest_score, latest_band,
-                                latest_answer_at)
+                                latest_answer_at, time_zone)
 SELECT 'BENCH-' || lpad(n::text, GREATEST(6, length(n::text)), '0'), 'Bench customer ' || n,
        manager_id, cost, is_active, now(), now(), revenue, on_time_rate,
        CASE WHEN on_time_rate IS NOT NULL THEN round(((1 - on_time_rate) * 45 * lateness)::numeric, 1)::float8 END,
@@ -91,7 +92,7 @@ SELECT 'BENCH-' || lpad(n::text, GREATEST(6, length(n::text)), '0'), 'Bench cust
             WHEN before * 100 < %(tier2)s * total THEN 2
             WHEN before * 100 < %(tier3)s * total THEN 3
             ELSE 4 END,
-       now(), NULL, '', NULL
+       now(), NULL, '', NULL, ''
 FROM valued LEFT JOIN ranked USING (n)
 ORDER BY n
 """
@@ -101,11 +102,11 @@ CREATE_NPS_SURVEY = """
 INSERT INTO surveys_survey (slug, name, is_default, is_active, question, scale_min, scale_max,
                             promoter_min, satisfied_min, send_delay, throttle, reminder_delay,
                             expiry, email_subject, reminder_subject, email_intro, email_signature,
-                            created_at)
+                            created_at, send_days)
 SELECT 'bench-nps', 'Bench NPS', FALSE, TRUE,
        'How likely are you to recommend us to a colleague, after {delivery}?',
        0, 10, 9, 7, send_delay, throttle, reminder_delay, expiry, email_subject,
-       reminder_subject, email_intro, email_signature, now()
+       reminder_subject, email_intro, email_signature, now(), send_days
 FROM surveys_survey
 WHERE id = %(default_survey)s
 RETURNING id
@@ -239,7 +240,7 @@ WITH moods AS (
     FROM scored
 )
 INSERT INTO surveys_response (invitation_id, customer_id, survey_id, score, band, comment, is_suspect,
-                              first_submitted_at, submitted_at, revisions, needs_evaluation)
+                              first_submitted_at, submitted_at, revisions, needs_evaluation, suspect_review)
 SELECT invitation_id, customer_id, survey_id, score, band,
        CASE WHEN comment_draw >= CASE band WHEN 'at_risk' THEN 0.60 WHEN 'satisfied' THEN 0.05 ELSE 0.03 END
                 THEN ''
@@ -260,7 +261,7 @@ SELECT invitation_id, customer_id, survey_id, score, band,
                 'On time and very professional, thank you.',
                 'Excellent, the crew was very careful.'])[1 + floor(comment_pick * 3)::int]
        END,
-       is_suspect, submitted_at, submitted_at, 0, FALSE
+       is_suspect, submitted_at, submitted_at, 0, FALSE, ''
 FROM banded
 ORDER BY submitted_at
 """
@@ -295,7 +296,7 @@ INSERT INTO insights_alert (response_id, customer_id, kind, status, priority, hi
                             tier, revenue_12m, on_time_rate, score, previous_score, created_at, due_at,
                             acknowledged_at, resolved_at, escalated_at, notified_at,
                             escalation_notified_at, webhook_sent_at, webhook_attempts, webhook_error,
-                            webhook_next_attempt_at)
+                            webhook_next_attempt_at, lost_contact_email, lost_contact_reason, handover_reason)
 SELECT w.response_id, w.customer_id, 'at_risk',
        CASE WHEN w.resolve_at <= %(now)s THEN 'resolved'
             WHEN w.ack_at <= %(now)s THEN 'acknowledged'
@@ -311,12 +312,20 @@ SELECT w.response_id, w.customer_id, 'at_risk',
        w.escalated_at,
        CASE WHEN w.created_at + interval '1 minute' <= %(now)s THEN w.created_at + interval '1 minute' END,
        CASE WHEN w.escalated_at + interval '1 minute' <= %(now)s THEN w.escalated_at + interval '1 minute' END,
-       NULL, 0, '', NULL
+       NULL, 0, '', NULL, '', '', ''
 FROM worked w
 JOIN customers_customer c ON c.id = w.customer_id
 ORDER BY w.created_at
 """
 
+
+# Each bulk step, and the table it loads.
+STEPS = [
+    (CREATE_CONTACTS, "customers_contact"),
+    (CREATE_DELIVERIES, "surveys_delivery"),
+    (CREATE_INVITATIONS, "surveys_invitation"),
+    (CREATE_RESPONSES, "surveys_response"),
+]
 
 # The bulk tables' unique constraints (primary keys aside), then their foreign keys:
 # (table, name, definition).
@@ -350,10 +359,10 @@ def _check_deferred_constraints(cursor) -> None:
 def _bulk_load(cursor, tables: Sequence[str]) -> Iterator[None]:
     """Drops the tables' indexes and constraints other than primary keys and checks,
     and puts them back (same names, same definitions) after the block. Building an
-    index once, and checking a foreign key or a unique constraint with one pass, is
-    several times faster than maintaining them row by row (the deferred foreign-key
-    checks alone took ~45 s at commit, the index updates ~30 s). Should the block fail,
-    the transaction's rollback restores them.
+    index once is several times faster than maintaining it row by row (the deferred
+    foreign-key checks alone took ~45 s at commit, the index updates ~30 s); the
+    foreign keys come back NOT VALID, unchecked against rows made to match them. Should
+    the block fail, the transaction's rollback restores them.
     """
     quote = connection.ops.quote_name
     _check_deferred_constraints(cursor)
@@ -370,7 +379,10 @@ def _bulk_load(cursor, tables: Sequence[str]) -> Iterator[None]:
     for _, definition in indexes:
         cursor.execute(definition)
     for table, name, definition in constraints:
-        cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+        # The rows were made to match their foreign keys; checking each over a million
+        # rows again would double the load for nothing (NOT VALID still guards new rows).
+        checked = " NOT VALID" if definition.startswith("FOREIGN KEY") else ""
+        cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}{checked}")
 
 
 def create_insights_portfolio(
@@ -396,6 +408,9 @@ def create_insights_portfolio(
         "tier3": tier3,
     }
     with transaction.atomic(), connection.cursor() as cursor:
+        # Room to sort, hash and build indexes in memory rather than on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         # Every random() below follows from the seed (setseed takes -1..1).
         cursor.execute("SELECT setseed(%s)", [(seed % 2_000_001) / 1_000_000 - 1])
         cursor.execute(CREATE_MANAGERS, params)
@@ -405,12 +420,14 @@ def create_insights_portfolio(
         params["default_survey"] = Survey.default().pk
         cursor.execute(CREATE_NPS_SURVEY, params)
         params["nps_survey"] = cursor.fetchone()[0]
+        # Each INSERT … SELECT reads what the one before loaded: statistics for the fresh
+        # rows first (as autovacuum would give them), or the planner takes the tables for
+        # empty and picks nested loops over a million rows (minutes instead of seconds).
+        cursor.execute("ANALYZE auth_user, customers_customer, surveys_survey")
         with _bulk_load(cursor, BULK_TABLES):
-            cursor.execute(CREATE_CONTACTS, params)
-            cursor.execute(CREATE_DELIVERIES, params)
-            cursor.execute(CREATE_INVITATIONS, params)
-            cursor.execute(CREATE_RESPONSES, params)
-        # Statistics for the fresh rows, or the next steps get plans made for empty tables.
+            for statement, loaded in STEPS:
+                cursor.execute(statement, params)
+                cursor.execute(f"ANALYZE {loaded}")
         cursor.execute("ANALYZE")
         # Each customer's latest answer, by the product's own query (~3 s at full size).
         refresh_latest_answers()

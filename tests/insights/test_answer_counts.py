@@ -18,7 +18,7 @@ from django.utils import timezone
 from customers.models import Band, Customer
 from insights.dashboard import counts, figures
 from insights.dashboard.figures import InsightFilters
-from insights.models import AnswerCount, AnswerCountState
+from insights.models import AnswerCount, AnswerCountState, SpanAnswerCount
 from surveys.services import record_response
 from tests.factories import CustomerFactory, SurveyFactory, UserFactory, answer_at, sent_invitation
 from tests.support.services import require_postgresql
@@ -94,7 +94,33 @@ class TestRebuild:
         answer_at(customer, 9, at(6, 10))
         counts.rebuild(now=NOW)
         AnswerCount.objects.update(answers=F("answers") + 4)  # what only the counts would say
+        SpanAnswerCount.objects.update(answers=F("answers") + 4)
         assert figures.summary(JUNE, now=NOW).mix.promoter == 5
+
+    def test_whole_months_and_week_parts_are_summed_ahead(self, customer):
+        for day in (1, 3, 10, 30):
+            answer_at(customer, 9, at(6, day))
+        answer_at(customer, 9, at(7, 2))
+        assert counts.rebuild(now=at(7, 20)).settled_before == date(2026, 7, 20)
+        spans = set(SpanAnswerCount.objects.values_list("span", "start", "answers"))
+        assert spans == {
+            ("month", date(2026, 6, 1), 4),  # July is not over
+            ("week_part", date(2026, 6, 1), 2),  # Monday 1 June to Sunday 7 June
+            ("week_part", date(2026, 6, 8), 1),
+            ("week_part", date(2026, 6, 29), 1),  # 29 and 30 June: the week cut at the month's end
+            ("week_part", date(2026, 7, 1), 1),  # and its rest, 1 to 5 July
+        }
+
+    def test_a_period_reads_whole_months_then_week_parts_then_days(self):
+        covered = counts.cover(date(2026, 5, 30), date(2026, 7, 15), months=True)
+        assert covered.months == [date(2026, 6, 1)]
+        assert covered.week_parts == [date(2026, 7, 1), date(2026, 7, 6)]
+        assert covered.days == [date(2026, 5, 30), date(2026, 5, 31), date(2026, 7, 13), date(2026, 7, 14),
+                                date(2026, 7, 15)]
+        weekly = counts.cover(date(2026, 5, 30), date(2026, 6, 10), months=False)
+        assert (weekly.week_parts, weekly.days) == ([date(2026, 6, 1)], [date(2026, 5, 30), date(2026, 5, 31),
+                                                                          date(2026, 6, 8), date(2026, 6, 9),
+                                                                          date(2026, 6, 10)])
 
     def test_counts_made_in_another_time_zone_are_not_read(self, customer, settings):
         answer_at(customer, 9, at(6, 10))

@@ -16,7 +16,7 @@ from demo import alerts as alert_demo
 from demo import customers as customer_demo
 from demo import sender as sender_demo
 from demo import surveys as survey_demo
-from insights.dashboard import counts
+from insights.dashboard import counts, rollups
 from insights.models import AlertStatus
 
 
@@ -80,6 +80,8 @@ class Command(BaseCommand):
                 summary = customer_demo.seed(customers=customers, rng=rng, today=today)
                 surveys = survey_demo.seed_surveys(rng=rng, today=today, now=now)
                 alerts = alert_demo.seed_alerts(rng=rng, now=now)
+            # The answers were loaded in bulk, around the model's save: what the insights read, from them.
+            rollups.rebuild()
             counts.rebuild()
             self.report(summary)
             self.report_surveys(surveys)
