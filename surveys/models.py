@@ -444,17 +444,24 @@ class Invitation(models.Model):
     def survey(self) -> Survey:
         return self.delivery.survey
 
+    def use_texts(self, texts: Survey | SurveyText) -> None:
+        """The texts `text` fills in: the survey's own, or a translation read already
+        (see page_setup), instead of reading them from the survey."""
+        self._texts = texts
+
     def text(self, field: str) -> str:
         """One of the survey's texts (TEXT_FIELDS) in the contact's language, with this
         invitation's names put in."""
         if not hasattr(self, "_texts"):
             self._texts = self.survey.texts_in(self.contact.language)
+        text = getattr(self._texts, field)
+        # The customer and the sender are read only for a text that names them.
         return texts.fill_in(
-            getattr(self._texts, field),
+            text,
             contact_name=self.contact.name or gettext("there"),
-            customer=self.delivery.customer.name,
+            customer=self.delivery.customer.name if "{customer}" in text else "",
             delivery=self.delivery.label,
-            company=self.sender.name,
+            company=self.sender.name if "{company}" in text else "",
         )
 
     @cached_property

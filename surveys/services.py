@@ -427,11 +427,26 @@ def invitation_for_token(token: str) -> Invitation | None:
     if not token or len(token) > 100:
         return None
     digest = hash_token(token)
-    return (
-        Invitation.objects.select_related("delivery__survey", "delivery__customer", "contact", "response")
+    # A token opens one invitation at most: no ORDER BY to plan, and only the columns
+    # the survey pages and record_response use (anything else is read when asked for).
+    found = list(
+        Invitation.objects.select_related("delivery__survey", "contact", "response")
+        .only(*PAGE_COLUMNS)
         .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest))
-        .first()
+        .order_by()[:1]
     )
+    return found[0] if found else None
+
+
+# What the survey pages and record_response read of an invitation found by its token.
+PAGE_COLUMNS = (
+    "status", "expires_at", "sent_at", "reminded_at", "remind_at",
+    "delivery__reference", "delivery__description", "delivery__delivered_at", "delivery__customer_id",
+    "delivery__survey__question", "delivery__survey__scale_min", "delivery__survey__scale_max",
+    "delivery__survey__promoter_min", "delivery__survey__satisfied_min", "delivery__survey__sender_id",
+    "contact__language", "contact__name",
+    "response__score", "response__band", "response__comment", "response__submitted_at",
+)
 
 
 def invitation_for_unsubscribe_token(token: str) -> Invitation | None:
@@ -457,32 +472,34 @@ def record_response(
     suspect answer is kept but marked, and the same answer given again after a quiet
     period, the way a person would, clears the mark."""
     now = now or timezone.now()
+    customer_id = invitation.delivery.customer_id
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update(of=("self",)).select_related("delivery__survey").get(pk=invitation.pk)
+        if _claimed_for_first_answer(invitation, now=now):
+            response = _first_answer(invitation, customer_id=customer_id, score=score, comment=comment, now=now)
+            _set_latest_answer(customer_id=customer_id, answer=response)
+            transaction.on_commit(lambda: response_recorded.send(sender=Response, response_id=response.pk))
+            return response
+        # The invitation as it stands under its lock (the survey and the delivery do not
+        # change), then its answer: read after the lock, so that of two answers arriving
+        # together the second finds the first.
+        invitation.status, invitation.sent_at, invitation.reminded_at, invitation.expires_at = (
+            Invitation.objects.select_for_update()
+            .filter(pk=invitation.pk)
+            .values_list("status", "sent_at", "reminded_at", "expires_at")
+            .get()
         )
         if invitation.sent_at is None or invitation.is_expired(now):
             raise InvitationClosed
-        survey = invitation.survey
-        band = survey.classify(score)
-        emailed_at = (invitation.sent_at, invitation.reminded_at)
-        response = Response.objects.filter(invitation=invitation).first()
+        response = Response.objects.filter(invitation_id=invitation.pk).order_by().first()
         if response is None:
-            response = Response.objects.create(
-                invitation=invitation,
-                customer_id=invitation.delivery.customer_id,
-                survey=survey,
-                score=score,
-                band=band,
-                comment=comment,
-                is_suspect=looks_automated(versions=[Version(score, now)], emailed_at=emailed_at),
-                first_submitted_at=now,
-                submitted_at=now,
-            )
-            invitation.status = InvitationStatus.RESPONDED
-            invitation.remind_at = None
-            invitation.save(update_fields=["status", "remind_at"])
-        elif (response.score, response.comment) != (score, comment):
+            Invitation.objects.filter(pk=invitation.pk).update(status=InvitationStatus.RESPONDED, remind_at=None)
+            response = _first_answer(invitation, customer_id=customer_id, score=score, comment=comment, now=now)
+            _set_latest_answer(customer_id=customer_id, answer=response)
+            transaction.on_commit(lambda: response_recorded.send(sender=Response, response_id=response.pk))
+            return response
+        survey = invitation.survey
+        emailed_at = (invitation.sent_at, invitation.reminded_at)
+        if (response.score, response.comment) != (score, comment):
             versions = [*answer_versions(response), Version(score, now)]
             ResponseRevision.objects.create(
                 response=response,
@@ -492,7 +509,7 @@ def record_response(
                 submitted_at=response.submitted_at,
             )
             response.is_suspect = looks_automated(versions=versions, emailed_at=emailed_at)
-            response.score, response.band, response.comment = score, band, comment
+            response.score, response.band, response.comment = score, survey.classify(score), comment
             response.revisions += 1
             _changed(response, now=now, fields=["score", "band", "comment", "revisions"])
         elif response.is_suspect and not looks_automated(
@@ -504,10 +521,59 @@ def record_response(
             _changed(response, now=now, fields=[])
         else:
             return response  # the same answer again: nothing changes
-        refresh_latest_answers(customer_ids=[invitation.delivery.customer_id])
-        response_id = response.pk
-        transaction.on_commit(lambda: response_recorded.send(sender=Response, response_id=response_id))
+        # A changed answer may stop being the customer's newest (a clock behind by a
+        # moment on another server): worked out again from every answer.
+        refresh_latest_answers(customer_ids=[customer_id])
+        transaction.on_commit(lambda: response_recorded.send(sender=Response, response_id=response.pk))
     return response
+
+
+def _claimed_for_first_answer(invitation: Invitation, *, now: datetime) -> bool:
+    """The common case in one statement: an invitation sent, open and unanswered as the
+    caller read it (the token lookup) is marked answered, and stays locked until the
+    transaction ends. A sent invitation has no answer: the one that answers it makes
+    it responded in the same transaction. False, changing nothing, when it was not
+    open as read or no longer stands as read (answered, reminded or closed meanwhile):
+    the caller then reads it again under its lock."""
+    if invitation.status != InvitationStatus.SENT or invitation.sent_at is None or invitation.is_expired(now):
+        return False
+    claimed = Invitation.objects.filter(
+        pk=invitation.pk,
+        status=InvitationStatus.SENT,
+        sent_at=invitation.sent_at,
+        reminded_at=invitation.reminded_at,
+        expires_at=invitation.expires_at,
+    ).update(status=InvitationStatus.RESPONDED, remind_at=None)
+    return claimed == 1
+
+
+def _first_answer(invitation: Invitation, *, customer_id: int, score: int, comment: str, now: datetime) -> Response:
+    """The invitation's first answer, judged for a machine's click on its own; the
+    invitation is locked and marked answered already."""
+    invitation.status, invitation.remind_at = InvitationStatus.RESPONDED, None
+    survey = invitation.survey
+    return Response.objects.create(
+        invitation=invitation,
+        customer_id=customer_id,
+        survey=survey,
+        score=score,
+        band=survey.classify(score),
+        comment=comment,
+        is_suspect=looks_automated(
+            versions=[Version(score, now)], emailed_at=(invitation.sent_at, invitation.reminded_at)
+        ),
+        first_submitted_at=now,
+        submitted_at=now,
+    )
+
+
+def _set_latest_answer(*, customer_id: int, answer: Response) -> None:
+    """A new answer becomes the customer's latest unless a later one is there already:
+    the newest by submitted_at, then id, as refresh_latest_answers picks it, set from
+    the answer in hand instead of searched for."""
+    Customer.objects.filter(
+        Q(latest_answer_at__isnull=True) | Q(latest_answer_at__lte=answer.submitted_at), pk=customer_id
+    ).update(latest_score=answer.score, latest_band=answer.band, latest_answer_at=answer.submitted_at)
 
 
 def answer_versions(response: Response) -> list[Version]:

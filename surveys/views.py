@@ -21,7 +21,7 @@ from django_htmx.http import push_url
 from core.http import HtmxHttpRequest, page_or_fragment, see_other
 from core.ratelimit import rate_limited
 
-from . import services
+from . import page_setup, services
 from .forms import ResponseForm, preselected_score
 from .models import COMMENT_MAX_LENGTH, Invitation, Sender
 
@@ -73,10 +73,14 @@ def _public(view: PublicView) -> PublicView:
     return wrapped
 
 
-def _invitation_or_404(
-    token: str, *, lookup: Callable[[str], Invitation | None] = services.invitation_for_token
-) -> Invitation:
-    invitation = lookup(token)
+def _invitation_or_404(token: str) -> Invitation:
+    """The invitation of a survey link, ready for its pages (see page_setup)."""
+    invitation = _found_or_404(services.invitation_for_token(token))
+    page_setup.prepare(invitation)
+    return invitation
+
+
+def _found_or_404(invitation: Invitation | None) -> Invitation:
     if invitation is None:
         raise Http404("Unknown survey link")
     translation.activate(invitation.contact.language)
@@ -86,7 +90,7 @@ def _invitation_or_404(
 def _link_not_found(request: HttpRequest) -> HttpResponse:
     """An unknown link: the same page whatever the reason, in the default sender's name,
     with no way into the staff side."""
-    return render(request, "surveys/not_found.html", {"sender": Sender.default()}, status=404)
+    return render(request, "surveys/not_found.html", {"sender": page_setup.default_sender()}, status=404)
 
 
 def _render(
@@ -133,17 +137,24 @@ def respond(request: HtmxHttpRequest, token: str) -> HttpResponse:
             return see_other(f"{thanks_url}?saved=comment" if comment_saved else thanks_url)
         status = 400
         chosen = None
+        checked, comment = form["score"].value(), form["comment"].value()
+        errors = {field: messages[0] for field, messages in form.errors.items()}
     else:
         chosen = preselected_score(request.GET.get("score"), survey)
-        initial = {"score": chosen or (answer.score if answer else None), "comment": answer.comment if answer else ""}
-        form = ResponseForm(initial=initial, survey=survey)
+        checked, comment = chosen or (answer.score if answer else None), answer.comment if answer else ""
+        errors = {}
         status = 200
         if answer and chosen == answer.score:
             chosen = None  # the link's score is already the answer: nothing to press Send for
+    # The page is built from plain values: rendering a form's widgets costs a hot page dearly.
     context = {
         "survey": survey,
         "question": invitation.text("question"),
-        "form": form,
+        "scores": [(score, str(score) == str(checked), score == chosen) for score in survey.scores],
+        "comment": "" if comment is None else comment,
+        "score_error": errors.get("score", ""),
+        "comment_error": errors.get("comment", ""),
+        "action": reverse("surveys:respond", args=[token]),
         "answer": answer,
         "token": token,
         "chosen": chosen,
@@ -173,7 +184,7 @@ def thanks(request: HtmxHttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _invitation_or_404(token, lookup=services.invitation_for_unsubscribe_token)
+    invitation = _found_or_404(services.invitation_for_unsubscribe_token(token))
     if _is_one_click_unsubscribe(request):
         # RFC 8058: the mail client posts without cookies or a CSRF token.
         services.unsubscribe(invitation=invitation)
@@ -183,6 +194,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_protect
 def _unsubscribe_page(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    page_setup.prepare(invitation)
     if request.method == "POST":
         services.unsubscribe(invitation=invitation)
         return _render(request, invitation, "surveys/unsubscribed.html", {})

@@ -50,6 +50,15 @@ def default_survey_after_each_flush():
 
 
 @pytest.fixture(autouse=True)
+def survey_pages_read_afresh():
+    """Each test starts with nothing of a survey's set-up kept in this process
+    (surveys/page_setup.py): a test's rollback sends no signal that would drop it."""
+    from surveys import page_setup
+
+    page_setup.forget()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The real hasher costs ~0.25 s a user by design; tests do not need that strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

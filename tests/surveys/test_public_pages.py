@@ -445,3 +445,55 @@ def test_two_answers_posted_at_once_make_one_response_and_no_error():
     assert statuses == [303, 303]
     response = Response.objects.get(invitation=invitation)
     assert response.revisions == 1 and response.history.count() == 1
+
+
+def statements(queries) -> list[str]:
+    """The SQL statements run, by their first word, leaving out transaction control."""
+    words = [query["sql"].split(None, 1)[0].upper() for query in queries]
+    return [word for word in words if word not in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}]
+
+
+class TestWhatEachRequestReads:
+    """The public paths are the hot ones (issue 15): each reads and writes only what it must."""
+
+    def test_the_survey_page_is_one_select_once_its_set_up_is_kept(self, client, invitation):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client.get(f"/s/{TOKEN}/")  # reads the sender and the texts (surveys/page_setup.py)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/s/{TOKEN}/").status_code == 200
+        assert statements(queries) == ["SELECT"]
+
+    def test_a_first_answer_is_a_lookup_a_claim_an_insert_and_the_latest_answer(self, client, invitation):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client.get(f"/s/{TOKEN}/")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.post(f"/s/{TOKEN}/", {"score": "3"}).status_code == 303
+        assert statements(queries) == ["SELECT", "UPDATE", "INSERT", "UPDATE"]
+
+    def test_an_answer_arriving_while_the_first_is_recorded_becomes_its_revision(self, client, invitation):
+        """The page was read before the first answer was saved: the claim finds the
+        invitation answered, and the answer is recorded under the row's lock instead."""
+        from surveys import services
+
+        stale = services.invitation_for_token(TOKEN)
+        client.post(f"/s/{TOKEN}/", {"score": "3"})
+        services.record_response(invitation=stale, score=8)
+        response = Response.objects.get()
+        assert (response.score, response.revisions) == (8, 1)
+        assert [revision.score for revision in response.history.all()] == [3]
+
+    def test_the_customers_latest_answer_stays_the_newest(self, invitation):
+        from surveys import services
+        from tests.factories import answer_at
+
+        customer = invitation.delivery.customer
+        later = timezone.now() + timedelta(minutes=5)
+        answer_at(customer, 9, later)
+        services.refresh_latest_answers(customer_ids=[customer.pk])
+        services.record_response(invitation=invitation, score=2)
+        customer.refresh_from_db()
+        assert (customer.latest_score, customer.latest_answer_at) == (9, later)

@@ -1,0 +1,167 @@
+"""`make bench`: what the two public survey paths cost inside one process, the Python and
+SQL of a request with no web server around it (figure P1-inproc).
+
+- P1b, the survey page: GET `/s/<token>/` of a sent invitation;
+- P1, a first answer: POST `/s/<token>/` with a score, every transaction committed, the
+  quiet-period evaluation published to the real broker (Redis when REDIS_URL is set)
+  as in production, not run inline;
+- the floor: GET `/health/live` (a view that touches nothing) through the same
+  middleware, what any request of this project pays before a view does any work.
+
+Each goes through Django's test client and the whole middleware stack, on distinct
+tokens (each answer is a first answer), interleaved round by round (GET, POST, floor,
+the order turned each round). Queries per request are counted in a pass of their own,
+since counting them slows every query a little.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from config.celery import app as celery_app
+from surveys.models import Response
+from tests.benchmarks import report
+from tests.factories import sent_invitation
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
+
+ROUNDS = report.size(6, 2)
+PER_ROUND = report.size(200, 5)
+# Judged against the floor of the same run: a request to the survey page may cost this
+# many times a request that does nothing, an answer this many (it writes and commits).
+TARGET_GET_TIMES_FLOOR = 4.0
+TARGET_POST_TIMES_FLOOR = 6.0
+
+
+CHANGED = (
+    "the token lookup reads one narrow row (no ORDER BY, only the columns the pages use, the customer and the "
+    "sender only when a text names them); who is asking and the texts in the contact's language are kept a few "
+    "seconds per web process (surveys/page_setup.py); a first answer is claimed with one UPDATE instead of a "
+    "locked SELECT and a look for an earlier answer, and becomes the customer's latest answer from the answer in "
+    "hand instead of correlated subqueries; the rate limit counts in one Redis round trip instead of three; the "
+    "answer form is rendered from plain values instead of a bound Django form"
+)
+
+
+def tokens(prefix: str, count: int) -> list[str]:
+    found = []
+    for number in range(count):
+        token = f"bench-{prefix}-{number:05d}-token-of-normal-length"
+        sent_invitation(token=token)
+        found.append(token)
+    return found
+
+
+def ms_per_request(requests) -> tuple[float, float]:
+    """Wall-clock and this process's CPU milliseconds per request: on a busy machine
+    the wall clock also counts waiting for PostgreSQL and Redis to be scheduled."""
+    count = 0
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for request in requests:
+        request()
+        count += 1
+    return (time.perf_counter() - started) * 1000 / count, (time.process_time() - cpu_started) * 1000 / count
+
+
+def get_page(client: Client, token: str):
+    def request():
+        answer = client.get(f"/s/{token}/")
+        assert answer.status_code == 200, answer.status_code
+
+    return request
+
+
+def post_answer(client: Client, token: str, score: int):
+    def request():
+        answer = client.post(f"/s/{token}/", {"score": str(score), "comment": ""})
+        assert answer.status_code == 303, answer.status_code
+
+    return request
+
+
+def get_floor(client: Client):
+    def request():
+        assert client.get("/health/live").status_code == 200
+
+    return request
+
+
+def queries_per_request(requests) -> float:
+    with CaptureQueriesContext(connection) as queries:
+        count = sum(1 for request in requests if request() is None)
+    return len(queries) / count
+
+
+@pytest.fixture
+def published_to_the_broker():
+    """Tasks go to the broker as in production (the suite runs them inline), and what
+    this benchmark published is purged afterwards."""
+    celery_app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        celery_app.control.purge()
+        celery_app.conf.task_always_eager = True
+
+
+def test_the_public_survey_paths_in_process(settings, published_to_the_broker):
+    settings.PUBLIC_RATE_LIMIT = 10**9  # counted as ever, never refused
+    client = Client()
+    warm = tokens("warm", report.size(10, 2))
+    for number, token in enumerate(warm):
+        get_page(client, token)()
+        post_answer(client, token, number % 10 + 1)()
+        get_floor(client)()
+
+    times: dict[str, list[float]] = {"GET": [], "POST": [], "floor": []}
+    cpu: dict[str, list[float]] = {"GET": [], "POST": [], "floor": []}
+    for round_number in range(ROUNDS):
+        batch = tokens(f"r{round_number}", PER_ROUND)
+        runs = {
+            "GET": lambda: ms_per_request(get_page(client, token) for token in batch),
+            "POST": lambda: ms_per_request(
+                post_answer(client, token, number % 10 + 1) for number, token in enumerate(batch)
+            ),
+            "floor": lambda: ms_per_request(get_floor(client) for _ in batch),
+        }
+        order = ["GET", "POST", "floor"] if round_number % 2 == 0 else ["floor", "GET", "POST"]
+        for name in order:
+            wall, processor = runs[name]()
+            times[name].append(wall)
+            cpu[name].append(processor)
+
+    counted = tokens("counted", report.size(20, 2))
+    get_queries = queries_per_request(get_page(client, token) for token in counted)
+    post_queries = queries_per_request(post_answer(client, token, 7) for token in counted)
+    assert Response.objects.count() == len(warm) + ROUNDS * PER_ROUND + len(counted)  # every answer stored once
+
+    spread = {name: report.Spread.of(values) for name, values in times.items()}
+    cpu_spread = {name: report.Spread.of(values) for name, values in cpu.items()}
+    get_ratio = spread["GET"].median / spread["floor"].median
+    post_ratio = spread["POST"].median / spread["floor"].median
+    report.record(
+        report.Figure(
+            id="P1-inproc",
+            path="`/s/<token>/` in process: survey page GET (P1b), first answer POST (P1)",
+            ours=f"GET {spread['GET'].text(' ms', 2)}, {get_queries:.0f} queries; "
+            f"POST {spread['POST'].text(' ms', 2)}, {post_queries:.0f} queries",
+            baseline=f"do-nothing view through the same middleware: {spread['floor'].text(' ms', 2)}",
+            ratio=f"GET {get_ratio:.1f}× the floor, POST {post_ratio:.1f}×",
+            target=f"GET ≤ {TARGET_GET_TIMES_FLOOR:.0f}×, POST ≤ {TARGET_POST_TIMES_FLOOR:.0f}× the floor",
+            met=get_ratio <= TARGET_GET_TIMES_FLOOR and post_ratio <= TARGET_POST_TIMES_FLOOR,
+            changed=CHANGED,
+            details=[
+                f"{ROUNDS} rounds of {PER_ROUND} requests each, distinct tokens, {connection.vendor}, "
+                f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}",
+                "Django test client, whole middleware stack, no web server; queries counted in a pass of their own "
+                "(BEGIN and COMMIT included)",
+                "CPU of this process per request: "
+                + ", ".join(f"{name} {cpu_spread[name].text(' ms', 2)}" for name in ("GET", "POST", "floor")),
+            ],
+        )
+    )
