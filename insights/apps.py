@@ -12,8 +12,8 @@ class InsightsConfig(AppConfig):
         from customers.signals import contact_erased, contact_unreachable
         from django.db.models.signals import post_save, pre_save
 
-        from surveys.models import Invitation, Response
-        from surveys.signals import response_recorded
+        from surveys.models import Response
+        from surveys.signals import invitation_answered, response_recorded
 
         from . import receivers
         from .metrics import alert_metrics
@@ -26,7 +26,7 @@ class InsightsConfig(AppConfig):
         # The rollups the insights read, kept in the transaction that saves an answer.
         pre_save.connect(receivers.answer_changing, sender=Response, dispatch_uid="insights-answer-changing")
         post_save.connect(receivers.answer_saved, sender=Response, dispatch_uid="insights-answer-saved")
-        post_save.connect(receivers.invitation_saved, sender=Invitation, dispatch_uid="insights-invitation-saved")
+        invitation_answered.connect(receivers.invitation_answered, dispatch_uid="insights-invitation-answered")
         contact_erased.connect(receivers.contact_erased, dispatch_uid="insights-contact-erased")
         also_visible(customers_handed_to)
         # The customer page loads the customer's timeline (insights.timeline) into itself.

@@ -4,7 +4,6 @@ in tasks."""
 from __future__ import annotations
 
 from core.queue import enqueue
-from surveys.models import InvitationStatus
 from surveys.suspicion import quiet_period
 
 from . import tasks
@@ -51,7 +50,6 @@ def answer_saved(sender, instance, raw: bool = False, update_fields=None, **kwar
         counts.answer_saved(instance, before=getattr(instance, "_counted_before", None))
 
 
-def invitation_saved(sender, instance, update_fields=None, raw: bool = False, **kwargs) -> None:
-    # Only when an invitation turns answered (surveys.services.record_response).
-    if not raw and update_fields and "status" in update_fields and instance.status == InvitationStatus.RESPONDED:
-        counts.invitation_answered(instance)
+def invitation_answered(sender, invitation, **kwargs) -> None:
+    # In the answering transaction: one UPDATE of the invitation's day's count.
+    counts.invitation_answered(invitation)

@@ -34,7 +34,7 @@ from .models import (
     hash_token,
     link_token,
 )
-from .signals import response_recorded
+from .signals import invitation_answered, response_recorded
 from .suspicion import Version, looks_automated
 
 if TYPE_CHECKING:
@@ -551,6 +551,7 @@ def _first_answer(invitation: Invitation, *, customer_id: int, score: int, comme
     """The invitation's first answer, judged for a machine's click on its own; the
     invitation is locked and marked answered already."""
     invitation.status, invitation.remind_at = InvitationStatus.RESPONDED, None
+    invitation_answered.send(sender=Invitation, invitation=invitation)
     survey = invitation.survey
     return Response.objects.create(
         invitation=invitation,

@@ -9,7 +9,7 @@ or so) into RecentAnswerCount, which every saved answer then keeps current with 
 upsert (`answer_saved`, from Response's post_save; a changed answer also takes its
 earlier version out). The invitations sent on each day before the rebuild's go into
 InvitationCount (sent, answered); an invitation answered later adds itself
-(`invitation_answered`, from Invitation's post_save), and those sent since are read
+(`invitation_answered`, from surveys' signal of that name), and those sent since are read
 from the invitations themselves (a day's worth at most).
 
 So the figures read counts only: settled days from AnswerCount, the days after from
@@ -246,7 +246,7 @@ def _null_safe_equal() -> str:
 
 
 def invitation_answered(invitation: Invitation) -> None:
-    """From Invitation's post_save, when it turns answered: one UPDATE of its day's count,
+    """From surveys' invitation_answered, sent when an invitation turns answered: one UPDATE of its day's count,
     if that day is counted ahead (one sent since the rebuild is read as it stands)."""
     table, same = InvitationCount._meta.db_table, _null_safe_equal()
     sql = (
