@@ -164,6 +164,20 @@ def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> in
     return sent
 
 
+def send_now(keys: list[str]) -> int:
+    """Sends the messages named by `keys` at once, in this process, if they are queued and
+    due: the alert email from the task that raised the alert, instead of from the task
+    its queueing published, which would take every due message in turn (a batch of survey
+    emails first). One another worker holds, or has sent, is left to it. Returns how
+    many went."""
+    with _outcomes_not_waiting_for_disk():
+        batch = _claim(timezone.now(), len(keys), keys=keys)
+        if not batch:
+            return 0
+        sent, _ = _send_batch(batch, deadline=time.monotonic() + SEND_SECONDS)
+    return sent
+
+
 def sending_timeout() -> timedelta:
     """A row "sending" for longer than this belongs to a worker that died: it goes again."""
     return timedelta(seconds=settings.OUTBOX_SENDING_TIMEOUT)
@@ -210,13 +224,12 @@ def record_bounce(message: OutgoingMessage, *, reason: str) -> bool:
     return bool(bounced)
 
 
-def _claim(now: datetime, batch_size: int) -> list[OutgoingMessage]:
+def _claim(now: datetime, batch_size: int, *, keys: list[str] | None = None) -> list[OutgoingMessage]:
+    due = OutgoingMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
+    if keys is not None:
+        due = due.filter(key__in=keys)
     with transaction.atomic():
-        batch = list(
-            OutgoingMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.QUEUED, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")[:batch_size]
-        )
+        batch = list(due.select_for_update(skip_locked=True).order_by("next_attempt_at", "pk")[:batch_size])
         if batch:
             OutgoingMessage.objects.filter(pk__in=[message.pk for message in batch]).update(
                 status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1

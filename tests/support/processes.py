@@ -46,11 +46,14 @@ def child_environment(*, var_dir: Path, redis_url: str | None, **extra: str) -> 
 
 @contextmanager
 def celery_worker(
-    env: dict[str, str], *, queue: str, log: Path, name: str = "test", timeout: float = 60
+    env: dict[str, str], *, queue: str, log: Path, name: str = "test", timeout: float = 60, include: str = ""
 ) -> Iterator[subprocess.Popen]:
-    """A real Celery worker consuming `queue`, stopped (by its own PID) afterwards."""
+    """A real Celery worker consuming `queue`, stopped (by its own PID) afterwards;
+    `include` names more task modules for it to import (a benchmark's own tasks)."""
     command = [CELERY, "-A", "config", "worker", "-Q", queue, "-n", f"{name}@%h", "--pool", "solo",
                "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    if include:
+        command += ["--include", include]
     with _started(command, env=env, log=log, ready=lambda: "ready." in log.read_text(), what="Celery worker",
                   timeout=timeout) as worker:
         yield worker
