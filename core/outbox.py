@@ -520,7 +520,7 @@ def _update_if_ours(message: OutgoingMessage, **values) -> bool:
     params = [ops.adapt_datetimefield_value(value) if name in datetimes else value for name, value in values.items()]
     with database.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {ops.quote_name(OutgoingMessage._meta.db_table)} SET {columns} "  # nosec B608: names are ours
+            f"UPDATE {ops.quote_name(OutgoingMessage._meta.db_table)} SET {columns} "  # nosec B608
             "WHERE id = %s AND status = %s AND claimed_at = %s",
             [*params, message.pk, Status.SENDING, ops.adapt_datetimefield_value(message.claimed_at)],
         )

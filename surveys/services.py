@@ -366,7 +366,7 @@ def _update_each(assignments: str, rows: list[tuple]) -> None:
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {Invitation._meta.db_table} SET {assignments} WHERE id = %s",  # nosec B608: our own SQL
+            f"UPDATE {Invitation._meta.db_table} SET {assignments} WHERE id = %s",  # nosec B608
             [[adapt(value) if isinstance(value, datetime) else value for value in row] for row in rows],
         )
 

@@ -35,7 +35,7 @@ from tests.support.smtp_sink_process import running_sink
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
 
-MESSAGES = report.size(500, 40)
+MESSAGES = report.size(1000, 40)
 ROUNDS = report.size(6, 4)
 TARGET = 0.75  # of raw smtplib's rate, per worker
 

@@ -1,5 +1,5 @@
-"""`make bench`: 100,000 due invitations sent by two real Celery workers on Redis, each
-recipient exactly once (PostgreSQL and Redis required).
+"""`make bench`, row P2b: 100,000 due invitations sent by two real Celery workers on
+Redis, each recipient exactly once (PostgreSQL and Redis required).
 
 The invitations are scheduled through the services' bulk path (record_deliveries, 5,000
 deliveries a call). Two workers (`--pool solo`, one process each) then get several
@@ -7,7 +7,7 @@ deliveries a call). Two workers (`--pool solo`, one process each) then get sever
 them, and send over SMTP to an aiosmtpd sink in a process of its own
 (tests/support/smtp_sink_process.py), which writes down the recipient of every
 message it accepts. The test waits until nothing is left to hand over or to send, then
-counts: no recipient twice, none missing. Prints the wall time and the rate.
+counts: no recipient twice, none missing, and records the wall time and the rate.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ import pytest
 from django.db import connection
 
 from surveys.models import Invitation, InvitationStatus
+from tests.benchmarks import report
 from tests.factories import CustomerFactory, due_invitations, nothing_left_to_send
 from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp_sink_process import running_sink
 
-INVITATIONS = 100_000
-CUSTOMERS = 100
+INVITATIONS = report.size(100_000, 300)
+CUSTOMERS = report.size(100, 3)
 CHUNK = 5_000
 SEND_TASKS = 4  # sweeps published at once, as beat and a slow worker could produce
 SENDING_TIMEOUT = 30 * 60  # seconds the two workers get to send everything
@@ -81,10 +82,21 @@ def test_two_workers_send_a_hundred_thousand_invitations_each_exactly_once(tmp_p
         sum(int(sent) for sent in re.findall(r"send_due_invitations\[[^\]]+\] succeeded in [\d.]+s: (\d+)", log.read_text()))
         for log in logs
     ]
-    print(f"[bench] two Celery workers (solo pool) on Redis, PostgreSQL, SMTP to an aiosmtpd sink in its own process: "
-          f"{len(received):,} emails in {elapsed:.0f} s, {len(received) / elapsed:,.0f}/s "
-          f"(all handed to the outbox after {handed_over_in:.0f} s; sent by each worker: "
-          f"{', '.join(f'{sent:,}' for sent in sent_by_worker)}); duplicates {duplicates}, missed {missed}")
+    report.record(report.Figure(
+        id="P2b",
+        path=f"dispatch: {INVITATIONS:,} due invitations, two Celery workers on Redis",
+        ours=f"{len(received):,} emails in {elapsed:,.0f} s, {len(received) / elapsed:,.0f}/s",
+        baseline="every recipient exactly once",
+        ratio=f"duplicates {duplicates}, missed {missed}",
+        target="0 duplicates, 0 missed",
+        met=duplicates == 0 and missed == 0,
+        details=[
+            f"two workers (solo pool, one process each), PostgreSQL, SMTP to an aiosmtpd sink in its own process; "
+            f"{SEND_TASKS} send tasks published at once",
+            f"all handed to the outbox after {handed_over_in:,.0f} s; sent by each worker: "
+            + ", ".join(f"{sent:,}" for sent in sent_by_worker),
+        ],
+    ))
     assert duplicates == 0
     assert missed == 0
     assert len(received) == INVITATIONS
