@@ -331,6 +331,10 @@ CELERY_BEAT_SCHEDULE = {
 # The outbox (core.outbox): a message a worker has held "sending" this long (seconds)
 # belongs to a dead worker and goes again. Longer than any one send can take.
 OUTBOX_SENDING_TIMEOUT = int(os.environ.get("OUTBOX_SENDING_TIMEOUT", "600"))
+# true: the outbox's claims and outcomes wait for PostgreSQL's disk flush (about 2 ms a
+# message on a plain disk). Off by default: only a crash of the database server could
+# then send the messages of its last 0.6 s again (core.outbox._outcomes_not_waiting_for_disk).
+OUTBOX_SYNCHRONOUS_COMMIT = env_bool("OUTBOX_SYNCHRONOUS_COMMIT")
 # Survey sending pauses when spam complaints pass this share of the last 1,000 emails
 # sent (Gmail's limit for bulk senders is 0.3%).
 COMPLAINT_RATE_LIMIT = float(os.environ.get("COMPLAINT_RATE_LIMIT", "0.003"))

@@ -41,6 +41,12 @@ class OutgoingMessage(models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=models.Q(status="queued"), name="outbox_due_idx"),
             models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="outbox_sending_idx"),
+            # Sent, its app not yet told (MessageKind.sent_many): what a dead worker left.
+            models.Index(
+                fields=["claimed_at"],
+                condition=models.Q(status="sent", claimed_at__isnull=False),
+                name="outbox_untold_idx",
+            ),
             models.Index(
                 fields=["provider_message_id"], condition=~models.Q(provider_message_id=""), name="outbox_provider_id_idx"
             ),

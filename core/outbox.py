@@ -27,17 +27,21 @@ import logging
 import smtplib
 import time
 from email.utils import getaddresses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMessage
-from django.core.mail.message import make_msgid
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import make_msgid, sanitize_address
 from django.core.mail.utils import DNS_NAME
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db import connection as database
 from django.db.models import F
 from django.utils import timezone
 
@@ -92,6 +96,12 @@ class MessageKind:
     # Optional: given the messages of a batch, reads what their emails need in a few
     # queries (instead of a few per message) and returns a build for those messages.
     build_many: Callable[[list[OutgoingMessage]], Build] | None = None
+    # Optional, for a kind sent in bulk: tells the app of a batch's sent messages at once,
+    # instead of `sent` for each inside the transaction that records it. Each outcome is
+    # then recorded alone, one UPDATE as the message goes (the row keeps its claimed_at:
+    # the app has not heard yet), and the app hears once the batch is done, or from
+    # release_stuck's sweep if the worker died first. Must be safe to run twice.
+    sent_many: Callable[[list[OutgoingMessage]], None] | None = None
 
 
 _KINDS: dict[str, MessageKind] = {}
@@ -142,14 +152,29 @@ def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> in
     sweeps (one a minute) pile up: what is left waits for the next one."""
     sent = 0
     deadline = time.monotonic() + SEND_SECONDS
-    while time.monotonic() < deadline:
-        batch = _claim(now or timezone.now(), batch_size)
+    with _outcomes_not_waiting_for_disk():
+        while time.monotonic() < deadline:
+            batch = _claim(now or timezone.now(), batch_size)
+            if not batch:
+                return sent
+            delivered, stopped = _send_batch(batch, deadline=deadline)
+            sent += delivered
+            if stopped:
+                return sent
+    return sent
+
+
+def send_now(keys: list[str]) -> int:
+    """Sends the messages named by `keys` at once, in this process, if they are queued and
+    due: the alert email from the task that raised the alert, instead of from the task
+    its queueing published, which would take every due message in turn (a batch of survey
+    emails first). One another worker holds, or has sent, is left to it. Returns how
+    many went."""
+    with _outcomes_not_waiting_for_disk():
+        batch = _claim(timezone.now(), len(keys), keys=keys)
         if not batch:
-            return sent
-        delivered, stopped = _send_batch(batch, deadline=deadline)
-        sent += delivered
-        if stopped:
-            return sent
+            return 0
+        sent, _ = _send_batch(batch, deadline=time.monotonic() + SEND_SECONDS)
     return sent
 
 
@@ -177,6 +202,9 @@ def release_stuck(*, now: datetime | None = None) -> int:
     )
     if released:
         logger.warning("Queued again %d outgoing messages a worker left unfinished", released)
+    told = tell_untold(now=now)
+    if told:
+        logger.warning("Told the apps of %d sent messages a worker left untold", told)
     return released
 
 
@@ -206,13 +234,12 @@ def record_bounce(message: OutgoingMessage, *, reason: str) -> bool:
     return bool(bounced)
 
 
-def _claim(now: datetime, batch_size: int) -> list[OutgoingMessage]:
+def _claim(now: datetime, batch_size: int, *, keys: list[str] | None = None) -> list[OutgoingMessage]:
+    due = OutgoingMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
+    if keys is not None:
+        due = due.filter(key__in=keys)
     with transaction.atomic():
-        batch = list(
-            OutgoingMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.QUEUED, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")[:batch_size]
-        )
+        batch = list(due.select_for_update(skip_locked=True).order_by("next_attempt_at", "pk")[:batch_size])
         if batch:
             OutgoingMessage.objects.filter(pk__in=[message.pk for message in batch]).update(
                 status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
@@ -263,6 +290,9 @@ def _deliver_one(message: OutgoingMessage, deliver: Callable[[OutgoingMessage], 
 
 
 def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int, bool]:
+    """Sends `batch`'s emails over one connection, each one's outcome recorded before
+    the next goes. The apps of kinds with sent_many hear of the batch's sent messages
+    once it is done (even when it stops early)."""
     connection = mail.get_connection()
     try:
         connection.open()
@@ -271,13 +301,14 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
         _release(batch)
         return 0, True
     sent = 0
+    app_hears_later: list[OutgoingMessage] = []
     try:
         builds = _builds(batch)
         for index, message in enumerate(batch):
             if time.monotonic() > deadline:
                 _release(batch[index:])
                 return sent, True
-            outcome = _send_one(message, connection, builds)
+            outcome = _send_one(message, connection, builds, app_hears_later=app_hears_later)
             if outcome == "sent":
                 sent += 1
             elif outcome == "connection_lost":
@@ -288,6 +319,8 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
             connection.close()
         except Exception:
             logger.warning("Closing the mail connection failed", exc_info=True)
+        if app_hears_later:
+            _tell_sent(app_hears_later)
     return sent, False
 
 
@@ -309,7 +342,9 @@ def _builds(batch: list[OutgoingMessage]) -> dict[str, Build]:
     return builds
 
 
-def _send_one(message: OutgoingMessage, connection, builds: dict[str, Build]) -> str:
+def _send_one(
+    message: OutgoingMessage, connection, builds: dict[str, Build], *, app_hears_later: list[OutgoingMessage]
+) -> str:
     kind = _KINDS.get(message.kind)
     if kind is None:
         _record_failure(message, f"no outbox kind {message.kind!r} is registered", permanent=True)
@@ -328,14 +363,37 @@ def _send_one(message: OutgoingMessage, connection, builds: dict[str, Build]) ->
     # Our own Message-ID, kept as the message's id when the provider gives none (SMTP).
     email.extra_headers.setdefault("Message-ID", make_msgid(domain=DNS_NAME))
     try:
-        connection.send_messages([email])
+        _hand_over(email, connection)
     except Exception as exc:
         permanent = is_permanent(exc)
         _record_failure(message, repr(exc), permanent=permanent)
         # A refused recipient leaves the connection usable; anything else may not have.
         return "failed" if permanent or _connection_survives(exc) else "connection_lost"
-    _record_sent(message, provider_message_id=_provider_message_id(email))
+    _record_sent(message, provider_message_id=_provider_message_id(email), app_hears_later=app_hears_later)
     return "sent"
+
+
+def _hand_over(email: EmailMessage, connection) -> None:
+    """Gives `email` to the mail service over the batch's connection. An email that
+    writes its own bytes (core.emails.FilledEmail) goes to Django's SMTP connection as
+    those bytes, as Django's backend would send its message(); anything else through
+    the backend."""
+    wire = email.wire_bytes() if isinstance(connection, SMTPBackend) and hasattr(email, "wire_bytes") else None
+    if wire is None:
+        connection.send_messages([email])
+        return
+    encoding = email.encoding or settings.DEFAULT_CHARSET
+    connection.connection.sendmail(
+        _sender_address(email.from_email, encoding),
+        [sanitize_address(address, encoding) for address in email.recipients()],
+        wire,
+    )
+
+
+@lru_cache(maxsize=64)
+def _sender_address(address: str, encoding: str) -> str:
+    """The envelope's sender, as Django's backend writes it: the same for a whole batch."""
+    return sanitize_address(address, encoding)
 
 
 def is_permanent(exc: Exception) -> bool:
@@ -368,10 +426,52 @@ def _provider_message_id(email: EmailMessage) -> str:
     return str(email.extra_headers.get("Message-ID", ""))
 
 
-def _record_sent(message: OutgoingMessage, *, provider_message_id: str) -> None:
+def _record_sent(
+    message: OutgoingMessage, *, provider_message_id: str, app_hears_later: list[OutgoingMessage] | None = None
+) -> None:
+    """With `app_hears_later`, a kind that tells its app of a batch at once (sent_many)
+    has its outcome recorded by one UPDATE, in autocommit, and the message appended."""
     message.sent_at = timezone.now()
     message.provider_message_id = provider_message_id[:255]
-    _finish(message, status=Status.SENT, error="", hook=_KINDS[message.kind].sent)
+    kind = _KINDS[message.kind]
+    if kind.sent_many is None or app_hears_later is None:
+        _finish(message, status=Status.SENT, error="", hook=kind.sent)
+        return
+    recorded = _update_if_ours(
+        message, status=Status.SENT, last_error="", recipient=message.recipient, sent_at=message.sent_at,
+        provider_message_id=message.provider_message_id, next_attempt_at=None, updated_at=message.sent_at,
+    )
+    if recorded:
+        message.status, message.last_error, message.next_attempt_at = Status.SENT, "", None
+        app_hears_later.append(message)
+
+
+def _tell_sent(messages: list[OutgoingMessage]) -> None:
+    """Tells each kind's app of its sent `messages` (sent_many), and marks them told
+    (claimed_at cleared), in one transaction."""
+    with transaction.atomic():
+        for name in {message.kind for message in messages}:
+            _KINDS[name].sent_many([message for message in messages if message.kind == name])
+        OutgoingMessage.objects.filter(pk__in=[message.pk for message in messages], status=Status.SENT).update(
+            claimed_at=None
+        )
+
+
+def tell_untold(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Tells the apps of sent messages a dead worker recorded but did not tell them of
+    (MessageKind.sent_many). Returns how many."""
+    now = now or timezone.now()
+    told = 0
+    while True:
+        untold = list(
+            OutgoingMessage.objects.filter(status=Status.SENT, claimed_at__lt=now - sending_timeout())
+            .filter(kind__in=[name for name, kind in _KINDS.items() if kind.sent_many is not None])
+            .order_by("claimed_at")[:batch_size]
+        )
+        if not untold:
+            return told
+        _tell_sent(untold)
+        told += len(untold)
 
 
 def failure_note(*, error: str, attempt: int, at: datetime) -> str:
@@ -401,23 +501,64 @@ def _finish(
     message: OutgoingMessage, *, status: str, error: str, hook: Callable[[OutgoingMessage], None]
 ) -> None:
     """Records the outcome, only if the row is still ours (a row released as stuck and
-    claimed by another worker belongs to that worker now)."""
+    claimed by another worker belongs to that worker now): one UPDATE, and the kind's
+    hook, in one transaction."""
+    next_attempt_at = message.next_attempt_at if status == Status.QUEUED else None
     with transaction.atomic():
-        updated = OutgoingMessage.objects.filter(
-            pk=message.pk, status=Status.SENDING, claimed_at=message.claimed_at
-        ).update(
+        updated = _update_if_ours(
+            message,
             status=status,
             last_error=error,
             recipient=message.recipient,
             sent_at=message.sent_at,
             provider_message_id=message.provider_message_id,
-            next_attempt_at=message.next_attempt_at if status == Status.QUEUED else None,
+            next_attempt_at=next_attempt_at,
             claimed_at=None,
             updated_at=timezone.now(),
         )
         if updated:
-            message.status, message.last_error = status, error
+            message.status, message.last_error, message.next_attempt_at = status, error, next_attempt_at
             hook(message)
+
+
+def _update_if_ours(message: OutgoingMessage, **values) -> bool:
+    """UPDATE … WHERE id = … AND status = 'sending' AND claimed_at = …, in SQL: it runs
+    once a message, and the ORM's building of it cost more than the statement."""
+    ops = database.ops
+    datetimes = {"sent_at", "next_attempt_at", "claimed_at", "updated_at"}
+    columns = ", ".join(f"{database.ops.quote_name(name)} = %s" for name in values)
+    params = [ops.adapt_datetimefield_value(value) if name in datetimes else value for name, value in values.items()]
+    with database.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ops.quote_name(OutgoingMessage._meta.db_table)} SET {columns} "  # nosec B608
+            "WHERE id = %s AND status = %s AND claimed_at = %s",
+            [*params, message.pk, Status.SENDING, ops.adapt_datetimefield_value(message.claimed_at)],
+        )
+        return cursor.rowcount == 1
+
+
+@contextmanager
+def _outcomes_not_waiting_for_disk() -> Iterator[None]:
+    """On PostgreSQL, this session's commits (claims, outcomes) return before their WAL
+    reaches the disk (synchronous_commit off; settings.OUTBOX_SYNCHRONOUS_COMMIT keeps
+    them waiting). A worker killed, or its connection cut, loses none of them: the server
+    has them. Only a crash of the database server itself may lose its last moments of
+    them (at most 3 × wal_writer_delay, 0.6 s by default): those messages are sent
+    again, never lost, since every email's links were stored (queued) before, with
+    commits that waited."""
+    if database.vendor != "postgresql" or settings.OUTBOX_SYNCHRONOUS_COMMIT:
+        yield
+        return
+    with database.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        try:
+            with database.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO DEFAULT")
+        except DatabaseError:  # the connection is gone, and the setting with it
+            logger.warning("Could not restore synchronous_commit", exc_info=True)
 
 
 def _release(batch: list[OutgoingMessage]) -> None:

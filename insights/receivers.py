@@ -4,7 +4,7 @@ in tasks."""
 from __future__ import annotations
 
 from core.queue import enqueue
-from surveys.suspicion import quiet_period
+from surveys.suspicion import SETTLE_MARGIN, quiet_period
 
 from . import tasks
 from .alerts import services
@@ -14,9 +14,10 @@ RAISE_UNREACHABLE_ALERT = "insights.tasks.raise_unreachable_alert"
 
 
 def evaluate_recorded_response(sender, response_id: int, **kwargs) -> None:
-    # Once the answer has been quiet for its period (a second late, to be sure); a
-    # correction meanwhile queues its own, and this one finds nothing to do.
-    enqueue(tasks.evaluate_response, response_id, countdown=quiet_period().total_seconds() + 1)
+    # Once the answer has been quiet for its period (a moment late: a task that still
+    # comes early waits for it); a correction meanwhile queues its own, and this one
+    # finds nothing to do.
+    enqueue(tasks.evaluate_response, response_id, countdown=quiet_period().total_seconds() + SETTLE_MARGIN)
 
 
 def contact_became_unreachable(sender, customer_id: int, **kwargs) -> None:

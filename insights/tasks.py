@@ -10,7 +10,7 @@ from .dashboard import counts, rollups
 
 @shared_task(acks_late=True, ignore_result=True)
 def evaluate_response(response_id: int) -> int:
-    return len(services.evaluate_response(response_id=response_id))
+    return len(services.evaluate_and_notify(response_id=response_id))
 
 
 @shared_task(acks_late=True, ignore_result=True)

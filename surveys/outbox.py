@@ -1,12 +1,15 @@
 """The survey emails the outbox sends (core.outbox): each built at send time, after
 checking it may still go, and its outcome recorded on the invitation. A batch's
-invitations are read at once, when the outbox starts sending it."""
+invitations are read at once, when the outbox starts sending it, and its emails are
+filled in from one draft per survey, language, sender and kind (core.emails.EmailDraft):
+the templates render once a batch, not once a message."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from core import outbox
+from core.emails import EmailDraft
 from core.models import OutgoingMessage
 
 from . import emails, services
@@ -22,12 +25,22 @@ def _builder(messages: list[OutgoingMessage], *, reminder: bool) -> outbox.Build
         .in_bulk([message.object_id for message in messages])
     )
     _read_senders(list(invitations.values()))
+    drafts: dict[tuple, EmailDraft] = {}
+
+    def draft(invitation: Invitation) -> EmailDraft:
+        key = (invitation.survey.pk, invitation.contact.language, invitation.sender.pk, invitation.sender.name)
+        if key not in drafts:
+            drafts[key] = emails.survey_draft(
+                survey=invitation.survey, language=invitation.contact.language, sender=invitation.sender,
+                reminder=reminder,
+            )
+        return drafts[key]
 
     def build(message: OutgoingMessage):
         invitation = invitations.get(message.object_id)
         if invitation is None:
             raise Invitation.DoesNotExist(f"Invitation {message.object_id} does not exist.")
-        return _email(invitation, message, reminder=reminder)
+        return _email(invitation, message, reminder=reminder, draft=draft)
 
     return build
 
@@ -41,7 +54,7 @@ def _read_senders(invitations: list[Invitation]) -> None:
         invitation.sender = senders.get(invitation.survey.sender_id, default)
 
 
-def _email(invitation: Invitation, message: OutgoingMessage, *, reminder: bool):
+def _email(invitation: Invitation, message: OutgoingMessage, *, reminder: bool, draft=None):
     now = message.claimed_at or timezone.now()  # the moment the outbox took it to send
     # An answer, an expiry or staff since it was queued: the email has nothing to ask.
     if invitation.status != InvitationStatus.SENT or invitation.is_expired(now):
@@ -50,16 +63,16 @@ def _email(invitation: Invitation, message: OutgoingMessage, *, reminder: bool):
     if reason:
         raise outbox.Unwanted(reason)
     purpose = LinkPurpose.REMINDER if reminder else LinkPurpose.SURVEY
-    return emails.survey_invitation(
-        invitation,
-        token=link_token(invitation_id=invitation.pk, purpose=purpose),
-        unsubscribe_token=link_token(invitation_id=invitation.pk, purpose=LinkPurpose.UNSUBSCRIBE),
-        reminder=reminder,
-    )
+    tokens = {
+        "token": link_token(invitation_id=invitation.pk, purpose=purpose),
+        "unsubscribe_token": link_token(invitation_id=invitation.pk, purpose=LinkPurpose.UNSUBSCRIBE),
+    }
+    filled = emails.fill_survey_draft(draft(invitation), invitation, **tokens) if draft is not None else None
+    return filled or emails.survey_invitation(invitation, reminder=reminder, **tokens)
 
 
-def _invitation_sent(message: OutgoingMessage) -> None:
-    services.record_invitation_sent(invitation_id=message.object_id, sent_at=message.sent_at)
+def _invitations_sent(messages: list[OutgoingMessage]) -> None:
+    services.record_invitations_sent(sent_at={message.object_id: message.sent_at for message in messages})
 
 
 def _invitation_not_sent(message: OutgoingMessage) -> None:
@@ -71,8 +84,8 @@ def _invitation_not_sent(message: OutgoingMessage) -> None:
     )
 
 
-def _reminder_sent(message: OutgoingMessage) -> None:
-    Invitation.objects.filter(pk=message.object_id).update(reminded_at=message.sent_at)
+def _reminders_sent(messages: list[OutgoingMessage]) -> None:
+    services.record_reminders_sent(sent_at={message.object_id: message.sent_at for message in messages})
 
 
 outbox.register(
@@ -80,7 +93,8 @@ outbox.register(
     outbox.MessageKind(
         build=lambda message: _builder([message], reminder=False)(message),
         build_many=lambda messages: _builder(messages, reminder=False),
-        sent=_invitation_sent,
+        sent=lambda message: _invitations_sent([message]),
+        sent_many=_invitations_sent,
         given_up=_invitation_not_sent,
     ),
 )
@@ -89,6 +103,7 @@ outbox.register(
     outbox.MessageKind(
         build=lambda message: _builder([message], reminder=True)(message),
         build_many=lambda messages: _builder(messages, reminder=True),
-        sent=_reminder_sent,
+        sent=lambda message: _reminders_sent([message]),
+        sent_many=_reminders_sent,
     ),
 )

@@ -34,6 +34,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 TOO_SOON_AFTER_SENDING = timedelta(seconds=15)
+# The task that evaluates an answer is queued to run this long after its quiet period
+# ends (seconds), so that it finds the answer settled; one that still comes a moment
+# early waits for it (insights.alerts.services.evaluate_and_notify).
+SETTLE_MARGIN = 0.05
 # Different scores within one quiet period that only a machine gives.
 SCANNER_SCORES = 3
 

@@ -4,7 +4,8 @@ reach, working them, escalating them."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from customers.models import CX_LEADS_GROUP, Contact, Customer
 from customers.queries import LOST_TO_DELIVERY, REACHABLE, unreachable_since
 from surveys import services as survey_services
 from surveys.models import Response, SuspectReview
-from surveys.suspicion import scores_seen, settled_before
+from surveys.suspicion import quiet_period, scores_seen, settled_before
 
 from ..models import Alert, AlertKind, AlertNote, AlertStatus, AtRiskClosure, NoteKind
 from . import queries, rules, webhooks
@@ -104,6 +105,32 @@ def evaluate_response(*, response_id: int, now: datetime | None = None) -> list[
             raised = [_raise_alert(response=response, kind=kind, previous=before, now=now) for kind in wanted]
         Response.objects.filter(pk=response.pk).update(needs_evaluation=False)
     return raised
+
+
+# How early a worker may find an answer it was queued for (its clock a little behind the
+# web process's, the broker's timer a hair early) and wait for it to settle.
+EARLY_BY_AT_MOST = timedelta(seconds=2)
+
+
+def evaluate_and_notify(*, response_id: int, now: datetime | None = None) -> list[Alert]:
+    """The task queued when an answer is recorded, run once its quiet period is over:
+    evaluates it (evaluate_response) and sends the new alerts' emails at once, from this
+    worker, rather than leaving them to the outbox's next task or sweep. An answer found
+    a moment short of settled is waited for; one changed since (its quiet period begun
+    again) has a task of its own."""
+    now = now or timezone.now()
+    settles_at = (
+        Response.objects.filter(pk=response_id, needs_evaluation=True, is_suspect=False)
+        .values_list("submitted_at", flat=True).first()
+    )
+    if settles_at is not None and timedelta(0) < settles_at + quiet_period() - now <= EARLY_BY_AT_MOST:
+        wait = settles_at + quiet_period() - now
+        time.sleep(wait.total_seconds())
+        now += wait
+    alerts = evaluate_response(response_id=response_id, now=now)
+    if alerts:
+        outbox.send_now([notification_key(alert) for alert in alerts])
+    return alerts
 
 
 def _raise_alert(*, response: Response, kind: str, previous: int | None, now: datetime) -> Alert:

@@ -12,7 +12,7 @@ from customers.models import CX_LEADS_GROUP
 from core import outbox
 from core.models import OutgoingMessage
 from insights.alerts import services
-from insights.models import NoteKind
+from insights.models import Alert, NoteKind
 from tests.factories import StaffFactory, UserFactory
 from tests.insights.test_evaluation import answer, customer, evaluate
 from tests.support.smtp import TRANSIENT_RECIPIENT
@@ -118,6 +118,38 @@ class TestAlertNotification:
         assert alert.notified_at is None
         (message,) = OutgoingMessage.objects.filter(kind=services.NOTIFICATION_MESSAGE)
         assert (message.status, message.attempts) == (OutgoingMessage.Status.QUEUED, 1)
+
+
+class TestToldAsSoonAsTheAnswerSettles:
+    def test_the_task_that_raises_the_alert_sends_its_email_itself(self, smtp_server):
+        manager = UserFactory(email="ana@example.com")
+        response = answer(customer(manager=manager), 2)
+        survey_email = OutgoingMessage.objects.create(key="earlier:1", kind="alert-escalation", object_id=0,
+                                                      next_attempt_at=timezone.now() - timedelta(minutes=1))
+
+        (alert,) = services.evaluate_and_notify(response_id=response.pk)
+
+        (message,) = smtp_server.received()
+        assert message["To"] == "ana@example.com"
+        alert.refresh_from_db()
+        assert alert.notified_at is not None
+        # Only the alert's own email went: whatever else waits is the outbox task's.
+        survey_email.refresh_from_db()
+        assert survey_email.status == OutgoingMessage.Status.QUEUED
+
+    def test_a_task_that_comes_a_moment_early_waits_for_the_answer_to_settle(self):
+        response = answer(customer(), 2, hours_ago=0)
+
+        early = response.submitted_at + timedelta(seconds=59.9)  # of the default minute
+        (alert,) = services.evaluate_and_notify(response_id=response.pk, now=early)
+
+        assert alert.created_at == response.submitted_at + timedelta(minutes=1)
+
+    def test_a_task_for_an_answer_whose_quiet_period_began_again_leaves_it_to_the_later_task(self):
+        response = answer(customer(), 2, hours_ago=0)
+
+        assert services.evaluate_and_notify(response_id=response.pk, now=response.submitted_at) == []
+        assert Alert.objects.count() == 0
 
 
 class TestEscalation:

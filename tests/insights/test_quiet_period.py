@@ -99,7 +99,7 @@ class TestQuietPeriod:
         assert queued == []  # not before the answer is committed
         with TestCase.captureOnCommitCallbacks(execute=True):
             response = answer(response.invitation, 3, at=timezone.now())
-        assert queued == [((response.pk,), {"countdown": 61.0})]
+        assert queued == [((response.pk,), {"countdown": 60.05})]
 
 
 class TestScanners:

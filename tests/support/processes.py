@@ -50,14 +50,18 @@ def child_environment(*, var_dir: Path, redis_url: str | None, **extra: str) -> 
 
 @contextmanager
 def celery_worker(
-    env: dict[str, str], *, queue: str, log: Path, name: str = "test", timeout: float = 60, concurrency: int = 0
+    env: dict[str, str], *, queue: str, log: Path, name: str = "test", timeout: float = 60, concurrency: int = 0,
+    include: str = "",
 ) -> Iterator[subprocess.Popen]:
     """A real Celery worker consuming `queue`, stopped (by its own PID) afterwards: one
     process running the tasks itself (the solo pool), or with `concurrency` it hands them
-    to that many pool children (the prefork pool, as in production)."""
+    to that many pool children (the prefork pool, as in production). `include` names more
+    task modules for it to import (a benchmark's own tasks)."""
     pool = ["--pool", "prefork", "--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
     command = [CELERY, "-A", "config", "worker", "-Q", queue, "-n", f"{name}@%h", *pool,
                "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    if include:
+        command += ["--include", include]
     with _started(command, env=env, log=log, ready=lambda: "ready." in log.read_text(), what="Celery worker",
                   timeout=timeout) as worker:
         yield worker

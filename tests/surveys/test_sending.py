@@ -270,6 +270,34 @@ class TestLinksThatNeverDie:
         assert services.invitation_for_token(unsubscribe.group(1)) is None
 
 
+class TestTheInvitationHearsItsEmailLeft:
+    def test_once_the_batch_is_sent_each_invitation_has_its_time_and_its_reminder(self):
+        invitations = [InvitationFactory() for _ in range(3)]
+        services.send_due_invitations()
+
+        for invitation in invitations:
+            invitation.refresh_from_db()
+            message = message_for(invitation)
+            assert (message.status, message.claimed_at) == (OutgoingMessage.Status.SENT, None)
+            assert invitation.sent_at == message.sent_at
+            assert invitation.remind_at == message.sent_at + invitation.survey.reminder_delay
+
+    def test_a_worker_that_died_before_telling_the_invitation_leaves_it_to_the_sweep_and_sends_nothing_again(self):
+        invitation = InvitationFactory()
+        services.send_due_invitations()
+        # Recorded as sent, the invitation not yet told: what a worker killed then leaves.
+        died_at = timezone.now() - outbox.sending_timeout() - timedelta(minutes=1)
+        OutgoingMessage.objects.filter(object_id=invitation.pk).update(claimed_at=died_at)
+        Invitation.objects.filter(pk=invitation.pk).update(remind_at=None)
+
+        outbox.release_stuck()
+
+        invitation.refresh_from_db()
+        assert invitation.remind_at == message_for(invitation).sent_at + invitation.survey.reminder_delay
+        assert message_for(invitation).claimed_at is None
+        assert len(mail.outbox) == 1
+
+
 class TestReminders:
     def test_one_reminder_goes_out_when_due_with_a_link_of_its_own(self):
         invitation = sent_invitation(token="first-token-abcdefghijklmnop", sent_at=timezone.now() - timedelta(days=3, minutes=1))
