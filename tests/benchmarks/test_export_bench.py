@@ -131,8 +131,9 @@ def test_answers_export_against_copy():
         "Python's csv (19 s for 995k rows).",
         details=[
             f"{ROUNDS} rounds, the export through the whole request then the hand-written COPY; "
-            f"{written / 1e6:.0f} MB exported against {copied_bytes / 1e6:.0f} MB copied (the export adds the "
-            "byte order mark, the header, times in ISO 8601 and the apostrophes before formulas).",
+            f"{written / 1e6:.0f} MB exported against {copied_bytes / 1e6:.0f} MB copied (the export's times "
+            "are to the second where COPY's carry microseconds; it adds the byte order mark, the header and "
+            "the apostrophes before formulas).",
             f"Memory: the growth of the process's peak resident memory during one export, reset before it "
             f"(/proc/self/clear_refs): {half_mb:.1f} MB for {half_rows:,} rows, {all_mb:.1f} MB for {all_rows:,} "
             "(the largest of the rounds).",

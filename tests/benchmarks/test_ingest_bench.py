@@ -29,8 +29,8 @@ from tests.factories import ApiStaffFactory, SurveyFactory
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
 
 URL = "/api/v1/deliveries/bulk/"
-BATCH = 1000
-CUSTOMERS = size(1000, 50)
+BATCH = size(1000, 100)
+CUSTOMERS = BATCH  # each customer once a batch: its known contact is surveyed once a batch
 BATCHES_PER_ROUND = size(3, 1)
 ROUNDS = 5
 TARGET = 0.3
@@ -136,11 +136,12 @@ def test_bulk_deliveries_through_the_api_against_bulk_create(settings):
         ratio=f"{ratio:.2f}",
         target=f">= {TARGET}",
         met=ratio >= TARGET,
-        changed="",
+        changed="Nothing: the path met its target as it stood, audit entries included (measured here first).",
         details=[
             f"{ROUNDS} rounds, each {BATCHES_PER_ROUND} batches of {BATCH:,} rows through the API, then the same "
             f"number written with bulk_create; {CUSTOMERS:,} customers, half the rows to a new contact.",
             f"Audit trail: {audit_entries} entries a batch (the new contacts), their INSERTs "
-            f"{Spread.of(audit_ms).text(' ms', 1)} a batch.",
+            f"{Spread.of(audit_ms).text(' ms', 1)} of the {BATCH / ours_spread.median * 1000:,.0f} ms a batch "
+            "takes through the API (median).",
         ],
     ))
