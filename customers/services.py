@@ -12,8 +12,8 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Greatest, Lower
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Greatest, Lower, NullIf
 from django.utils import timezone
 
 from core import audit, erasure
@@ -68,80 +68,91 @@ class UpsertResult:
 
 
 def recompute_value_metrics(*, as_of: date | None = None, thresholds: Sequence[int] | None = None) -> int:
-    """Recomputes every customer's value metrics and tier in a few SQL statements.
+    """Recomputes every customer's value metrics and tier in one SQL statement.
 
     Revenue is what was invoiced in the trailing 12 months, paid or not. Punctuality
     looks at the invoices of that window whose outcome is known: paid ones, and unpaid
-    ones already past due (late until paid). Returns the number of customers updated.
+    ones already past due (late until paid). Only customers whose figures changed are
+    written (their `metrics_updated_at` says when); returns how many that was.
     """
     as_of = as_of or timezone.localdate()
     thresholds = tuple(thresholds or settings.VALUEPULSE_TIER_THRESHOLDS)
-    with transaction.atomic():
-        updated = _update_metrics(as_of)
-        _update_tiers(thresholds)
-    logger.info("Recomputed value metrics for %d customers as of %s", updated, as_of)
+    updated = _update_metrics_and_tiers(as_of, thresholds)
+    logger.info("Recomputed value metrics as of %s: %d customers changed", as_of, updated)
     return updated
 
 
-def _update_metrics(as_of: date) -> int:
-    in_window = Invoice.objects.filter(
-        customer=OuterRef("pk"), issued_on__gt=trailing_year_start(as_of), issued_on__lte=as_of
-    )
-    decided = in_window.filter(Q(paid_on__isnull=False) | Q(due_on__lt=as_of))
-
-    def per_customer(queryset, **aggregate):
-        (name,) = aggregate
-        return Subquery(queryset.values("customer").annotate(**aggregate).values(name))
-
+def _invoice_totals(as_of: date) -> QuerySet:
+    """Per customer with invoices in the window: revenue, on-time rate and average days
+    late, in one pass over the invoices (a GROUP BY)."""
+    decided = Q(paid_on__isnull=False) | Q(due_on__lt=as_of)
     days_late = Greatest(DaysBetween(Coalesce("paid_on", Value(as_of)), F("due_on")), Value(0))
-    revenue = Coalesce(per_customer(in_window, total=Sum("amount")), Value(Decimal("0")))
-    return Customer.objects.update(
-        revenue_12m=revenue,
-        net_value=revenue - Coalesce(F("cost_to_serve"), Value(Decimal("0"))),
-        on_time_rate=per_customer(
-            decided,
-            rate=Cast(Count("pk", filter=Q(paid_on__lte=F("due_on"))), FloatField())
-            / Cast(Count("pk"), FloatField()),
-        ),
-        avg_days_late=per_customer(decided, average=Cast(Sum(days_late), FloatField()) / Count("pk")),
-        metrics_updated_at=timezone.now(),
+    decided_count = NullIf(Count("pk", filter=decided), Value(0))
+    return (
+        Invoice.objects.filter(issued_on__gt=trailing_year_start(as_of), issued_on__lte=as_of)
+        .values("customer")
+        .annotate(
+            revenue=Sum("amount"),
+            on_time_rate=Cast(Count("pk", filter=decided & Q(paid_on__lte=F("due_on"))), FloatField())
+            / Cast(decided_count, FloatField()),
+            avg_days_late=Cast(Sum(days_late, filter=decided), FloatField()) / decided_count,
+        )
+        .order_by()
     )
 
 
-def _update_tiers(thresholds: Sequence[int]) -> None:
-    """Pareto tiers over active customers, same rule as value.assign_tiers.
-
-    `before` is the revenue of every customer ranked strictly above (ties share a rank).
+def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
+    """Metrics from the invoice totals, then Pareto tiers over active customers (the
+    rule tests/customers/test_tiers.py spells out in Python): `before` is the revenue of
+    every active customer ranked strictly above (ties share a rank): the total less the
+    running sum up to and including the customer's peers, which needs one sort only.
+    Inactive customers have no tier. One statement, writing only the customers whose
+    figures changed.
     """
     table = connection.ops.quote_name(Customer._meta.db_table)
+    totals, totals_params = _invoice_totals(as_of).query.sql_with_params()
+    # NULL-safe "differs": PostgreSQL's spelling, and SQLite's.
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    changed = " OR ".join(
+        f"{table}.{column} {differs} figures.{column}"
+        for column in ("revenue_12m", "net_value", "on_time_rate", "avg_days_late", "tier")
+    )
     first, second, third = thresholds
-    # The only text put into the SQL is the model's own quoted table name; every value
-    # is a parameter (hence the two nosec B608).
+    # The only text put into the SQL is the model's own quoted table name and the SQL
+    # Django compiled for the totals; every value is a parameter (hence the nosec B608).
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET tier = NULL WHERE is_active = %s", [False])  # nosec B608
         cursor.execute(
             f"""
-            UPDATE {table} SET tier = ranked.tier
+            UPDATE {table} SET revenue_12m = figures.revenue_12m, net_value = figures.net_value,
+                on_time_rate = figures.on_time_rate, avg_days_late = figures.avg_days_late,
+                tier = figures.tier, metrics_updated_at = %s
             FROM (
-                SELECT id, CASE
+                SELECT id, revenue_12m, net_value, on_time_rate, avg_days_late, CASE
+                    WHEN NOT is_active THEN NULL
                     WHEN total <= 0 OR revenue_12m <= 0 THEN 4
                     WHEN before * 100 < %s * total THEN 1
                     WHEN before * 100 < %s * total THEN 2
                     WHEN before * 100 < %s * total THEN 3
                     ELSE 4 END AS tier
                 FROM (
-                    SELECT id, revenue_12m,
-                        SUM(revenue_12m) OVER (ORDER BY revenue_12m DESC)
-                            - SUM(revenue_12m) OVER (PARTITION BY revenue_12m) AS before,
-                        SUM(revenue_12m) OVER () AS total
-                    FROM {table}
-                    WHERE is_active = %s
+                    SELECT id, is_active, revenue_12m, net_value, on_time_rate, avg_days_late,
+                        SUM(revenue_12m) OVER (PARTITION BY is_active)
+                            - SUM(revenue_12m) OVER (PARTITION BY is_active ORDER BY revenue_12m) AS before,
+                        SUM(revenue_12m) OVER (PARTITION BY is_active) AS total
+                    FROM (
+                        SELECT customer.id, customer.is_active,
+                            COALESCE(totals.revenue, 0) AS revenue_12m,
+                            COALESCE(totals.revenue, 0) - COALESCE(customer.cost_to_serve, 0) AS net_value,
+                            totals.on_time_rate, totals.avg_days_late
+                        FROM {table} AS customer LEFT JOIN ({totals}) AS totals ON totals.customer = customer.id
+                    ) AS measured
                 ) AS shares
-            ) AS ranked
-            WHERE {table}.id = ranked.id
+            ) AS figures
+            WHERE {table}.id = figures.id AND ({changed} OR {table}.metrics_updated_at IS NULL)
             """,  # nosec B608
-            [first, second, third, True],
+            [timezone.now(), first, second, third, *totals_params],
         )
+        return cursor.rowcount
 
 
 def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:

@@ -3,7 +3,7 @@ an account manager their own book."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -34,21 +34,21 @@ def _invalid_filters(form: InsightFilterForm) -> HttpResponse:
 def _csv_export(
     request: HtmxHttpRequest,
     *,
-    rows: Callable[[figures.InsightFilters], Iterable[Sequence[object]]],
+    respond: Callable[..., HttpResponse],
     filename: Callable[[figures.InsightFilters], str],
 ) -> HttpResponse:
     form = _filter_form(request)
     if form.is_bound and not form.is_valid():
         return _invalid_filters(form)
     filters = form.filters()
-    return exports.csv_response(rows(filters), filename=filename(filters))
+    return respond(filters, filename=filename(filters))
 
 
 @login_required
 def export_responses(request: HtmxHttpRequest) -> HttpResponse:
     return _csv_export(
         request,
-        rows=exports.response_rows,
+        respond=exports.answers_csv_response,
         filename=lambda filters: f"responses-{filters.date_from}-to-{filters.date_to}.csv",
     )
 
@@ -56,7 +56,9 @@ def export_responses(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 def export_customers(request: HtmxHttpRequest) -> HttpResponse:
     return _csv_export(
-        request, rows=exports.customer_rows, filename=lambda filters: f"customers-{filters.date_to}.csv"
+        request,
+        respond=lambda filters, filename: exports.csv_response(exports.customer_rows(filters), filename=filename),
+        filename=lambda filters: f"customers-{filters.date_to}.csv",
     )
 
 

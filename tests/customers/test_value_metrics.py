@@ -148,3 +148,31 @@ class TestRecompute:
             invoice(customer, paid_after=1)
         with django_assert_max_num_queries(6):
             assert recompute_value_metrics(as_of=AS_OF) == 20
+
+    def test_a_second_recompute_with_nothing_changed_writes_no_customer(self):
+        customer = CustomerFactory()
+        invoice(customer, paid_after=1)
+        recompute_value_metrics(as_of=AS_OF)
+        measured_at = Customer.objects.get(pk=customer.pk).metrics_updated_at
+        assert recompute_value_metrics(as_of=AS_OF) == 0
+        assert Customer.objects.get(pk=customer.pk).metrics_updated_at == measured_at
+
+    def test_only_customers_whose_figures_moved_are_written_again(self):
+        still, moved = CustomerFactory.create_batch(2)
+        invoice(still, paid_after=0)
+        invoice(moved, issued_on=AS_OF - timedelta(days=400), paid_after=0)
+        recompute_value_metrics(as_of=AS_OF)
+        invoice(moved, amount="50.00", paid_after=0)
+        assert recompute_value_metrics(as_of=AS_OF) == 1
+        assert Customer.objects.get(pk=moved.pk).revenue_12m == Decimal("50.00")
+
+    def test_a_customer_turned_inactive_loses_its_tier_and_the_others_are_ranked_without_it(self):
+        big, small = CustomerFactory.create_batch(2)
+        invoice(big, amount="900.00", paid_after=0)
+        invoice(small, amount="100.00", paid_after=0)
+        recompute_value_metrics(as_of=AS_OF)
+        assert Customer.objects.get(pk=small.pk).tier == 3
+        Customer.objects.filter(pk=big.pk).update(is_active=False)
+        recompute_value_metrics(as_of=AS_OF)
+        assert Customer.objects.get(pk=big.pk).tier is None
+        assert Customer.objects.get(pk=small.pk).tier == 1

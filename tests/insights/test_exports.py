@@ -22,7 +22,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
 from django.shortcuts import resolve_url
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -162,12 +165,15 @@ class TestResponseExport:
         customer = CustomerFactory(tier=1, account_manager=UserFactory())
         for day in range(1, 4):
             answer(customer, 8, at(6, day))
-        # The session, the user, the answers with everything they show.
-        with django_assert_num_queries(3):
+        # The session, the user, the answers with everything they show; on PostgreSQL
+        # the export's time zone is set before and reset after, in a transaction (a
+        # savepoint in a test).
+        queries = 3 if connection.vendor != "postgresql" else 7
+        with django_assert_num_queries(queries):
             assert len(download(staff, "responses", JUNE)) == 1 + 3
         for day in range(1, 28):
             answer(CustomerFactory(tier=2, account_manager=UserFactory()), 4, at(6, day, 15))
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(queries):
             assert len(download(staff, "responses", JUNE)) == 1 + 30
 
 
@@ -355,8 +361,9 @@ class TestStreaming:
         bulk_answers(10, comment="Fine.")
         with django_assert_num_queries(2):  # the session and the user
             response = staff.get(reverse("insights:export-responses"), JUNE)
-        with django_assert_num_queries(1):
+        with CaptureQueriesContext(connection) as reading:
             assert len(parse(b"".join(response.streaming_content))) == 1 + 10
+        assert any("surveys_response" in query["sql"] for query in reading.captured_queries)
 
     def test_memory_stays_at_one_chunk_of_rows_rather_than_the_whole_export(self, staff, monkeypatch):
         # The peak of memory Python allocates while the body is read chunk by chunk,
@@ -392,3 +399,42 @@ class TestFailures:
         with pytest.raises(RuntimeError):
             b"".join(response.streaming_content)
         assert "Export answers.csv failed after 0 lines" in caplog.text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL writes the answers export itself")
+class TestWrittenByPostgreSQL:
+    """On PostgreSQL the answers export is COPY's CSV: the cells must be those Python's
+    csv writes everywhere else, whatever the text."""
+
+    def test_it_writes_the_same_cells_as_the_python_writer(self, settings):
+        settings.TIME_ZONE = "America/St_Johns"  # an offset with minutes, negative
+        texts = [*(text for text, _ in DANGEROUS), "-12.5", "+3\n=1+1", "", "Say \"hi\", then\r\nleave",
+                 "Café Zoë — 東京 👎", "   ", "'already quoted"]
+        for n, text in enumerate(texts):
+            manager = UserFactory(username=f"=manager{n}") if n % 2 else None
+            customer = CustomerFactory(name=text or "Plain", tier=n % 4 + 1 if n % 3 else None,
+                                       account_manager=manager, external_id=f"-{n}")
+            answer(customer, n % 10 + 1, at(6, n + 1, 9, 30).replace(microsecond=n * 1000), comment=text,
+                   reference=f"@REF-{n}", revisions=n)
+        Contact.objects.filter(pk=Response.objects.order_by("pk").first().invitation.contact_id).update(
+            erased_at=timezone.now())
+        filters = exports.InsightFilters(date_from=at(6, 1).date(), date_to=at(6, 30).date())
+        copied = exports.answers_csv_response(filters, filename="answers.csv")
+        written = exports.csv_response(exports.response_rows(filters), filename="answers.csv")
+        assert parse(b"".join(copied.streaming_content)) == parse(b"".join(written.streaming_content))
+
+    def test_a_download_broken_off_midway_leaves_the_connection_usable(self, monkeypatch):
+        monkeypatch.setattr(exports, "COPY_CHUNK_BYTES", 100)
+        bulk_answers(200, comment="Fine.")
+        filters = exports.InsightFilters(date_from=at(6, 1).date(), date_to=at(6, 30).date())
+        response = exports.answers_csv_response(filters, filename="answers.csv")
+        chunks = iter(response.streaming_content)
+        next(chunks), next(chunks)
+        # What the server does when the client goes away, without the end of request
+        # that closes the test's connection (as Django's test client does).
+        request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            request_finished.connect(close_old_connections)
+        assert Response.objects.count() == 200

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"--as-of: '{as_of}' is not a date in YYYY-MM-DD form.") from None
         updated = recompute_value_metrics(as_of=day)
-        self.stdout.write(self.style.SUCCESS(f"Recomputed value metrics for {updated} customers."))
+        self.stdout.write(self.style.SUCCESS(f"Recomputed value metrics: {updated} customers changed."))
         tiers = Customer.objects.values("tier").annotate(customers=Count("pk")).order_by("tier")
         for row in tiers:
             label = f"Tier {row['tier']}" if row["tier"] else "No tier (inactive)"
