@@ -4,21 +4,15 @@ show them: kept a few seconds in each web process (surveys/page_setup.py)."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from customers.models import Language
 from surveys import page_setup
 from surveys.models import Sender, SurveyText
 from tests.factories import SenderFactory, sent_invitation
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 TOKEN = "a-test-token-of-enough-length"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limit():
-    cache.clear()
 
 
 @pytest.fixture

@@ -11,17 +11,9 @@ from customers.models import Band
 from surveys.models import Invitation, InvitationStatus, Response, hash_token
 from tests.factories import InvitationFactory, sent_invitation
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 TOKEN = "a-test-token-of-enough-length"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limit():
-    """Each test starts with its client address's public-page count at zero."""
-    from django.core.cache import cache
-
-    cache.clear()
 
 
 @pytest.fixture

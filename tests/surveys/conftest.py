@@ -1,0 +1,10 @@
+import pytest
+
+
+@pytest.fixture
+def fresh_rate_limit():
+    """The test starts with its client address's public-page count at zero (the public
+    pages count requests per address in the shared cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
