@@ -20,11 +20,11 @@ import pytest
 from core.models import Heartbeat, TaskTally
 from tests.factories import CustomerFactory, due_invitations, nothing_left_to_send
 from tests.support.processes import (
-    GUNICORN, PROJECT_DIR, celery_worker, child_environment, enqueue_from_another_process, gunicorn_server, wait_until,
+    GUNICORN, PROJECT_DIR, celery_worker, child_environment, enqueue_from_another_process, free_ports, gunicorn_server,
+    wait_until,
 )
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp_sink_process import running_sink
-from tests.surveys.test_rate_limit_shared import _free_ports
 from tests.test_settings import PRODUCTION_KEY, run_with
 
 
@@ -84,7 +84,7 @@ def test_collected_static_files_are_served_with_debug_off_and_metrics_count_ever
     # The manifest storage refuses (a 500) any {% static %} it has not collected.
     assert _static_references() and _static_references() <= manifest.keys()
 
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     with gunicorn_server(env, port=port, log=tmp_path / "gunicorn.log") as url:
         status, _, page = _read(f"{url}/login/")
         stylesheet = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page)
@@ -110,7 +110,7 @@ def test_two_web_servers_and_two_workers_work_together_and_a_doubled_beat_sends_
     invitations = 200
     due_invitations(invitations, customers=CustomerFactory.create_batch(5), address="scale{}@example.com")
     queue = f"scale-{uuid.uuid4().hex}"
-    first_port, second_port = _free_ports(2)
+    first_port, second_port = free_ports(2)
     with running_sink(tmp_path / "received.txt") as sink:
         env = child_environment(var_dir=tmp_path, redis_url=redis_url, EMAIL_HOST=sink.host, EMAIL_PORT=str(sink.port))
         with (

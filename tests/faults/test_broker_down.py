@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +23,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 from django.utils import timezone
 from knox.models import AuthToken
@@ -35,7 +32,6 @@ from core.models import DeliveryEvent, OutgoingMessage
 from customers.models import Contact
 from insights.models import Alert
 from surveys.models import Delivery, Response
-from tests.conftest import require_service
 from tests.factories import (
     ApiStaffFactory,
     ContactFactory,
@@ -46,65 +42,17 @@ from tests.factories import (
 )
 from tests.support.invariants import check_invariants, message_ids
 from tests.support.providers import MAILGUN_SIGNING_KEY, PROVIDERS, WEBHOOK_SECRET, Provider, basic_auth
-from tests.support.processes import celery_beat, celery_worker, child_environment, gunicorn_server, stop, wait_until
+from tests.support.processes import (
+    celery_beat, celery_worker, child_environment, free_ports, gunicorn_server, wait_until,
+)
 from tests.support.services import require_postgresql
 from tests.support.smtp import smtp_sink
-from tests.surveys.test_rate_limit_shared import _free_ports
+from tests.support.redis_server import private_redis
 
 ANSWERS = 3
 DELIVERIES = 3
 REQUEST_TIMEOUT = 2  # seconds: a request that takes longer fails the test (requests raises)
 QUEUE = "celery"  # the default queue: the web and beat publish there; the Redis is ours alone
-
-
-class PrivateRedis:
-    """A redis-server of this test's own on 127.0.0.1, without persistence: stopping and
-    starting it again loses whatever it held, as a restarted broker without a disk does."""
-
-    def __init__(self, port: int, log: Path) -> None:
-        self.port, self.log = port, log
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--daemonize", "no"],
-                stdout=output, stderr=subprocess.STDOUT,
-            )
-        if not wait_until(self.answers, timeout=10, interval=0.05):
-            raise RuntimeError(f"redis-server on port {self.port} did not start:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=5)
-
-    def answers(self) -> bool:
-        try:
-            return bool(self.client().ping())
-        except redis.RedisError:
-            return False
-
-
-@contextmanager
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    require_service(
-        shutil.which("redis-server") is not None,
-        "redis-server on PATH",
-        "Install it (`apt-get install redis-server`); the test starts its own on a free port.",
-    )
-    (port,) = _free_ports(1, first=18400, last=18499)
-    server = PrivateRedis(port, tmp_path / "redis.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -209,7 +157,7 @@ def worker_and_beat(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
 @contextmanager
 def the_whole_app(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """gunicorn, a worker and beat; yields the web server's URL."""
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     with gunicorn_server(env, port=port, log=tmp_path / "web.log") as url, worker_and_beat(env, tmp_path):
         yield url
 
@@ -268,7 +216,7 @@ def test_with_redis_paused_requests_answer_in_time_and_nothing_is_lost(tmp_path)
 def test_redis_restarted_empty_while_messages_wait_the_sweeps_send_everything_once_from_postgresql(tmp_path):
     require_postgresql()
     tokens, api = answerable_tokens(ANSWERS), staff_api_token()
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     with smtp_sink() as sink, private_redis(tmp_path) as broker:
         env = environment(tmp_path, sink, broker.url)
         with gunicorn_server(env, port=port, log=tmp_path / "web.log") as url:

@@ -3,7 +3,7 @@ and the full benchmark (tests/benchmarks/test_load_bench.py).
 
 The whole app as production runs it: gunicorn (gunicorn.conf.py, sync workers, DEBUG
 off), two Celery workers and beat, on this test's PostgreSQL database and a Redis
-server of the run's own (tests/faults/test_broker_down.py's private_redis: no queue or
+server of the run's own (tests/support/redis_server.py's private_redis: no queue or
 rate-limit counter of another test can leak in), mail to an SMTP sink. Locust
 (tests/load/locustfile.py) plays respondents, an integrator and account managers in a
 process of its own. Afterwards the run waits until the workers have settled every
@@ -39,13 +39,12 @@ from customers.models import Band
 from insights.models import Alert, AlertKind
 from surveys.models import Delivery, Invitation, InvitationStatus, Response, Survey, hash_token
 from tests.factories import ApiStaffFactory, CustomerFactory, UserFactory, due_invitations
-from tests.faults.test_broker_down import private_redis
 from tests.support.invariants import check_invariants, message_ids
 from tests.support.processes import (
-    PROJECT_DIR, celery_beat, celery_worker, child_environment, gunicorn_server, together, wait_until,
+    PROJECT_DIR, celery_beat, celery_worker, child_environment, free_ports, gunicorn_server, together, wait_until,
 )
+from tests.support.redis_server import private_redis
 from tests.support.smtp import smtp_sink
-from tests.surveys.test_rate_limit_shared import _free_ports
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -174,7 +173,7 @@ def sent_invitations(count: int, *, customers: list) -> list[str]:
 
 def run(plan: Plan, tmp_path: Path) -> Run:
     data_file = prepare(plan, tmp_path)
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     with smtp_sink() as sink, private_redis(tmp_path) as broker:
         env = child_environment(
             var_dir=tmp_path, redis_url=broker.url, EMAIL_HOST=sink.host, EMAIL_PORT=str(sink.port), DEBUG="",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -200,3 +201,18 @@ def together(*processes: AbstractContextManager) -> Iterator[list]:
             leaving = [pool.submit(process.__exit__, None, None, None) for process in entered]
         for future in leaving:
             future.result()
+
+
+def free_ports(count: int, *, first: int = 18100, last: int = 18199) -> list[int]:
+    """`count` ports of 127.0.0.1 that nothing listens on now, from first to last."""
+    found = []
+    for port in range(first, last + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError(f"fewer than {count} free ports in {first}-{last}")

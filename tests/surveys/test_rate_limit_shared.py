@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.support.processes import PROJECT_DIR, child_environment, gunicorn_server, http_get
+from tests.support.processes import PROJECT_DIR, child_environment, free_ports, gunicorn_server, http_get
 from tests.support.services import require_postgresql, require_redis
 
 
@@ -36,20 +35,6 @@ def test_a_limit_reached_in_one_process_holds_in_another(client, settings, tmp_p
     assert other_process.stdout.strip().splitlines()[-1] == "429", other_process.stderr
 
 
-def _free_ports(count: int, *, first: int = 18100, last: int = 18199) -> list[int]:
-    found = []
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise RuntimeError(f"fewer than {count} free ports in {first}-{last}")
-
-
 @pytest.mark.django_db
 def test_the_limit_holds_across_two_gunicorn_servers(tmp_path):
     """Two web servers behind one proxy, on PostgreSQL and Redis as in production: a
@@ -58,7 +43,7 @@ def test_the_limit_holds_across_two_gunicorn_servers(tmp_path):
     redis_url = require_redis()
     client = f"203.0.{random.randrange(256)}.{random.randrange(1, 255)}"
     env = child_environment(var_dir=tmp_path, redis_url=redis_url, PUBLIC_RATE_LIMIT="5", TRUSTED_PROXY_HOPS="1")
-    first_port, second_port = _free_ports(2)
+    first_port, second_port = free_ports(2)
     with (
         gunicorn_server(env, port=first_port, log=tmp_path / "first.log") as first,
         gunicorn_server(env, port=second_port, log=tmp_path / "second.log") as second,
