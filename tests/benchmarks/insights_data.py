@@ -3,8 +3,9 @@
 `create_insights_portfolio` fills the PostgreSQL database the caller is connected to
 (the test database, inside a pytest-django test) with account managers, customers
 with Pareto-distributed revenue and tiers, contacts, two years of deliveries with
-their invitations, answers and at-risk alerts. Every step is one INSERT ... SELECT
-over generate_series, drawing from random() after setseed(), so one seed and one
+their invitations, answers and at-risk alerts (more than a page of them still being
+worked in every account manager's queue, whatever the size). Every step is one INSERT
+... SELECT over generate_series, drawing from random() after setseed(), so one seed and one
 `today` give the same data, and the default size (50,000 customers, 1,000,000
 answers) takes about a minute instead of the hours the ORM would need (each step's
 table is analysed before the next reads it, as autovacuum would have).
@@ -34,6 +35,9 @@ from surveys.services import refresh_latest_answers
 __all__ = ["create_insights_portfolio"]
 
 ACCOUNT_MANAGERS = 12
+# More than a page of the alert queue (insights.alerts.views.ALERTS_PER_PAGE, 50), where
+# the manager's customers gave that many at-risk answers (at 10,000 answers, ~40–60 each).
+UNRESOLVED_PER_MANAGER = 60
 HISTORY_DAYS = 730
 INVITATIONS_PER_RESPONSE = 1.25
 # Loaded without their secondary indexes and constraints (see _bulk_load).
@@ -318,6 +322,51 @@ JOIN customers_customer c ON c.id = w.customer_id
 ORDER BY w.created_at
 """
 
+# The work in hand: every account manager has at least %(unresolved_per_manager)s alerts
+# still being worked. How many a queue holds depends on how fast a team works it, not on
+# how many answers came before; the history above leaves a few dozen a manager at
+# 1,000,000 answers and almost none at 10,000, so the two portfolios' queues would not
+# show the same page. The newest at-risk answers (not suspect, without an alert) of each
+# manager's customers raise the open alerts that are missing, as CREATE_ALERTS would.
+CREATE_ALERTS_IN_HAND = """
+WITH worked AS (
+    SELECT c.account_manager_id AS manager_id, COUNT(*) AS unresolved
+    FROM insights_alert a
+    JOIN customers_customer c ON c.id = a.customer_id
+    WHERE a.status IN ('open', 'acknowledged')
+    GROUP BY c.account_manager_id
+), candidates AS (
+    SELECT r.id AS response_id, r.customer_id, r.score, r.submitted_at AS created_at,
+           r.submitted_at + interval '24 hours' AS due_at, c.account_manager_id AS manager_id,
+           ROW_NUMBER() OVER (PARTITION BY c.account_manager_id ORDER BY r.submitted_at DESC, r.id DESC) AS position
+    FROM surveys_response r
+    JOIN customers_customer c ON c.id = r.customer_id
+    WHERE r.band = 'at_risk' AND NOT r.is_suspect AND c.account_manager_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM insights_alert a WHERE a.response_id = r.id)
+)
+INSERT INTO insights_alert (response_id, customer_id, kind, status, priority, high_value, assignee_id,
+                            tier, revenue_12m, on_time_rate, score, previous_score, created_at, due_at,
+                            acknowledged_at, resolved_at, escalated_at, notified_at,
+                            escalation_notified_at, webhook_sent_at, webhook_attempts, webhook_error,
+                            webhook_next_attempt_at, lost_contact_email, lost_contact_reason, handover_reason)
+SELECT k.response_id, k.customer_id, 'at_risk', 'open',
+       COALESCE(c.tier, 4), COALESCE(c.tier IN (1, 2), FALSE), c.account_manager_id,
+       c.tier, c.revenue_12m, c.on_time_rate, k.score,
+       (SELECT p.score FROM surveys_response p
+        WHERE p.customer_id = k.customer_id AND p.submitted_at < k.created_at
+        ORDER BY p.submitted_at DESC LIMIT 1),
+       k.created_at, k.due_at, NULL, NULL,
+       CASE WHEN k.due_at + interval '5 minutes' <= %(now)s THEN k.due_at + interval '5 minutes' END,
+       CASE WHEN k.created_at + interval '1 minute' <= %(now)s THEN k.created_at + interval '1 minute' END,
+       CASE WHEN k.due_at + interval '6 minutes' <= %(now)s THEN k.due_at + interval '6 minutes' END,
+       NULL, 0, '', NULL, '', '', ''
+FROM candidates k
+JOIN customers_customer c ON c.id = k.customer_id
+LEFT JOIN worked w ON w.manager_id = k.manager_id
+WHERE k.position <= %(unresolved_per_manager)s - COALESCE(w.unresolved, 0)
+ORDER BY k.created_at
+"""
+
 
 # Each bulk step, and the table it loads.
 STEPS = [
@@ -402,6 +451,7 @@ def create_insights_portfolio(
         "deliveries": round(responses * INVITATIONS_PER_RESPONSE),
         "history_days": HISTORY_DAYS,
         "managers": ACCOUNT_MANAGERS,
+        "unresolved_per_manager": UNRESOLVED_PER_MANAGER,
         "now": timezone.make_aware(datetime.combine(today, time.min)),
         "tier1": tier1,
         "tier2": tier2,
@@ -432,5 +482,6 @@ def create_insights_portfolio(
         # Each customer's latest answer, by the product's own query (~3 s at full size).
         refresh_latest_answers()
         cursor.execute(CREATE_ALERTS, params)
+        cursor.execute(CREATE_ALERTS_IN_HAND, params)
         # Statistics again for what changed since, as the benchmarked queries will find them.
         cursor.execute("ANALYZE customers_customer, insights_alert")

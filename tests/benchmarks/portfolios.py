@@ -23,6 +23,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from customers.models import Customer
+from insights.alerts.queries import AlertFilters, alert_queue
 from insights.dashboard import counts, rollups
 from insights.models import Alert
 from tests.benchmarks.insights_data import create_insights_portfolio
@@ -45,6 +46,7 @@ class Portfolio:
     manager_username: str = "bench.manager.1"
     top_customer_id: int = 0
     top_alert_id: int = 0
+    manager_queue: int = 0  # alerts still being worked in the manager's queue
     generated_seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)
 
@@ -101,7 +103,9 @@ def _fill(portfolio: Portfolio) -> None:
     staff = StaffFactory(username="bench.staff")
     portfolio.staff.force_login(staff)
     portfolio.api = Client(headers={"Authorization": f"Token {AuthToken.objects.create(staff)[1]}"})
-    portfolio.manager.force_login(get_user_model().objects.get(username=portfolio.manager_username))
+    manager = get_user_model().objects.get(username=portfolio.manager_username)
+    portfolio.manager.force_login(manager)
+    portfolio.manager_queue = alert_queue(user=manager, filters=AlertFilters()).count()
     top = Customer.objects.order_by("-revenue_12m", "pk").first()
     portfolio.top_customer_id = top.pk
     alert = Alert.objects.order_by("-customer__revenue_12m", "-created_at", "pk").first()
