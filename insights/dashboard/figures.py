@@ -34,15 +34,18 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
+    DateField,
     ExpressionWrapper,
     F,
     FilteredRelation,
+    IntegerField,
     Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    Value,
 )
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
@@ -216,12 +219,23 @@ class Breakdown:
 
 @dataclass(frozen=True)
 class CountRow:
-    bucket: date
+    """Answers of one band; the dimensions the count was not broken down by are None."""
+
+    bucket: date | None
     tier: int | None
     manager_id: int | None
-    survey_id: int
+    survey_id: int | None
     band: str
     answers: int
+
+
+# What a count of answers is broken down by, besides the band: the summary's tiers,
+# managers and surveys, or the chart's weeks or months. Counted apart, each comes to a
+# few hundred rows at most however many answers there are; counted together they made a
+# row per week, tier, manager, survey and band (over 4,000 for 90 days at 1,000,000
+# answers against ~300 at 10,000), and reading those rows was most of what grew.
+BREAKDOWNS = frozenset({"tier", "manager", "survey"})
+OVER_TIME = frozenset({"bucket"})
 
 
 BANDS = tuple(Band.values)
@@ -241,28 +255,36 @@ def _mixes(rows: Iterable[CountRow], key: Callable[[CountRow], object]) -> dict[
 
 @dataclass(frozen=True)
 class AnswerCounts:
-    """The period's answers counted by week or month, tier, account manager, survey and
-    band in one grouped scan; every breakdown is a sum over its few hundred rows."""
+    """The period's answers counted by band and the dimensions in `by` (BREAKDOWNS or
+    OVER_TIME) in one grouped scan; every breakdown is a sum over its few hundred rows."""
 
     filters: InsightFilters
+    by: frozenset[str]
     rows: list[CountRow]
 
     @classmethod
-    def of(cls, filters: InsightFilters, *, state: AnswerCountState | None | object = ASK) -> AnswerCounts:
+    def of(
+        cls, filters: InsightFilters, *, by: frozenset[str], state: AnswerCountState | None | object = ASK
+    ) -> AnswerCounts:
         """Settled days from the counts made ahead (dashboard/counts.py), the days after
         from the counts kept on write; before the first rebuild, from the answers."""
         settled = counts_state(filters) if state is ASK else state
         rows: list = []
         if settled is None:
-            rows += _trunc_and_group(answers(filters), "submitted_at", Count("pk"),
-                                     "customer__tier", "customer__account_manager", weekly=filters.weekly)
-            return cls(filters, [CountRow(_as_date(bucket), *rest) for bucket, *rest in rows])
+            rows += _grouped(answers(filters), by=by, day="submitted_at", tier="customer__tier",
+                             manager="customer__account_manager", total=Count("pk"), weekly=filters.weekly)
+            return cls(filters, by, [CountRow(_as_date(bucket), *rest) for bucket, *rest in rows])
         if filters.date_from < settled.settled_before:
-            rows += settled_counts(filters, last_day=settled.settled_before - timedelta(days=1))
+            rows += settled_counts(filters, last_day=settled.settled_before - timedelta(days=1), by=by)
         if settled.settled_before <= filters.date_to:
-            rows += [(bucket, tier or None, manager or None, *rest)
-                     for bucket, tier, manager, *rest in recent_counts(filters, first_day=settled.settled_before)]
-        return cls(filters, [CountRow(_as_date(bucket), *rest) for bucket, *rest in rows])
+            recent = recent_counts(filters, first_day=settled.settled_before, by=by)
+            rows += [(bucket, tier or None, manager or None, *rest) for bucket, tier, manager, *rest in recent]
+        return cls(filters, by, [CountRow(_as_date(bucket), *rest) for bucket, *rest in rows])
+
+    def _counted_by(self, dimension: str) -> None:
+        # Rows not broken down by it would all fall under None: a wrong figure, not an empty one.
+        if dimension not in self.by:
+            raise ValueError(f"These answers were not counted by {dimension}.")
 
     @cached_property
     def total(self) -> BandMix:
@@ -270,11 +292,13 @@ class AnswerCounts:
 
     def over_time(self) -> list[Bucket]:
         """The period week by week or month by month, empty ones included, oldest first."""
+        self._counted_by("bucket")
         found = _mixes(self.rows, lambda row: row.bucket)
         return [Bucket(start=start, mix=found.get(start, BandMix())) for start in _bucket_starts(self.filters)]
 
     def by_tier(self, *, revenue_at_risk: dict[int | None, Decimal]) -> list[Breakdown]:
         """Every tier, answered or not, then customers without a tier if any count."""
+        self._counted_by("tier")
         mixes = _mixes(self.rows, lambda row: row.tier)
         tiers = [self.filters.tier] if self.filters.tier else Tier.values
         breakdowns = [
@@ -290,6 +314,7 @@ class AnswerCounts:
 
     def by_account_manager(self) -> list[Breakdown]:
         """Managers by name, then the customers without one. One query for the names."""
+        self._counted_by("manager")
         mixes = _mixes(self.rows, lambda row: row.manager_id)
         managers = get_user_model().objects.filter(pk__in=[pk for pk in mixes if pk is not None])
         breakdowns = sorted(
@@ -303,6 +328,7 @@ class AnswerCounts:
 
     def by_survey(self) -> list[Breakdown]:
         """Surveys by name. One query for the names."""
+        self._counted_by("survey")
         mixes = _mixes(self.rows, lambda row: row.survey_id)
         surveys = Survey.objects.filter(pk__in=list(mixes)).order_by("name")
         return [Breakdown(key=survey.slug, label=survey.name, mix=mixes[survey.pk]) for survey in surveys]
@@ -315,18 +341,20 @@ def counts_state(filters: InsightFilters) -> AnswerCountState | None:
     return counts.state() if filters.book is None else None
 
 
-def _trunc_and_group(rows: QuerySet, day: str, total, tier: str, manager: str, *, weekly: bool) -> QuerySet:
-    """(week or month, tier, manager, survey, band, answers) rows."""
+def _grouped(rows: QuerySet, *, by: frozenset[str], day: str, tier: str, manager: str, total, weekly: bool) -> QuerySet:
+    """(week or month, tier, manager, survey, band, answers) rows, grouped by the band and
+    the dimensions in `by`; the others are None."""
     trunc = TruncWeek if weekly else TruncMonth
-    return (
-        rows.annotate(bucket=trunc(day))
-        .values_list("bucket", tier, manager, "survey", "band")
-        .annotate(answers=total)
-        .order_by()
-    )
+    columns = {
+        "bucket": trunc(day) if "bucket" in by else Value(None, output_field=DateField()),
+        "row_tier": F(tier) if "tier" in by else Value(None, output_field=IntegerField()),
+        "row_manager": F(manager) if "manager" in by else Value(None, output_field=IntegerField()),
+        "row_survey": F("survey") if "survey" in by else Value(None, output_field=IntegerField()),
+    }
+    return rows.annotate(**columns).values_list(*columns, "band").annotate(answers=total).order_by()
 
 
-def settled_counts(filters: InsightFilters, *, last_day: date) -> QuerySet:
+def settled_counts(filters: InsightFilters, *, last_day: date, by: frozenset[str]) -> QuerySet:
     """The period's settled days, up to `last_day`, in one query: whole months (for a
     monthly chart) and week parts from SpanAnswerCount, the days left at either end
     from AnswerCount, so a year reads a few thousand rows, not a few hundred a day."""
@@ -334,7 +362,8 @@ def settled_counts(filters: InsightFilters, *, last_day: date) -> QuerySet:
 
     def grouped(rows: QuerySet, day: str) -> QuerySet:
         rows = within(filters, rows, customer="", survey="survey")
-        return _trunc_and_group(rows, day, Sum("answers"), "tier", "account_manager", weekly=filters.weekly)
+        return _grouped(rows, by=by, day=day, tier="tier", manager="account_manager", total=Sum("answers"),
+                        weekly=filters.weekly)
 
     return grouped(SpanAnswerCount.objects.filter(span=AnswerCountSpan.MONTH, start__in=covered.months), "start").union(
         grouped(SpanAnswerCount.objects.filter(span=AnswerCountSpan.WEEK_PART, start__in=covered.week_parts), "start"),
@@ -343,7 +372,7 @@ def settled_counts(filters: InsightFilters, *, last_day: date) -> QuerySet:
     )
 
 
-def recent_counts(filters: InsightFilters, *, first_day: date) -> QuerySet[RecentAnswerCount]:
+def recent_counts(filters: InsightFilters, *, first_day: date, by: frozenset[str]) -> QuerySet[RecentAnswerCount]:
     """The period's days from `first_day` on, from RecentAnswerCount (tier and manager 0: none)."""
     rows = RecentAnswerCount.objects.filter(day__gte=max(filters.date_from, first_day), day__lte=filters.date_to)
     if filters.tier:
@@ -352,10 +381,11 @@ def recent_counts(filters: InsightFilters, *, first_day: date) -> QuerySet[Recen
         rows = rows.filter(manager_key=filters.account_manager.pk)
     if filters.survey:
         rows = rows.filter(survey=filters.survey)
-    return _trunc_and_group(rows, "day", Sum("answers"), "tier_key", "manager_key", weekly=filters.weekly)
+    return _grouped(rows, by=by, day="day", tier="tier_key", manager="manager_key", total=Sum("answers"),
+                    weekly=filters.weekly)
 
 
-def _as_date(value: date | datetime) -> date:
+def _as_date(value: date | datetime | None) -> date | None:
     if isinstance(value, datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return value
@@ -756,10 +786,6 @@ class Summary:
         return self.counts.total
 
     @cached_property
-    def buckets(self) -> list[Bucket]:
-        return self.counts.over_time()
-
-    @cached_property
     def tiers(self) -> list[Breakdown]:
         return self.counts.by_tier(revenue_at_risk=self.latest.revenue_at_risk)
 
@@ -777,11 +803,11 @@ class Summary:
         return currency_code()
 
 
-def summary(filters: InsightFilters, *, now: datetime) -> Summary:
-    state = counts_state(filters)
+def summary(filters: InsightFilters, *, now: datetime, state: AnswerCountState | None | object = ASK) -> Summary:
+    state = counts_state(filters) if state is ASK else state
     return Summary(
         filters=filters,
-        counts=AnswerCounts.of(filters, state=state),
+        counts=AnswerCounts.of(filters, by=BREAKDOWNS, state=state),
         reach=reach(filters, state=state),
         latest=latest_answers(filters),
         alerts=alert_counts(filters, now=now),
@@ -798,6 +824,7 @@ COMMENTS_SHOWN = 8
 @dataclass(frozen=True)
 class Dashboard:
     summary: Summary
+    buckets: list[Bucket]
     managers: list[Breakdown]
     surveys: list[Breakdown]
     map_customers: list[Customer]
@@ -814,9 +841,11 @@ class Dashboard:
 
 def dashboard(filters: InsightFilters, *, now: datetime) -> Dashboard:
     silent = silent_risk(filters, now=now)
-    board_summary = summary(filters, now=now)
+    state = counts_state(filters)
+    board_summary = summary(filters, now=now, state=state)
     return Dashboard(
         summary=board_summary,
+        buckets=AnswerCounts.of(filters, by=OVER_TIME, state=state).over_time(),
         managers=board_summary.counts.by_account_manager(),
         surveys=board_summary.counts.by_survey(),
         map_customers=map_customers(filters),

@@ -89,7 +89,7 @@ def insights(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _insight_charts(filters: figures.InsightFilters, board: figures.Dashboard) -> dict[str, object]:
-    buckets = board.summary.buckets
+    buckets = board.buckets
     satisfied_min = filters.survey.satisfied_min if filters.survey else DEFAULT_SATISFIED_MIN
     return {
         "mix": charts.band_mix_chart(buckets, weekly=filters.weekly),

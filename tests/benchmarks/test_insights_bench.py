@@ -144,7 +144,6 @@ def hand_written(filters: figures.InsightFilters) -> dict[str, tuple[Callable[[]
 
     state = counts.state()
     settled = state.settled_before
-    trunc = "week" if filters.weekly else "month"
     params = {
         "from": filters.date_from, "to": filters.date_to, "last_settled": settled - timedelta(days=1),
         "start": filters.start, "end": filters.end,
@@ -156,17 +155,17 @@ def hand_written(filters: figures.InsightFilters) -> dict[str, tuple[Callable[[]
     params["sent_since"] = max(filters.start, counts.midnight(counted_before))
     return {
         "answer counts, settled days (AnswerCount)": (
-            lambda: list(figures.settled_counts(filters, last_day=settled - timedelta(days=1))),
-            f"SELECT date_trunc('{trunc}', day), tier, account_manager_id, survey_id, band, SUM(answers) "
+            lambda: list(figures.settled_counts(filters, last_day=settled - timedelta(days=1), by=figures.BREAKDOWNS)),
+            "SELECT tier, account_manager_id, survey_id, band, SUM(answers) "
             "FROM insights_answercount WHERE day >= %(from)s AND day <= LEAST(%(to)s, %(last_settled)s) "
-            "GROUP BY 1, 2, 3, 4, 5",
+            "GROUP BY 1, 2, 3, 4",
             params,
         ),
         "answer counts, days after (RecentAnswerCount)": (
-            lambda: list(figures.recent_counts(filters, first_day=settled)),
-            f"SELECT date_trunc('{trunc}', day), tier_key, manager_key, survey_id, band, SUM(answers) "
+            lambda: list(figures.recent_counts(filters, first_day=settled, by=figures.BREAKDOWNS)),
+            "SELECT tier_key, manager_key, survey_id, band, SUM(answers) "
             "FROM insights_recentanswercount WHERE day >= GREATEST(%(from)s, %(last_settled)s + 1) AND day <= %(to)s "
-            "GROUP BY 1, 2, 3, 4, 5",
+            "GROUP BY 1, 2, 3, 4",
             params,
         ),
         "response rate, counted days (InvitationCount)": (

@@ -157,7 +157,7 @@ class TestPeriodEdges:
         assert later.mix.at_risk == 2
 
     def test_the_last_minute_of_the_last_day_counts_and_the_next_day_does_not(self, june):
-        buckets = figures.AnswerCounts.of(filtered(date_from=date(2026, 6, 30))).over_time()
+        buckets = figures.AnswerCounts.of(filtered(date_from=date(2026, 6, 30)), by=figures.OVER_TIME).over_time()
         assert sum(bucket.mix.responses for bucket in buckets) == 1
         assert sum(bucket.mix.promoter for bucket in buckets) == 1
 
@@ -172,14 +172,15 @@ class TestPeriodEdges:
         assert figures.summary(much_later, now=NOW).revenue_at_risk == 0
 
     def test_a_short_period_goes_week_by_week_with_empty_weeks_shown(self, june):
-        buckets = figures.AnswerCounts.of(JUNE).over_time()
+        buckets = figures.AnswerCounts.of(JUNE, by=figures.OVER_TIME).over_time()
         assert [bucket.start for bucket in buckets] == [
             date(2026, 6, 1), date(2026, 6, 8), date(2026, 6, 15), date(2026, 6, 22), date(2026, 6, 29)
         ]
         assert [bucket.mix.responses for bucket in buckets] == [2, 1, 2, 0, 1]
 
     def test_a_long_period_goes_month_by_month(self, june):
-        buckets = figures.AnswerCounts.of(filtered(date_from=date(2026, 3, 1), date_to=date(2026, 7, 31))).over_time()
+        spring = filtered(date_from=date(2026, 3, 1), date_to=date(2026, 7, 31))
+        buckets = figures.AnswerCounts.of(spring, by=figures.OVER_TIME).over_time()
         assert [(bucket.start, bucket.mix.responses) for bucket in buckets] == [
             (date(2026, 3, 1), 1), (date(2026, 4, 1), 0), (date(2026, 5, 1), 1), (date(2026, 6, 1), 6),
             (date(2026, 7, 1), 1),
@@ -204,12 +205,26 @@ class TestBreakdowns:
         }
 
     def test_by_account_manager_names_the_manager_or_the_cx_leads(self, june):
-        rows = {row.label: row.mix.responses for row in figures.AnswerCounts.of(JUNE).by_account_manager()}
+        counted = figures.AnswerCounts.of(JUNE, by=figures.BREAKDOWNS)
+        rows = {row.label: row.mix.responses for row in counted.by_account_manager()}
         assert rows == {"Ana Manager": 2, "Ben Other": 2, "CX leads (no manager)": 2}
 
     def test_by_survey(self, june):
-        rows = {row.key: (row.mix.responses, row.mix.net_score) for row in figures.AnswerCounts.of(JUNE).by_survey()}
+        counted = figures.AnswerCounts.of(JUNE, by=figures.BREAKDOWNS)
+        rows = {row.key: (row.mix.responses, row.mix.net_score) for row in counted.by_survey()}
         assert rows == {"post-delivery": (5, 0.0), "nps": (1, -100.0)}
+
+    def test_counts_over_time_and_by_breakdown_add_up_to_the_same_answers(self, june):
+        over_time = figures.AnswerCounts.of(JUNE, by=figures.OVER_TIME)
+        broken_down = figures.AnswerCounts.of(JUNE, by=figures.BREAKDOWNS)
+        assert over_time.total == broken_down.total
+        assert over_time.total.responses == 6
+
+    def test_a_count_refuses_a_breakdown_it_was_not_counted_by(self, june):
+        with pytest.raises(ValueError, match="not counted by bucket"):
+            figures.AnswerCounts.of(JUNE, by=figures.BREAKDOWNS).over_time()
+        with pytest.raises(ValueError, match="not counted by manager"):
+            figures.AnswerCounts.of(JUNE, by=figures.OVER_TIME).by_account_manager()
 
     def test_the_summary_tiers_add_up_to_the_headline(self, june):
         summary = figures.summary(JUNE, now=NOW)
