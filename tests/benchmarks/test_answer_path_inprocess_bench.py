@@ -44,11 +44,14 @@ TARGET_POST_TIMES_FLOOR = 6.0
 
 CHANGED = (
     "the token lookup reads one narrow row (no ORDER BY, only the columns the pages use, the customer and the "
-    "sender only when a text names them); who is asking and the texts in the contact's language are kept a few "
-    "seconds per web process (surveys/page_setup.py); a first answer is claimed with one UPDATE instead of a "
-    "locked SELECT and a look for an earlier answer, and becomes the customer's latest answer from the answer in "
-    "hand instead of correlated subqueries; the rate limit counts in one Redis round trip instead of three; the "
-    "answer form is rendered from plain values instead of a bound Django form"
+    "sender only when a text names them) with SQL written once per process instead of compiled by the ORM each "
+    "time (surveys/link_lookup.py); `/s/` goes through a middleware chain of its own (config/wsgi.py: no "
+    "whitenoise, sessions, auth, audit, messages, webhooks' guard or axes, every security header, CSP, CSRF and "
+    "the metrics kept); who is asking and the texts in the contact's language are kept a few seconds per web "
+    "process (surveys/page_setup.py); a first answer is claimed with one UPDATE instead of a locked SELECT and a "
+    "look for an earlier answer, and becomes the customer's latest answer from the answer in hand instead of "
+    "correlated subqueries; the rate limit counts in one Redis round trip instead of three, through one Redis "
+    "client per process; the answer form is rendered from plain values instead of a bound Django form"
 )
 
 
