@@ -19,7 +19,7 @@ from core.models import OutgoingMessage
 from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
-from . import scheduling, windows
+from . import link_lookup, scheduling, windows
 from .models import (
     SURVEYED_STATUSES,
     Delivery,
@@ -447,27 +447,7 @@ def invitation_for_token(token: str) -> Invitation | None:
     """The invitation a link token opens, from either of its emails, or None."""
     if not token or len(token) > 100:
         return None
-    digest = hash_token(token)
-    # A token opens one invitation at most: no ORDER BY to plan, and only the columns
-    # the survey pages and record_response use (anything else is read when asked for).
-    found = list(
-        Invitation.objects.select_related("delivery__survey", "contact", "response")
-        .only(*PAGE_COLUMNS)
-        .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest))
-        .order_by()[:1]
-    )
-    return found[0] if found else None
-
-
-# What the survey pages and record_response read of an invitation found by its token.
-PAGE_COLUMNS = (
-    "status", "expires_at", "sent_at", "reminded_at", "remind_at",
-    "delivery__reference", "delivery__description", "delivery__delivered_at", "delivery__customer_id",
-    "delivery__survey__question", "delivery__survey__scale_min", "delivery__survey__scale_max",
-    "delivery__survey__promoter_min", "delivery__survey__satisfied_min", "delivery__survey__sender_id",
-    "contact__language", "contact__name",
-    "response__score", "response__band", "response__comment", "response__submitted_at",
-)
+    return link_lookup.invitation_with_digest(hash_token(token))
 
 
 def invitation_for_unsubscribe_token(token: str) -> Invitation | None:

@@ -5,28 +5,32 @@ SQL of a request with no web server around it (figure P1-inproc).
 - P1, a first answer: POST `/s/<token>/` with a score, every transaction committed, the
   quiet-period evaluation published to the real broker (Redis when REDIS_URL is set)
   as in production, not run inline;
-- the floor: GET `/health/live` (a view that touches nothing) through the same
+- the floor: GET `/health/live` (a view that touches nothing) through the full
   middleware, what any request of this project pays before a view does any work.
 
-Each goes through Django's test client and the whole middleware stack, on distinct
-tokens (each answer is a first answer), interleaved round by round (GET, POST, floor,
-the order turned each round). Queries per request are counted in a pass of their own,
+Each goes through the WSGI application gunicorn serves (config/wsgi.py: the survey
+pages' own short middleware chain, the floor the full one), CSRF checked as in
+production, on distinct tokens (each answer is a first answer), interleaved round by
+round (GET, POST, floor, the order turned each round). Queries per request are counted in a pass of their own,
 since counting them slows every query a little.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from config import wsgi
 from config.celery import app as celery_app
 from surveys.models import Response
 from tests.benchmarks import report
 from tests.factories import sent_invitation
+from tests.support.wsgi import Answer, call
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
 
@@ -40,11 +44,14 @@ TARGET_POST_TIMES_FLOOR = 6.0
 
 CHANGED = (
     "the token lookup reads one narrow row (no ORDER BY, only the columns the pages use, the customer and the "
-    "sender only when a text names them); who is asking and the texts in the contact's language are kept a few "
-    "seconds per web process (surveys/page_setup.py); a first answer is claimed with one UPDATE instead of a "
-    "locked SELECT and a look for an earlier answer, and becomes the customer's latest answer from the answer in "
-    "hand instead of correlated subqueries; the rate limit counts in one Redis round trip instead of three; the "
-    "answer form is rendered from plain values instead of a bound Django form"
+    "sender only when a text names them) with SQL written once per process instead of compiled by the ORM each "
+    "time (surveys/link_lookup.py); `/s/` goes through a middleware chain of its own (config/wsgi.py: no "
+    "whitenoise, sessions, auth, audit, messages, webhooks' guard or axes, every security header, CSP, CSRF and "
+    "the metrics kept); who is asking and the texts in the contact's language are kept a few seconds per web "
+    "process (surveys/page_setup.py); a first answer is claimed with one UPDATE instead of a locked SELECT and a "
+    "look for an earlier answer, and becomes the customer's latest answer from the answer in hand instead of "
+    "correlated subqueries; the rate limit counts in one Redis round trip instead of three, through one Redis "
+    "client per process; the answer form is rendered from plain values instead of a bound Django form"
 )
 
 
@@ -68,25 +75,46 @@ def ms_per_request(requests) -> tuple[float, float]:
     return (time.perf_counter() - started) * 1000 / count, (time.process_time() - cpu_started) * 1000 / count
 
 
-def get_page(client: Client, token: str):
+class Browser:
+    """Requests to the WSGI application, carrying the CSRF cookie and form token the
+    first survey page handed out, as a browser would."""
+
+    def __init__(self) -> None:
+        self.factory = RequestFactory()
+        self.csrf_cookie = self.csrf_token = ""
+
+    def get(self, path: str) -> Answer:
+        answer = call(wsgi.application, self.factory.get(path))
+        if not self.csrf_cookie and answer.status == 200:
+            self.csrf_cookie = re.search(r"csrftoken=([^;]+)", answer.headers["Set-Cookie"]).group(1)
+            self.csrf_token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', answer.body).group(1).decode()
+        return answer
+
+    def post(self, path: str, data: dict[str, str]) -> Answer:
+        request = self.factory.post(path, {**data, "csrfmiddlewaretoken": self.csrf_token})
+        request.environ["HTTP_COOKIE"] = f"csrftoken={self.csrf_cookie}"
+        return call(wsgi.application, request)
+
+
+def get_page(client: Browser, token: str):
     def request():
         answer = client.get(f"/s/{token}/")
-        assert answer.status_code == 200, answer.status_code
+        assert answer.status == 200, answer.status
 
     return request
 
 
-def post_answer(client: Client, token: str, score: int):
+def post_answer(client: Browser, token: str, score: int):
     def request():
         answer = client.post(f"/s/{token}/", {"score": str(score), "comment": ""})
-        assert answer.status_code == 303, answer.status_code
+        assert answer.status == 303, answer.status
 
     return request
 
 
-def get_floor(client: Client):
+def get_floor(client: Browser):
     def request():
-        assert client.get("/health/live").status_code == 200
+        assert client.get("/health/live").status == 200
 
     return request
 
@@ -111,7 +139,7 @@ def published_to_the_broker():
 
 def test_the_public_survey_paths_in_process(settings, published_to_the_broker):
     settings.PUBLIC_RATE_LIMIT = 10**9  # counted as ever, never refused
-    client = Client()
+    client = Browser()
     warm = tokens("warm", report.size(10, 2))
     for number, token in enumerate(warm):
         get_page(client, token)()
@@ -150,7 +178,7 @@ def test_the_public_survey_paths_in_process(settings, published_to_the_broker):
             path="`/s/<token>/` in process: survey page GET (P1b), first answer POST (P1)",
             ours=f"GET {spread['GET'].text(' ms', 2)}, {get_queries:.0f} queries; "
             f"POST {spread['POST'].text(' ms', 2)}, {post_queries:.0f} queries",
-            baseline=f"do-nothing view through the same middleware: {spread['floor'].text(' ms', 2)}",
+            baseline=f"do-nothing view through the full middleware: {spread['floor'].text(' ms', 2)}",
             ratio=f"GET {get_ratio:.1f}× the floor, POST {post_ratio:.1f}×",
             target=f"GET ≤ {TARGET_GET_TIMES_FLOOR:.0f}×, POST ≤ {TARGET_POST_TIMES_FLOOR:.0f}× the floor",
             met=get_ratio <= TARGET_GET_TIMES_FLOOR and post_ratio <= TARGET_POST_TIMES_FLOOR,
@@ -158,7 +186,8 @@ def test_the_public_survey_paths_in_process(settings, published_to_the_broker):
             details=[
                 f"{ROUNDS} rounds of {PER_ROUND} requests each, distinct tokens, {connection.vendor}, "
                 f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}",
-                "Django test client, whole middleware stack, no web server; queries counted in a pass of their own "
+                "the WSGI application as gunicorn calls it (the survey pages' short middleware chain, the floor's "
+                "full one), no web server; queries counted in a pass of their own "
                 "(BEGIN and COMMIT included)",
                 "CPU of this process per request: "
                 + ", ".join(f"{name} {cpu_spread[name].text(' ms', 2)}" for name in ("GET", "POST", "floor")),

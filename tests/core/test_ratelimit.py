@@ -48,6 +48,16 @@ class TestCountingInRedis:
         (key,) = redis_cache.keys(f"*ratelimit:pages:{client}:60:*")
         assert caches["default"].get(key.decode().split(":", 2)[2]) == 2
 
+    def test_counting_reuses_one_redis_client(self, redis_cache):
+        """Building a client cost as much as the round trip (issue 15): one per pool."""
+        from core.ratelimit import _redis_client
+
+        client = a_client()
+        count_request(scope="pages", client=client)
+        built = _redis_client.cache_info().misses
+        assert [count_request(scope="pages", client=client) for _ in range(3)] == [2, 3, 4]
+        assert _redis_client.cache_info().misses == built
+
 
 class TestCountingInMemory:
     def test_each_request_counts_one_more_in_its_window(self, settings):
