@@ -61,11 +61,12 @@ def worker_exit(server, worker):
     stopping = sys.exc_info()[1]
     if not isinstance(stopping, SystemExit) or stopping.code not in (0, None):
         return
-    import sentry_sdk
     from django.db import connections
 
     connections.close_all()
-    sentry_sdk.flush(timeout=2)
+    sentry = sys.modules.get("sentry_sdk")  # imported only where it was configured
+    if sentry is not None:
+        sentry.flush(timeout=2)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
