@@ -132,6 +132,15 @@ def test_gunicorn_stops_within_seconds_of_sigterm_after_its_workers_served_pages
     assert "Shutting down: Master" in log.read_text()
 
 
+def test_the_wsgi_module_imports_every_view_before_gunicorn_forks(tmp_path):
+    """What gunicorn's master preloads, its workers share: no worker imports the views on
+    its first request."""
+    result = run_with(tmp_path, ["-c", "import sys, config.wsgi; print('surveys.views' in sys.modules)"],
+                      DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
 def _gunicorn_conf():
     spec = importlib.util.spec_from_file_location("gunicorn_conf", PROJECT_DIR / "gunicorn.conf.py")
     module = importlib.util.module_from_spec(spec)
