@@ -4,11 +4,13 @@ on one PostgreSQL and one Redis working together."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import multiprocessing
 import re
 import subprocess
 import sys
+import time
 import uuid
 import urllib.error
 import urllib.request
@@ -21,7 +23,7 @@ from core.models import Heartbeat, TaskTally
 from tests.factories import CustomerFactory, due_invitations, nothing_left_to_send
 from tests.support.processes import (
     GUNICORN, PROJECT_DIR, celery_worker, child_environment, enqueue_from_another_process, free_ports, gunicorn_server,
-    wait_until,
+    http_get, stop, wait_until,
 )
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp_sink_process import running_sink
@@ -56,6 +58,13 @@ def test_gunicorn_takes_its_workers_from_the_cpu_count_unless_told(tmp_path):
     assert re.search(r"^bind\s+= \['0.0.0.0:9123'\]$", told, re.M)
     assert re.search(r"^timeout\s+= 45$", told, re.M)
     assert re.search(r"^bind\s+= \['127.0.0.1:9200'\]$", _gunicorn_config(tmp_path, BIND="127.0.0.1:9200"), re.M)
+
+
+def _serves(url: str) -> bool:
+    try:
+        return http_get(url, timeout=2)[0] == 200
+    except OSError:
+        return False
 
 
 def _read(url: str) -> tuple[int, dict[str, str], str]:
@@ -97,6 +106,69 @@ def test_collected_static_files_are_served_with_debug_off_and_metrics_count_ever
         metrics = _read(f"{url}/metrics")[2]
         assert re.search(r'valuepulse_http_requests_total\{method="GET",status="200",view="login"\} [1-9]', metrics)
         assert list((tmp_path / "metrics").glob("*.db"))
+
+
+@pytest.mark.django_db
+def test_gunicorn_stops_within_seconds_of_sigterm_after_its_workers_served_pages(tmp_path):
+    """Its workers have loaded the pages (URLs, views, templates): a worker's exit skips
+    Python's teardown of the app shared with the master, which took seconds each."""
+    (port,) = free_ports(1)
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "5"],
+                                  cwd=PROJECT_DIR, env=child_environment(var_dir=tmp_path, redis_url=None),
+                                  stdout=output, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: _serves(f"http://127.0.0.1:{port}/login/"), timeout=60), log.read_text()
+        for _ in range(12):
+            assert _read(f"http://127.0.0.1:{port}/login/")[0] == 200
+        started = time.monotonic()
+        server.terminate()
+        assert server.wait(timeout=20) == 0
+        stopped_in = time.monotonic() - started
+    finally:
+        stop(server)
+    assert stopped_in < 4, f"gunicorn took {stopped_in:.1f} s to stop"
+    assert "Shutting down: Master" in log.read_text()
+
+
+def test_the_wsgi_module_imports_every_view_before_gunicorn_forks(tmp_path):
+    """What gunicorn's master preloads, its workers share: no worker imports the views on
+    its first request."""
+    result = run_with(tmp_path, ["-c", "import sys, config.wsgi; print('surveys.views' in sys.modules)"],
+                      DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def _gunicorn_conf():
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", PROJECT_DIR / "gunicorn.conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("status", [0, None])
+def test_a_worker_stopping_cleanly_ends_at_once_status_zero(monkeypatch, status):
+    ended = []
+    monkeypatch.setattr("os._exit", ended.append)
+    try:
+        raise SystemExit(status)
+    except SystemExit:
+        _gunicorn_conf().worker_exit(server=None, worker=None)
+    assert ended == [0]
+
+
+@pytest.mark.parametrize("failure", [SystemExit(3), SystemExit(-1), RuntimeError("boom")])
+def test_a_worker_failing_exits_the_usual_way_keeping_its_status(monkeypatch, failure):
+    """A boot error's status (3) is what makes the master halt instead of forking again."""
+    ended = []
+    monkeypatch.setattr("os._exit", ended.append)
+    try:
+        raise failure
+    except BaseException:  # noqa: BLE001 - the hook runs while any of them is on its way out
+        _gunicorn_conf().worker_exit(server=None, worker=None)
+    assert ended == []
 
 
 @pytest.mark.django_db(transaction=True)

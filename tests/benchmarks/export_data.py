@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from surveys.models import Survey
@@ -118,7 +118,9 @@ def create_answers(count: int, *, today: date) -> None:
         "survey": Survey.objects.filter(is_default=True).values_list("pk", flat=True).first()
         or Survey.objects.create(slug="export-bench", name="Export bench", is_default=True).pk,
     }
-    with connection.cursor() as cursor:
+    # One transaction of its own: the SET LOCALs below last until its end, and the
+    # indexes dropped for the load come back with it or not at all.
+    with transaction.atomic(), connection.cursor() as cursor:
         # Room to sort a million rows in memory, for this transaction only.
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SELECT setseed(0.7)")

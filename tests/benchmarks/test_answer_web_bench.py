@@ -305,7 +305,7 @@ def figure_text(contender: web.Contender) -> str:
 def setup_details() -> list[str]:
     return [
         f"{web.rounds()} interleaved rounds of {web.duration()} s per contender (a different one first each round), "
-        f"after a 3 s warm-up each; wrk, {web.CONNECTIONS} connections, {web.WRK_THREADS} threads; gunicorn with "
+        f"after a {web.WARM_UP_SECONDS} s warm-up each; wrk, {web.CONNECTIONS} connections, {web.WRK_THREADS} threads; gunicorn with "
         "gunicorn.conf.py (5 sync workers) per app, each with its own schema in one PostgreSQL database; "
         "figures are medians (min–max); queries counted in process with CaptureQueriesContext.",
     ]

@@ -49,9 +49,15 @@ WRK_THREADS = 2
 CSRF_SECRET = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 
 
+# Seconds of each contender's unmeasured first run: every worker's first requests, and a
+# first estimate of its rate.
+WARM_UP_SECONDS = 2
+
+
 def duration() -> int:
-    """Seconds of load per contender and round."""
-    return 1 if smoke() else int(os.environ.get("BENCH_WEB_SECONDS", "10"))
+    """Seconds of load per contender and round: 6 s holds a few thousand requests of the
+    slowest contender, and the rounds, not their length, carry the spread."""
+    return 1 if smoke() else int(os.environ.get("BENCH_WEB_SECONDS", "6"))
 
 
 def rounds() -> int:
@@ -256,13 +262,12 @@ def measure(contender: Contender, *, seconds: int, expected_rate: float, keep: b
 
 
 def interleave(contenders: list[Contender], *, first_guess: float = 500) -> None:
-    """A 3 s warm-up of each (every worker's first requests, and a first estimate of
-    its rate; none in a smoke run), then `rounds()` rounds of `duration()` seconds each,
-    round-robin with a different contender first each round. Each contender's rate for
+    """A warm-up of each (WARM_UP_SECONDS; none in a smoke run), then `rounds()` rounds
+    of `duration()` seconds each, round-robin with a different contender first each round. Each contender's rate for
     sizing its POSTs is its best so far."""
     best = {contender.name: first_guess / 2 for contender in contenders}
     for contender in [] if smoke() else contenders:
-        warm = measure(contender, seconds=3, expected_rate=first_guess, keep=False)
+        warm = measure(contender, seconds=WARM_UP_SECONDS, expected_rate=first_guess, keep=False)
         best[contender.name] = warm.requests_per_second
     for number in range(rounds()):
         order = contenders[number % len(contenders):] + contenders[:number % len(contenders)]
