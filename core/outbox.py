@@ -45,7 +45,7 @@ from django.db import connection as database
 from django.db.models import F
 from django.utils import timezone
 
-from . import retry
+from . import retry, smtp
 from .models import OutgoingMessage
 from .queue import enqueue_on_commit
 
@@ -290,9 +290,13 @@ def _deliver_one(message: OutgoingMessage, deliver: Callable[[OutgoingMessage], 
 
 
 def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int, bool]:
-    """Sends `batch`'s emails over one connection, each one's outcome recorded before
-    the next goes. The apps of kinds with sent_many hear of the batch's sent messages
-    once it is done (even when it stops early)."""
+    """Sends `batch`'s emails over one connection. Each one's outcome is recorded before
+    the mail service can accept the next, so a worker that dies leaves one message at
+    most sent and not recorded. Over SMTP that work hides in the server's waits
+    (core.smtp): a message's outcome is recorded while the next one's MAIL FROM is on its
+    way, and the next one is built while the server takes this one in. The apps of kinds
+    with sent_many hear of the batch's sent messages once it is done (even when it
+    stops early)."""
     connection = mail.get_connection()
     try:
         connection.open()
@@ -302,18 +306,41 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
         return 0, True
     sent = 0
     app_hears_later: list[OutgoingMessage] = []
+    accepted: list[_Ready] = []  # taken by the mail service, the outcome not yet recorded: one at most
+
+    def record_accepted() -> None:
+        while accepted:
+            ready = accepted.pop()
+            _record_sent(ready.message, provider_message_id=_provider_message_id(ready.email),
+                         app_hears_later=app_hears_later)
+
     try:
-        builds = _builds(batch)
-        for index, message in enumerate(batch):
+        emails = _ready_emails(batch, _builds(batch), as_bytes=isinstance(connection, SMTPBackend))
+        upcoming = next(emails, None)
+        while upcoming is not None:
             if time.monotonic() > deadline:
-                _release(batch[index:])
+                record_accepted()
+                _release(batch[upcoming.index :])
                 return sent, True
-            outcome = _send_one(message, connection, builds, app_hears_later=app_hears_later)
-            if outcome == "sent":
+            built_ahead: list[_Ready | None] = []
+            try:
+                _hand_over(upcoming, connection, record_previous=_meanwhile(record_accepted),
+                           build_next=_meanwhile(lambda: built_ahead.append(next(emails, None))))
+            except _WorkMeanwhileFailed as failed:
+                raise failed.__cause__ from None
+            except Exception as exc:
+                record_accepted()
+                permanent = is_permanent(exc)
+                _record_failure(upcoming.message, repr(exc), permanent=permanent)
+                # A refused recipient leaves the connection usable; anything else may not have.
+                if not (permanent or _connection_survives(exc)):
+                    _release(batch[upcoming.index + 1 :])
+                    return sent, True
+            else:
+                accepted.append(upcoming)
                 sent += 1
-            elif outcome == "connection_lost":
-                _release(batch[index + 1 :])
-                return sent, True
+            upcoming = built_ahead[0] if built_ahead else next(emails, None)
+        record_accepted()
     finally:
         try:
             connection.close()
@@ -322,6 +349,35 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
         if app_hears_later:
             _tell_sent(app_hears_later)
     return sent, False
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A message built and ready to hand over: its place in the batch, its email and,
+    for an SMTP connection, what Django's SMTP backend would send: the envelope's
+    addresses and the message's bytes."""
+
+    index: int
+    message: OutgoingMessage
+    email: EmailMessage
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    data: bytes | None = None
+
+
+class _WorkMeanwhileFailed(Exception):
+    """Raised, from the error, by work done during a message's exchange with the mail
+    service (core.smtp): the worker's failure (its database gone), not the message's."""
+
+
+def _meanwhile(work: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:
+            raise _WorkMeanwhileFailed from exc
+
+    return run
 
 
 def _builds(batch: list[OutgoingMessage]) -> dict[str, Build]:
@@ -342,52 +398,61 @@ def _builds(batch: list[OutgoingMessage]) -> dict[str, Build]:
     return builds
 
 
-def _send_one(
-    message: OutgoingMessage, connection, builds: dict[str, Build], *, app_hears_later: list[OutgoingMessage]
-) -> str:
-    kind = _KINDS.get(message.kind)
-    if kind is None:
-        _record_failure(message, f"no outbox kind {message.kind!r} is registered", permanent=True)
-        return "failed"
-    try:
-        email = builds[message.kind](message)
-    except Unwanted as unwanted:
-        _finish(message, status=Status.SUPPRESSED, error=unwanted.reason, hook=kind.given_up)
-        return "suppressed"
-    except Exception as exc:  # a bug or bad data in this one message: it fails alone
-        logger.exception("Building outgoing message %s failed", message.key)
-        _record_failure(message, repr(exc), permanent=True)
-        return "failed"
+def _ready_emails(batch: list[OutgoingMessage], builds: dict[str, Build], *, as_bytes: bool) -> Iterator[_Ready]:
+    """Builds `batch`'s emails one at a time, as each is about to go (with what an SMTP
+    connection sends, `as_bytes`); a message that cannot be built, or must no longer go,
+    is recorded so (it fails, or is suppressed, alone) and skipped."""
+    for index, message in enumerate(batch):
+        kind = _KINDS.get(message.kind)
+        if kind is None:
+            _record_failure(message, f"no outbox kind {message.kind!r} is registered", permanent=True)
+            continue
+        try:
+            yield _ready(index, message, builds[message.kind](message), as_bytes=as_bytes)
+        except Unwanted as unwanted:
+            _finish(message, status=Status.SUPPRESSED, error=unwanted.reason, hook=kind.given_up)
+        except Exception as exc:  # a bug or bad data in this one message (a header with a line break)
+            logger.exception("Building outgoing message %s failed", message.key)
+            _record_failure(message, repr(exc), permanent=True)
+
+
+def _ready(index: int, message: OutgoingMessage, email: EmailMessage, *, as_bytes: bool) -> _Ready:
+    to = getaddresses(email.to)
     # Bare addresses, lower-cased: delivery events find their message by address.
-    message.recipient = ", ".join(address.lower() for _, address in getaddresses(email.to))[:1000]
+    message.recipient = ", ".join(address.lower() for _, address in to)[:1000]
     # Our own Message-ID, kept as the message's id when the provider gives none (SMTP).
     email.extra_headers.setdefault("Message-ID", make_msgid(domain=DNS_NAME))
-    try:
-        _hand_over(email, connection)
-    except Exception as exc:
-        permanent = is_permanent(exc)
-        _record_failure(message, repr(exc), permanent=permanent)
-        # A refused recipient leaves the connection usable; anything else may not have.
-        return "failed" if permanent or _connection_survives(exc) else "connection_lost"
-    _record_sent(message, provider_message_id=_provider_message_id(email), app_hears_later=app_hears_later)
-    return "sent"
-
-
-def _hand_over(email: EmailMessage, connection) -> None:
-    """Gives `email` to the mail service over the batch's connection. An email that
-    writes its own bytes (core.emails.FilledEmail) goes to Django's SMTP connection as
-    those bytes, as Django's backend would send its message(); anything else through
-    the backend."""
-    wire = email.wire_bytes() if isinstance(connection, SMTPBackend) and hasattr(email, "wire_bytes") else None
-    if wire is None:
-        connection.send_messages([email])
-        return
+    if not as_bytes:
+        return _Ready(index, message, email)
     encoding = email.encoding or settings.DEFAULT_CHARSET
-    connection.connection.sendmail(
-        _sender_address(email.from_email, encoding),
-        [sanitize_address(address, encoding) for address in email.recipients()],
-        wire,
+    wire = email.wire_bytes() if hasattr(email, "wire_bytes") else None
+    # The envelope's addresses as Django's backend writes them, from the addresses parsed
+    # once above: sanitize_address would parse each again, at several times the cost.
+    recipients = to + getaddresses([*email.cc, *email.bcc])
+    return _Ready(
+        index, message, email,
+        sender=_sender_address(email.from_email, encoding),
+        recipients=tuple(sanitize_address(("", address), encoding) for _, address in recipients if address),
+        data=wire or email.message().as_bytes(linesep="\r\n"),
     )
+
+
+def _hand_over(
+    ready: _Ready, connection, *, record_previous: Callable[[], None], build_next: Callable[[], None]
+) -> None:
+    """Gives `ready`'s email to the mail service over the batch's connection, after
+    `record_previous` (the outcome of the message before) and before it can be
+    accepted. An SMTP connection gets what Django's backend would send (an email that
+    writes its own bytes, core.emails.FilledEmail, as those bytes), with that work done
+    while the server reads, and `build_next` while it takes the message in
+    (core.smtp.sendmail); any other backend its send_messages."""
+    if ready.data is None or not ready.recipients:  # Django's SMTP backend sends no email to nobody
+        record_previous()
+        if ready.data is None:
+            connection.send_messages([ready.email])
+        return
+    smtp.sendmail(connection.connection, ready.sender, ready.recipients, ready.data,
+                  after_mail_from=record_previous, after_data=build_next)
 
 
 @lru_cache(maxsize=64)

@@ -342,33 +342,53 @@ def _queue_batches(claim: Callable[[], list[int] | None], *, mark, kind: str, no
 def _mark_queued(ids: list[int], *, now: datetime) -> None:
     # sent_at is when it was handed over; the outbox corrects it to when it left.
     _update_each(
-        "status = %s, sent_at = %s, next_attempt_at = NULL, token_hash = %s, unsubscribe_token_hash = %s",
-        [
-            (InvitationStatus.SENT, now, _link_digest(pk, LinkPurpose.SURVEY), _link_digest(pk, LinkPurpose.UNSUBSCRIBE), pk)
-            for pk in ids
-        ],
+        "status = %s, sent_at = %s, next_attempt_at = NULL, "
+        "token_hash = given.survey_digest, unsubscribe_token_hash = given.unsubscribe_digest",
+        [InvitationStatus.SENT, now],
+        given={"survey_digest": "text", "unsubscribe_digest": "text"},
+        rows={pk: (_link_digest(pk, LinkPurpose.SURVEY), _link_digest(pk, LinkPurpose.UNSUBSCRIBE)) for pk in ids},
     )
 
 
 def _mark_reminder_queued(ids: list[int], *, now: datetime) -> None:
-    _update_each("remind_at = NULL, reminder_token_hash = %s", [(_link_digest(pk, LinkPurpose.REMINDER), pk) for pk in ids])
+    _update_each(
+        "remind_at = NULL, reminder_token_hash = given.reminder_digest", [],
+        given={"reminder_digest": "text"},
+        rows={pk: (_link_digest(pk, LinkPurpose.REMINDER),) for pk in ids},
+    )
 
 
 def _link_digest(invitation_id: int, purpose: str) -> str:
     return hash_token(link_token(invitation_id=invitation_id, purpose=purpose))
 
 
-def _update_each(assignments: str, rows: list[tuple]) -> None:
-    """UPDATE surveys_invitation SET `assignments` WHERE id = %s, once for each of `rows`
-    (its values, then the id), as one executemany: PostgreSQL gets them pipelined, in
-    one round trip. The sending path runs this for every batch, where the ORM's
-    building of a statement a row (or of bulk_update's CASEs) cost more than the SQL."""
+def _update_each(assignments: str, params: list, *, given: dict[str, str], rows: dict[int, tuple]) -> None:
+    """UPDATE surveys_invitation SET `assignments` (with `params`) for each of `rows`: an
+    invitation id and its own values, which `assignments` reads as given.<name>, named
+    and typed (in PostgreSQL) by `given`. The sending path runs this for every batch.
+    On PostgreSQL it is one statement, from arrays of the values (unnest): the server
+    plans it once and the rows travel as a few parameters, where a statement a row (or
+    the ORM's bulk_update, with its CASEs) cost several times more; elsewhere, one
+    statement a row."""
+    if not rows:
+        return
+    table = Invitation._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
+    rows = {pk: [adapt(value) if isinstance(value, datetime) else value for value in values] for pk, values in rows.items()}
+    params = [adapt(value) if isinstance(value, datetime) else value for value in params]
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        arrays = ", ".join(f"%s::{type}[]" for type in given.values())
+        source = f"unnest(%s::bigint[], {arrays}) AS given(id, {', '.join(given)})"
+    else:
+        source = "(SELECT %s AS id, " + ", ".join(f"%s AS {name}" for name in given) + ") AS given"
+    # Only this module's own names and types are written into the SQL; every value is a parameter.
+    sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.id = given.id"  # nosec B608
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {Invitation._meta.db_table} SET {assignments} WHERE id = %s",  # nosec B608
-            [[adapt(value) if isinstance(value, datetime) else value for value in row] for row in rows],
-        )
+        if postgresql:
+            cursor.execute(sql, [*params, list(rows), *(list(column) for column in zip(*rows.values(), strict=True))])
+        else:
+            cursor.executemany(sql, [[*params, pk, *values] for pk, values in rows.items()])
 
 
 def expire_invitations(*, now: datetime | None = None) -> int:
@@ -397,20 +417,25 @@ def record_invitations_sent(*, sent_at: dict[int, datetime]) -> None:
     reminders = Invitation.objects.filter(pk__in=sent_at).values_list(
         "pk", "delivery__survey__reminder_delay", "expires_at"
     )
+    table = Invitation._meta.db_table
     _update_each(
-        "sent_at = %s, send_attempts = 0, last_error = '', "
-        "remind_at = CASE WHEN status = %s AND reminded_at IS NULL THEN %s ELSE remind_at END",
-        [
-            (sent_at[pk], InvitationStatus.SENT,
-             scheduling.reminder_due_at(sent_at=sent_at[pk], reminder_delay=delay, expires_at=expires_at), pk)
+        "sent_at = given.sent_at, send_attempts = 0, last_error = '', "
+        f"remind_at = CASE WHEN {table}.status = %s AND {table}.reminded_at IS NULL THEN given.remind_at "
+        f"ELSE {table}.remind_at END",
+        [InvitationStatus.SENT],
+        given={"sent_at": "timestamptz", "remind_at": "timestamptz"},
+        rows={
+            pk: (sent_at[pk],
+                 scheduling.reminder_due_at(sent_at=sent_at[pk], reminder_delay=delay, expires_at=expires_at))
             for pk, delay, expires_at in reminders
-        ],
+        },
     )
 
 
 def record_reminders_sent(*, sent_at: dict[int, datetime]) -> None:
     """The reminders of these invitations left (invitation id: when)."""
-    _update_each("reminded_at = %s", [(at, pk) for pk, at in sent_at.items()])
+    _update_each("reminded_at = given.reminded_at", [], given={"reminded_at": "timestamptz"},
+                 rows={pk: (at,) for pk, at in sent_at.items()})
 
 
 def record_invitation_not_sent(*, invitation_id: int, reason: str, error: str) -> None:

@@ -120,10 +120,13 @@ def test_dispatch_rate_of_one_worker_against_raw_smtplib(tmp_path, settings, mon
         changed=(
             "emails filled in from one draft per survey, language and sender (templates render once a batch) "
             "and written as bytes without Python's MIME generator; sent as those bytes on Django's SMTP "
-            "connection; each outcome one UPDATE (no ORM, no SELECT) and its invitation's one UPDATE, "
-            "recorded while the next email's envelope (MAIL, RCPT, DATA) is on its way and before the server "
-            "accepts it, so a killed worker still leaves one message at most unrecorded; the outbox's "
-            "commits do not wait for PostgreSQL's disk flush; links stored a batch at a time"
+            "connection by the outbox itself (core/smtp.py, smtplib's sendmail split at the server's waits): "
+            "each outcome one UPDATE (no ORM, no SELECT), recorded while the next email's MAIL FROM is on its "
+            "way and committed before its data is written, so a killed worker still leaves one message at "
+            "most unrecorded, and the next email built (bytes and envelope) while the server takes this one "
+            "in; the envelope's addresses parsed once; the invitations told once a batch and their batch "
+            "updates one UPDATE … FROM unnest(…); the outbox's commits do not wait for PostgreSQL's disk "
+            "flush; links stored a batch at a time"
         ),
         details=[
             f"{ROUNDS} rounds of {MESSAGES:,} emails of {len(payload):,} bytes, {connection.vendor}, "

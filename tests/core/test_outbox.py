@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 
 import pytest
@@ -265,6 +266,38 @@ class TestDeadWorker:
 
         assert row(1).status == Status.SENT
         assert notes.given_up == []
+
+
+class TestOneDuplicateAtMost:
+    """A worker that dies mid-batch leaves one message at most sent but not recorded:
+    each outcome is recorded before the mail server can accept the next message, that
+    is before the next one's data is written (core.smtp)."""
+
+    def test_each_outcome_is_recorded_before_the_next_message_can_be_accepted(self, notes, smtp_server, monkeypatch):
+        queue(1, 2, UNWANTED, 4, 5)
+        recorded_when_data_went = []
+        send = smtplib.SMTP.send
+
+        def watching_send(smtp, data):
+            if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):  # a message's data: it may be accepted now
+                recorded_when_data_went.append(OutgoingMessage.objects.filter(status=Status.SENT).count())
+            return send(smtp, data)
+
+        monkeypatch.setattr(smtplib.SMTP, "send", watching_send)
+
+        assert outbox.send_due() == 4
+
+        assert recorded_when_data_went == [0, 1, 2, 3]
+        assert OutgoingMessage.objects.filter(status=Status.SENT).count() == 4
+
+    def test_a_refused_message_does_not_keep_the_one_before_from_being_recorded(self, notes, smtp_server):
+        notes.addresses[2] = f"nobody@{REFUSED_DOMAIN}"
+        queue(1, 2)
+
+        assert outbox.send_due() == 1
+
+        assert (row(1).status, row(2).status) == (Status.SENT, Status.FAILED)
+        assert notes.sent == [1]
 
 
 class TestAdmin:

@@ -1,0 +1,96 @@
+"""One message over an open SMTP connection, as smtplib's `sendmail` sends it, with the
+sender's own work done while the server reads.
+
+A mail server answers each step of a message (MAIL FROM, RCPT TO, DATA, then the data)
+after a wait, and a worker sending a batch has work of its own between two messages:
+recording the last one's outcome, building the next. Done between the messages, that
+work adds to the server's waits; done during them, it costs next to nothing. Two waits
+suit it, and `sendmail` runs the caller's work in them:
+
+- `after_mail_from`, once MAIL FROM is written and before its answer is read. The
+  server cannot accept this message before its data, which is only written after this
+  work has returned: work that must be finished before the message can be accepted
+  (recording that the previous one went) fits here, and nowhere later. It runs even
+  when MAIL FROM could not be written.
+- `after_data`, once the data is written and before the server's answer: the server
+  is taking the message in, the longest wait of the four. It runs only if the data
+  was written.
+
+Everything else is smtplib's own: EHLO when needed, the SIZE option where the server
+offers it, the same exceptions (SMTPSenderRefused, SMTPRecipientsRefused for all
+recipients refused, SMTPDataError) and the same RSET or close after a refusal.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+_LEADING_PERIOD = re.compile(rb"(?m)^\.")
+
+
+def _nothing() -> None:
+    pass
+
+
+def sendmail(
+    smtp: smtplib.SMTP,
+    sender: str,
+    recipients: Sequence[str],
+    data: bytes,
+    *,
+    after_mail_from: Callable[[], None] = _nothing,
+    after_data: Callable[[], None] = _nothing,
+) -> dict[str, tuple[int, bytes]]:
+    """Sends `data` (the message's bytes, CRLF line ends) from `sender` to `recipients`
+    over `smtp`. Returns the recipients refused (the others got it), as smtplib does."""
+    try:
+        smtp.ehlo_or_helo_if_needed()
+        options = f" size={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+        smtp.putcmd("mail", f"FROM:{_quoted(sender)}{options}")
+    finally:
+        after_mail_from()
+    code, answer = smtp.getreply()
+    if code != 250:
+        _give_up(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, answer, sender)
+    refused = {}
+    for recipient in recipients:
+        code, answer = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, answer)
+        if code == 421:
+            smtp.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(recipients):
+        smtp._rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    smtp.putcmd("data")
+    code, answer = smtp.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, answer)
+    quoted = _LEADING_PERIOD.sub(b"..", data)
+    smtp.send(quoted + (b".\r\n" if quoted.endswith(b"\r\n") else b"\r\n.\r\n"))
+    after_data()
+    code, answer = smtp.getreply()
+    if code != 250:
+        _give_up(smtp, code)
+        raise smtplib.SMTPDataError(code, answer)
+    return refused
+
+
+@lru_cache(maxsize=64)
+def _quoted(sender: str) -> str:
+    """smtplib.quoteaddr, kept: a batch has one sender."""
+    return smtplib.quoteaddr(sender)
+
+
+def _give_up(smtp: smtplib.SMTP, code: int) -> None:
+    """After a refusal: 421 means the server is closing the connection, anything else
+    leaves it ready for the next message once reset."""
+    if code == 421:
+        smtp.close()
+    else:
+        smtp._rset()

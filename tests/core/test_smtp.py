@@ -1,0 +1,68 @@
+"""core.smtp.sendmail: smtplib's sendmail, with the sender's work done while the server
+reads. Real SMTP over TCP on 127.0.0.1 (aiosmtpd)."""
+
+from __future__ import annotations
+
+import smtplib
+
+import pytest
+
+from core import smtp
+from tests.support.smtp import REFUSED_DOMAIN, smtp_sink
+
+MESSAGE = b"Subject: Hello\r\nFrom: us@example.com\r\nTo: ana@example.com\r\n\r\nFirst line\r\n.a line that starts with a period\r\n"
+
+
+@pytest.fixture
+def server():
+    with smtp_sink() as sink, smtplib.SMTP(sink.host, sink.port) as connection:
+        yield sink, connection
+
+
+class TestSendmail:
+    def test_the_message_arrives_as_written_and_the_work_runs_in_order(self, server):
+        sink, connection = server
+        done = []
+
+        refused = smtp.sendmail(connection, "us@example.com", ["ana@example.com"], MESSAGE,
+                                after_mail_from=lambda: done.append("after MAIL FROM"),
+                                after_data=lambda: done.append("after the data"))
+
+        assert refused == {}
+        assert done == ["after MAIL FROM", "after the data"]
+        (received,) = sink.received()
+        assert received.get_content().splitlines() == ["First line", ".a line that starts with a period"]
+
+    def test_a_refused_recipient_is_reported_and_the_others_get_it(self, server):
+        sink, connection = server
+
+        refused = smtp.sendmail(connection, "us@example.com", ["ana@example.com", f"nobody@{REFUSED_DOMAIN}"], MESSAGE)
+
+        assert list(refused) == [f"nobody@{REFUSED_DOMAIN}"] and refused[f"nobody@{REFUSED_DOMAIN}"][0] == 550
+        assert len(sink.received()) == 1
+
+    def test_all_recipients_refused_sends_nothing_but_the_work_after_mail_from_still_runs(self, server):
+        sink, connection = server
+        done = []
+
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            smtp.sendmail(connection, "us@example.com", [f"nobody@{REFUSED_DOMAIN}"], MESSAGE,
+                          after_mail_from=lambda: done.append("after MAIL FROM"),
+                          after_data=lambda: done.append("after the data"))
+
+        assert done == ["after MAIL FROM"]
+        assert sink.received() == []
+        # The connection was reset and goes on.
+        smtp.sendmail(connection, "us@example.com", ["ana@example.com"], MESSAGE)
+        assert len(sink.received()) == 1
+
+    def test_the_work_after_mail_from_runs_even_when_the_connection_is_gone(self, server):
+        _, connection = server
+        connection.close()
+        done = []
+
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            smtp.sendmail(connection, "us@example.com", ["ana@example.com"], MESSAGE,
+                          after_mail_from=lambda: done.append("after MAIL FROM"))
+
+        assert done == ["after MAIL FROM"]
