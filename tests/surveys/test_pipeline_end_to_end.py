@@ -16,7 +16,9 @@ from rest_framework.test import APIClient
 
 from surveys.models import Invitation, InvitationStatus, Response
 from tests.factories import ApiStaffFactory, CustomerFactory, due_invitations
-from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
+from tests.support.processes import (
+    celery_worker, child_environment, enqueue_from_another_process, together, wait_until,
+)
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp import smtp_sink
 
@@ -97,7 +99,7 @@ def test_two_workers_send_two_thousand_due_invitations_exactly_once(tmp_path):
 
     with smtp_sink() as sink:
         env = worker_environment(tmp_path, sink=sink)
-        with (
+        with together(  # started side by side
             celery_worker(env, queue=queue, log=tmp_path / "worker1.log", name="one"),
             celery_worker(env, queue=queue, log=tmp_path / "worker2.log", name="two"),
         ):
