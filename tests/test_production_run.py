@@ -23,7 +23,7 @@ from core.models import Heartbeat, TaskTally
 from tests.factories import CustomerFactory, due_invitations, nothing_left_to_send
 from tests.support.processes import (
     GUNICORN, PROJECT_DIR, celery_worker, child_environment, enqueue_from_another_process, free_ports, gunicorn_server,
-    http_get, stop, wait_until,
+    http_get, stop, together, wait_until,
 )
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp_sink_process import running_sink
@@ -81,15 +81,25 @@ def _static_references() -> set[str]:
     }
 
 
-@pytest.mark.django_db
-def test_collected_static_files_are_served_with_debug_off_and_metrics_count_every_worker(tmp_path):
-    env = child_environment(var_dir=tmp_path, redis_url=None, COLLECTSTATIC="true", DEBUG="",
-                            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+@pytest.fixture(scope="module")
+def collected(django_db_setup, tmp_path_factory) -> Path:
+    """A var directory whose static/ holds what `manage.py collectstatic` collects as
+    production runs it (COLLECTSTATIC, DEBUG off): collected once (seconds of work) for
+    the tests below that serve it and render every page with its manifest."""
+    var_dir = tmp_path_factory.mktemp("collected")
+    env = child_environment(var_dir=var_dir, redis_url=None, COLLECTSTATIC="true", DEBUG="")
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=PROJECT_DIR, env=env,
                    check=True, capture_output=True, timeout=120)
-    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
+    return var_dir
+
+
+@pytest.mark.django_db
+def test_collected_static_files_are_served_with_debug_off_and_metrics_count_every_worker(collected, tmp_path):
+    env = child_environment(var_dir=collected, redis_url=None, COLLECTSTATIC="true", DEBUG="",
+                            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    manifest = json.loads((collected / "static" / "staticfiles.json").read_text())["paths"]
     # Gzip copies only, as production makes them, even where the brotli package is installed.
-    assert list((tmp_path / "static").rglob("*.gz")) and not list((tmp_path / "static").rglob("*.br"))
+    assert list((collected / "static").rglob("*.gz")) and not list((collected / "static").rglob("*.br"))
     # The manifest storage refuses (a 500) any {% static %} it has not collected.
     assert _static_references() and _static_references() <= manifest.keys()
 
@@ -185,12 +195,12 @@ def test_two_web_servers_and_two_workers_work_together_and_a_doubled_beat_sends_
     first_port, second_port = free_ports(2)
     with running_sink(tmp_path / "received.txt") as sink:
         env = child_environment(var_dir=tmp_path, redis_url=redis_url, EMAIL_HOST=sink.host, EMAIL_PORT=str(sink.port))
-        with (
-            gunicorn_server(env, port=first_port, log=tmp_path / "web1.log") as first,
-            gunicorn_server(env, port=second_port, log=tmp_path / "web2.log") as second,
+        with together(  # started side by side
+            gunicorn_server(env, port=first_port, log=tmp_path / "web1.log"),
+            gunicorn_server(env, port=second_port, log=tmp_path / "web2.log"),
             celery_worker(env, queue=queue, log=tmp_path / "worker1.log", name="scale-one"),
             celery_worker(env, queue=queue, log=tmp_path / "worker2.log", name="scale-two"),
-        ):
+        ) as (first, second, _, _):
             for task in ("surveys.tasks.send_due_invitations", "core.tasks.sweep_outbox"):
                 enqueue_from_another_process(env, task=task, queue=queue, times=2)
             finished = wait_until(nothing_left_to_send, timeout=45, interval=0.5)
@@ -259,20 +269,18 @@ def test_a_wrong_metrics_address_stops_start_up_naming_it(tmp_path):
 
 
 @pytest.mark.django_db
-def test_every_page_renders_with_the_collected_manifest(settings, tmp_path):
+def test_every_page_renders_with_the_collected_manifest(collected, settings, tmp_path):
     """Under COLLECTSTATIC every {% static %} (the admin's and Swagger UI's included)
     must be in the manifest, or the page is a 500: staff and a manager walk every page."""
-    from django.core.management import call_command
     from django.test import Client
 
     from tests.support.site_map import build_portfolio, page_urls
 
     settings.EMAIL_BACKEND = "core.mailbox.MailboxBackend"
     settings.MAILBOX_DIR = tmp_path / "mailbox"
-    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STATIC_ROOT = collected / "static"
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": "core.staticfiles.GzipManifestStaticFilesStorage"}}
-    call_command("collectstatic", "--noinput", verbosity=0)
     portfolio = build_portfolio()
     broken = []
     for role in ("staff", "manager_a"):

@@ -36,9 +36,11 @@ def seed_demo(**options) -> str:
     return out.getvalue()
 
 
-@pytest.fixture(scope="class")
+@pytest.fixture(scope="module")
 def alert_demo(django_db_setup, django_db_blocker):
-    """One 300-customer demo shared by a class of tests; what a test changes is rolled back."""
+    """One 300-customer demo shared by every class of tests below that reads it (seeding
+    it for each class took seconds a class); what a test changes is rolled back. The
+    tests that seed their own come first, while the database is empty."""
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
         output = seed_demo()
     yield output
@@ -52,6 +54,37 @@ def statuses() -> Counter:
 
 def open_overdue():
     return Alert.objects.filter(status=AlertStatus.OPEN, due_at__lte=NOW)
+
+
+@pytest.mark.django_db
+class TestDeterminism:
+    def test_the_same_seed_gives_the_same_alerts_and_notes(self):
+        def fingerprint():
+            return (
+                list(
+                    Alert.objects.order_by("response__invitation__delivery__reference", "kind").values_list(
+                        "response__invitation__delivery__reference",
+                        "kind",
+                        "status",
+                        "assignee__username",
+                        "created_at",
+                        "acknowledged_at",
+                        "resolved_at",
+                        "escalated_at",
+                    )
+                ),
+                sorted(
+                    AlertNote.objects.values_list("alert__response__invitation__delivery__reference", "kind", "text")
+                ),
+            )
+
+        output = seed_demo(customers=120, seed=3)
+        first = fingerprint()
+        remove_demo()
+
+        assert seed_demo(customers=120, seed=3) == output
+        assert fingerprint() == first
+        assert re.search(r"Raised \d+ alerts", output)
 
 
 @pytest.mark.django_db
@@ -219,37 +252,6 @@ class TestHistory:
         for alert in Alert.objects.annotate(n=Count("notes")).filter(n__gt=1).prefetch_related("notes")[:50]:
             times = [note.created_at for note in alert.notes.all()]
             assert times == sorted(times)
-
-
-@pytest.mark.django_db
-class TestDeterminism:
-    def test_the_same_seed_gives_the_same_alerts_and_notes(self):
-        def fingerprint():
-            return (
-                list(
-                    Alert.objects.order_by("response__invitation__delivery__reference", "kind").values_list(
-                        "response__invitation__delivery__reference",
-                        "kind",
-                        "status",
-                        "assignee__username",
-                        "created_at",
-                        "acknowledged_at",
-                        "resolved_at",
-                        "escalated_at",
-                    )
-                ),
-                sorted(
-                    AlertNote.objects.values_list("alert__response__invitation__delivery__reference", "kind", "text")
-                ),
-            )
-
-        output = seed_demo(customers=120, seed=3)
-        first = fingerprint()
-        remove_demo()
-
-        assert seed_demo(customers=120, seed=3) == output
-        assert fingerprint() == first
-        assert re.search(r"Raised \d+ alerts", output)
 
 
 @pytest.mark.django_db

@@ -43,7 +43,7 @@ from tests.factories import (
 from tests.support.invariants import check_invariants, message_ids
 from tests.support.providers import MAILGUN_SIGNING_KEY, PROVIDERS, WEBHOOK_SECRET, Provider, basic_auth
 from tests.support.processes import (
-    celery_beat, celery_worker, child_environment, free_ports, gunicorn_server, wait_until,
+    celery_beat, celery_worker, child_environment, free_ports, gunicorn_server, together, wait_until,
 )
 from tests.support.services import require_postgresql
 from tests.support.smtp import smtp_sink
@@ -145,20 +145,22 @@ def logs(tmp_path: Path) -> str:
     return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(tmp_path.glob("*.log")))
 
 
+def worker_and_beat_processes(env: dict[str, str], tmp_path: Path) -> list:
+    return [celery_worker(env, queue=QUEUE, log=tmp_path / "worker.log"), celery_beat(env, log=tmp_path / "beat.log")]
+
+
 @contextmanager
 def worker_and_beat(env: dict[str, str], tmp_path: Path) -> Iterator[None]:
-    with (
-        celery_worker(env, queue=QUEUE, log=tmp_path / "worker.log"),
-        celery_beat(env, log=tmp_path / "beat.log"),
-    ):
+    with together(*worker_and_beat_processes(env, tmp_path)):  # started side by side
         yield
 
 
 @contextmanager
 def the_whole_app(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """gunicorn, a worker and beat; yields the web server's URL."""
+    """gunicorn, a worker and beat, started side by side; yields the web server's URL."""
     (port,) = free_ports(1)
-    with gunicorn_server(env, port=port, log=tmp_path / "web.log") as url, worker_and_beat(env, tmp_path):
+    with together(gunicorn_server(env, port=port, log=tmp_path / "web.log"),
+                  *worker_and_beat_processes(env, tmp_path)) as (url, *_):
         yield url
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -70,9 +69,17 @@ def raise_alerts_then_send_their_emails(env, queue: str) -> None:
     publish_to_worker(env, task="core.tasks.send_outbox", queue=queue)
 
 
+def claims_expired() -> bool:
+    """No message is held under a claim younger than the sending timeout: the outbox's
+    sweep takes every claim left "sending" for a dead worker's."""
+    recent = timezone.now() - timedelta(seconds=SENDING_TIMEOUT_SECONDS)
+    return not OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENDING, claimed_at__gte=recent).exists()
+
+
 def finish_after_the_sending_timeout(env, queue: str) -> None:
-    """What beat does once the dead worker's claim has expired: sweep the outbox."""
-    time.sleep(SENDING_TIMEOUT_SECONDS + 1)
+    """What beat does once the dead worker's claim has expired (waited for, not slept
+    through: the claim was made before the kill): sweep the outbox."""
+    assert wait_until(claims_expired, timeout=SENDING_TIMEOUT_SECONDS + 30, interval=0.1)
     publish_to_worker(env, task=["surveys.tasks.send_due_invitations", "core.tasks.sweep_outbox"], queue=queue)
 
 

@@ -100,8 +100,11 @@ def gunicorn_server(
     url = f"http://127.0.0.1:{port}"
     command = [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--access-logfile", "-"]
-    with _started(command, env=env, log=log, ready=lambda: _answers(f"{url}/login/"), what=f"gunicorn on {url}",
-                  timeout=timeout):
+    # Its own "Listening at" first: a port taken meanwhile by another process (other test
+    # runs share this machine) must not pass for this server because that one answers.
+    listening = f"Listening at: {url} "
+    with _started(command, env=env, log=log, ready=lambda: listening in log.read_text() and _answers(f"{url}/login/"),
+                  what=f"gunicorn on {url}", timeout=timeout):
         yield url
 
 

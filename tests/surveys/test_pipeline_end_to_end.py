@@ -15,8 +15,10 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from surveys.models import Invitation, InvitationStatus, Response
-from tests.factories import ApiStaffFactory, CustomerFactory, due_invitations
-from tests.support.processes import celery_worker, child_environment, enqueue_from_another_process, wait_until
+from tests.factories import ApiStaffFactory, CustomerFactory, due_invitations, nothing_left_to_send
+from tests.support.processes import (
+    celery_worker, child_environment, enqueue_from_another_process, together, wait_until,
+)
 from tests.support.services import require_postgresql, require_redis
 from tests.support.smtp import smtp_sink
 
@@ -88,33 +90,41 @@ def test_a_delivery_posted_to_the_api_reaches_the_contact_with_ten_working_links
     assert Invitation.objects.get().status == InvitationStatus.SENT
 
 
+SWEEP_OUTCOME = re.compile(rf"{SEND_TASK}\[[^\]]+\] succeeded in [\d.]+s: (\d+)")  # how many it sent
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_send_two_thousand_due_invitations_exactly_once(tmp_path):
     require_postgresql()
     due_invitations(2000)
     assert Invitation.objects.filter(status=InvitationStatus.SCHEDULED).count() == 2000
     queue = f"test-{uuid.uuid4().hex}"
+    sweeps = 4
+    logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
+
+    def outcomes() -> list[list[int]]:
+        return [[int(sent) for sent in SWEEP_OUTCOME.findall(log.read_text())] for log in logs]
 
     with smtp_sink() as sink:
         env = worker_environment(tmp_path, sink=sink)
-        with (
-            celery_worker(env, queue=queue, log=tmp_path / "worker1.log", name="one"),
-            celery_worker(env, queue=queue, log=tmp_path / "worker2.log", name="two"),
+        with together(  # started side by side
+            celery_worker(env, queue=queue, log=logs[0], name="one"),
+            celery_worker(env, queue=queue, log=logs[1], name="two"),
         ):
             # Several sweeps at once, as beat and a slow worker could produce.
-            enqueue_from_another_process(env, task=SEND_TASK, queue=queue, times=4)
-            done = wait_until(
-                lambda: not Invitation.objects.filter(status=InvitationStatus.SCHEDULED).exists(), timeout=180
-            )
-            wait_until(lambda: len(sink.received()) >= 2000, timeout=30)
+            enqueue_from_another_process(env, task=SEND_TASK, queue=queue, times=sweeps)
+            # Waited for by what they prove, not by the clock, however loaded the machine:
+            # every invitation handed over and sent, then every sweep's outcome logged (a
+            # worker stopped before then would leave its count out).
+            done = wait_until(nothing_left_to_send, timeout=180)
+            logged = wait_until(lambda: sum(map(len, outcomes())) >= sweeps, timeout=60)
         received = sink.received()
 
-    logs = [(tmp_path / f"worker{n}.log").read_text() for n in (1, 2)]
-    assert done, logs
+    assert done and logged, [log.read_text() for log in logs]
     recipients = Counter(message["To"] for message in received)
     assert len(received) == 2000
     assert set(recipients.values()) == {1}
     assert Invitation.objects.filter(status=InvitationStatus.SENT).count() == 2000
-    sent_by_worker = [sum(int(n) for n in re.findall(rf"{SEND_TASK}\[[^\]]+\] succeeded in [\d.]+s: (\d+)", log)) for log in logs]
+    sent_by_worker = [sum(counts) for counts in outcomes()]
     assert sum(sent_by_worker) == 2000
     assert all(count > 0 for count in sent_by_worker), sent_by_worker  # both really worked at once
