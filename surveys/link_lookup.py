@@ -19,13 +19,25 @@ from customers.models import Contact
 
 from .models import Delivery, Invitation, Response, Survey
 
+
+def _in_field_order(model: type[Model], names: tuple[str, ...]) -> tuple[str, ...]:
+    """`names` in the order of the model's fields: Model.from_db pairs a partial row's
+    values with the fields in that order, whatever order the names are given in."""
+    order = [field.attname for field in model._meta.concrete_fields]
+    return tuple(sorted(names, key=order.index))
+
+
 # What the survey pages and record_response read, table by table, in the statement's order.
-READ: tuple[tuple[type[Model], str, tuple[str, ...]], ...] = (
-    (Invitation, "i", ("id", "delivery_id", "contact_id", "status", "expires_at", "sent_at", "remind_at", "reminded_at")),
-    (Delivery, "d", ("id", "customer_id", "reference", "delivered_at", "description", "survey_id")),
-    (Survey, "s", ("id", "sender_id", "question", "scale_min", "scale_max", "promoter_min", "satisfied_min")),
-    (Contact, "c", ("id", "name", "language")),
-    (Response, "r", ("id", "invitation_id", "score", "band", "comment", "submitted_at")),
+READ: tuple[tuple[type[Model], str, tuple[str, ...]], ...] = tuple(
+    (model, alias, _in_field_order(model, names))
+    for model, alias, names in (
+        (Invitation, "i", ("id", "delivery_id", "contact_id", "status", "expires_at", "sent_at", "remind_at",
+                           "reminded_at")),
+        (Delivery, "d", ("id", "customer_id", "reference", "delivered_at", "description", "survey_id")),
+        (Survey, "s", ("id", "sender_id", "question", "scale_min", "scale_max", "promoter_min", "satisfied_min")),
+        (Contact, "c", ("id", "name", "language")),
+        (Response, "r", ("id", "invitation_id", "score", "band", "comment", "submitted_at")),
+    )
 )
 
 
