@@ -104,10 +104,11 @@ def _invoice_totals(as_of: date) -> QuerySet:
 def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
     """Metrics from the invoice totals, then Pareto tiers over active customers (the
     rule tests/customers/test_tiers.py spells out in Python): `before` is the revenue of
-    every active customer ranked strictly above (ties share a rank): the total less the
-    running sum up to and including the customer's peers, which needs one sort only.
-    Inactive customers have no tier. One statement, writing only the customers whose
-    figures changed.
+    the active customers ranked strictly above (ties share a rank), the sum over every
+    group of equal revenues ahead in one descending sort (a GROUPS frame ending one
+    group back; inactive customers are ranked too but count for nothing). Inactive
+    customers have no tier. One statement, writing only the customers whose figures
+    changed.
     """
     table = connection.ops.quote_name(Customer._meta.db_table)
     totals, totals_params = _invoice_totals(as_of).query.sql_with_params()
@@ -136,14 +137,16 @@ def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
                     ELSE 4 END AS tier
                 FROM (
                     SELECT id, is_active, revenue_12m, net_value, on_time_rate, avg_days_late,
-                        SUM(revenue_12m) OVER (PARTITION BY is_active)
-                            - SUM(revenue_12m) OVER (PARTITION BY is_active ORDER BY revenue_12m) AS before,
-                        SUM(revenue_12m) OVER (PARTITION BY is_active) AS total
+                        COALESCE(SUM(counted) OVER (
+                            ORDER BY revenue_12m DESC GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                        ), 0) AS before,
+                        SUM(counted) OVER () AS total
                     FROM (
                         SELECT customer.id, customer.is_active,
                             COALESCE(totals.revenue, 0) AS revenue_12m,
                             COALESCE(totals.revenue, 0) - COALESCE(customer.cost_to_serve, 0) AS net_value,
-                            totals.on_time_rate, totals.avg_days_late
+                            totals.on_time_rate, totals.avg_days_late,
+                            CASE WHEN customer.is_active THEN COALESCE(totals.revenue, 0) ELSE 0 END AS counted
                         FROM {table} AS customer LEFT JOIN ({totals}) AS totals ON totals.customer = customer.id
                     ) AS measured
                 ) AS shares

@@ -1,6 +1,6 @@
 """What a customer is worth: the trailing 12-month window, and whole days between two
 dates in SQL. The Pareto tiers are cut in SQL for every customer at once
-(customers.services._update_tiers); their rule is spelled out there.
+(customers.services._update_metrics_and_tiers); their rule is spelled out there.
 """
 
 from __future__ import annotations

@@ -151,6 +151,24 @@ class TestTiersInTheDatabase:
         assert [tier for _, tier in ordered] == expected
 
 
+    def test_inactive_customers_with_the_same_revenue_as_active_ones_change_no_tier(self):
+        """Active and inactive customers are ranked together: an inactive peer must
+        neither count in the revenue above nor split a group of equal revenues."""
+        rng = random.Random(11)
+        amounts = [rng.choice([0, 10, 100, 100, 2500, 2500, rng.randint(1, 9999)]) for _ in range(90)]
+        customers = self.customers_with_revenue(*amounts)
+        inactive = {customer.pk for customer in customers if rng.random() < 0.25}
+        Customer.objects.filter(pk__in=inactive).update(is_active=False)
+        recompute_value_metrics(as_of=AS_OF)
+        active = sorted(
+            ((amount, tier) for amount, tier, customer in zip(amounts, self.tiers(customers), customers)
+             if customer.pk not in inactive),
+            key=lambda pair: -pair[0],
+        )
+        assert [tier for _, tier in active] == reference_tiers(d(*(amount for amount, _ in active)), THRESHOLDS)
+        assert {tier for tier, customer in zip(self.tiers(customers), customers) if customer.pk in inactive} == {None}
+
+
 @pytest.mark.django_db
 class TestRecomputeTiersCommand:
     def test_it_recomputes_and_reports_tier_counts(self):
