@@ -16,6 +16,7 @@ erasure on request uses to remove the erased person's data from old entries.
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,7 +29,9 @@ from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
 from django.db.models import AutoField, BooleanField, Model, Q, QuerySet
+from django.utils import timezone
 
 from core.ratelimit import client_address
 
@@ -100,25 +103,63 @@ def record_many(made: Iterable[tuple]) -> None:
     unless said, one entry per changed object, in one INSERT; the actor, address and
     correlation id are the current context's, as for a save."""
     context = _context()
+    actor = context.get("actor")
+    shared = {
+        "actor_id": getattr(actor, "pk", None),
+        "actor_email": getattr(actor, "email", None),
+        "remote_addr": context.get("remote_addr"),
+        "remote_port": context.get("remote_port"),
+        "cid": get_cid(),
+        "additional_data": context.get("additional_data"),
+        "timestamp": timezone.now(),
+    }
     entries = [
-        LogEntry(
-            content_type=ContentType.objects.get_for_model(change.instance),
-            object_pk=str(change.instance.pk),
-            object_id=change.instance.pk if isinstance(change.instance.pk, int) else None,
-            object_repr=str(change.instance),
-            action=change.action,
-            changes={field: [_text(before), _text(after)] for field, (before, after) in change.changes.items()},
-            actor=context.get("actor"),
-            actor_email=getattr(context.get("actor"), "email", None),
-            remote_addr=context.get("remote_addr"),
-            remote_port=context.get("remote_port"),
-            cid=get_cid(),
-            additional_data=context.get("additional_data"),
-        )
+        {
+            "content_type_id": ContentType.objects.get_for_model(change.instance).pk,
+            "object_pk": str(change.instance.pk),
+            "object_id": change.instance.pk if isinstance(change.instance.pk, int) else None,
+            "object_repr": str(change.instance),
+            "action": change.action,
+            "changes": {field: [_text(before), _text(after)] for field, (before, after) in change.changes.items()},
+        }
         for change in (_Made(*item) for item in made)
         if change.changes
     ]
-    LogEntry.objects.bulk_create(entries, batch_size=1000)
+    if not entries:
+        return
+    if connection.vendor == "postgresql":
+        _insert_entries(entries, shared)
+    else:
+        LogEntry.objects.bulk_create([LogEntry(**shared, **entry) for entry in entries], batch_size=1000)
+
+
+# The entries travel as one JSON document: Django's bulk_create spent more time building
+# and quoting fifteen arrays of values in Python (~0.3 ms an entry) than PostgreSQL took
+# to write them. The columns are those bulk_create writes, with the same values.
+_INSERT_ENTRIES = """INSERT INTO auditlog_logentry (content_type_id, object_pk, object_id, object_repr, serialized_data, action,
+                               changes_text, changes, actor_id, cid, remote_addr, remote_port, timestamp,
+                               additional_data, actor_email)
+SELECT entry.content_type_id, entry.object_pk, entry.object_id, entry.object_repr, NULL, entry.action,
+       '', entry.changes, %(actor_id)s, %(cid)s, %(remote_addr)s::inet, %(remote_port)s, %(timestamp)s,
+       %(additional_data)s::jsonb, %(actor_email)s
+FROM ROWS FROM (jsonb_to_recordset(%(entries)s::jsonb) AS (
+    content_type_id integer, object_pk text, object_id bigint, object_repr text, action smallint, changes jsonb
+)) WITH ORDINALITY AS entry
+ORDER BY entry.ordinality
+"""
+
+
+def _insert_entries(entries: list[dict], shared: dict) -> None:
+    additional_data = shared["additional_data"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_ENTRIES,
+            {
+                **shared,
+                "additional_data": None if additional_data is None else json.dumps(additional_data),
+                "entries": json.dumps(entries),
+            },
+        )
 
 
 def changes(before: Model | None, after: Model, fields: Iterable[str]) -> dict[str, list[Any]]:

@@ -138,6 +138,33 @@ class TestWhatIsRecorded:
         assert last_entry_about(known).changes_dict == {"name": ["Jane", "Jane Doe"]}
         assert last_entry_about(Contact.objects.get(email="new@example.com")).action == LogEntry.Action.CREATE
 
+    def test_contacts_met_in_a_bulk_delivery_call_are_each_recorded_in_full_in_the_rows_order(self):
+        integrator = ApiStaffFactory(username="integrator")
+        api, token = api_client(integrator)
+        customer = CustomerFactory(external_id="CRM-1")
+        rows = [
+            {"customer": "CRM-1", "reference": f"D-{n}", "delivered_at": "2026-11-02T09:00:00+00:00",
+             "contact_email": f"new{n}@example.com", "contact_name": f"New {n}"}
+            for n in range(3)
+        ]
+        before = timezone.now()
+        assert api.post("/api/v1/deliveries/bulk/", rows, format="json").status_code == 200
+        contacts = [Contact.objects.get(email=f"new{n}@example.com") for n in range(3)]
+        entries = [last_entry_about(contact) for contact in contacts]
+        assert [entry.pk for entry in entries] == sorted(entry.pk for entry in entries)
+        for n, (contact, entry) in enumerate(zip(contacts, entries)):
+            assert (entry.object_pk, entry.object_id, entry.object_repr) == (str(contact.pk), contact.pk, str(contact))
+            assert (entry.action, entry.actor, entry.actor_email) == (LogEntry.Action.CREATE, integrator, integrator.email)
+            assert entry.changes_dict == {
+                "customer": ["None", str(customer.pk)],
+                "email": ["None", f"new{n}@example.com"],
+                "name": ["None", f"New {n}"],
+                "language": ["None", contact.language],
+            }
+            assert (entry.remote_addr, entry.additional_data) == ("198.51.100.4", {"via": f"API token {token.token_key}"})
+            assert (entry.changes_text, entry.serialized_data) == ("", None)
+            assert before <= entry.timestamp <= timezone.now()
+
     def test_an_opt_out_on_the_unsubscribe_page_is_recorded_with_the_address(self, client):
         invitation = sent_invitation(unsubscribe_token_hash=hash_token("an-unsubscribe-token"))
         client.post("/u/an-unsubscribe-token/", {"List-Unsubscribe": "One-Click"}, REMOTE_ADDR="203.0.113.9")
