@@ -136,7 +136,11 @@ def test_bulk_deliveries_through_the_api_against_bulk_create(settings):
         ratio=f"{ratio:.2f}",
         target=f">= {TARGET}",
         met=ratio >= TARGET,
-        changed="Nothing: the path met its target as it stood, audit entries included (measured here first).",
+        changed="The audit trail's entries for the new contacts (500 a batch) go to PostgreSQL as one JSON "
+        "document in one INSERT … SELECT FROM jsonb_to_recordset (core/audit.py), where bulk_create built a "
+        "model per entry and quoted fifteen arrays of values in Python: 225 ms of a 778 ms batch, and the "
+        "path at 0.27–0.32 of bulk_create. Still in the way: DRF's validation of every row, which the "
+        "baseline does not do.",
         details=[
             f"{ROUNDS} rounds, each {BATCHES_PER_ROUND} batches of {BATCH:,} rows through the API, then the same "
             f"number written with bulk_create; {CUSTOMERS:,} customers, half the rows to a new contact.",
