@@ -122,7 +122,7 @@ class FilledEmail(EmailMultiAlternatives):
         Django's message() (quoted-printable) will do."""
         parts = [self.body, *(content for content, _ in self.alternatives)]
         encoded = [_crlf(part).encode() for part in parts]
-        if any(len(line) > LINE_LIMIT for part in encoded for line in part.split(b"\r\n")):
+        if any(max(map(len, part.split(b"\r\n"))) > LINE_LIMIT for part in encoded):
             return None
         encoding = self.encoding or settings.DEFAULT_CHARSET
         headers = {"Subject": self.subject, "From": self.extra_headers.get("From", self.from_email),

@@ -13,17 +13,21 @@ from core.emails import EmailDraft
 from core.models import OutgoingMessage
 
 from . import emails, services
-from .models import Invitation, InvitationStatus, LinkPurpose, Sender, link_token
+from .models import Invitation, InvitationStatus, LinkPurpose, Sender, Survey, link_token
 
 
 def _builder(messages: list[OutgoingMessage], *, reminder: bool) -> outbox.Build:
-    """Builds the emails of `messages`, their invitations read in one query (and their
-    surveys' translations in another, their senders in one or two more)."""
-    invitations = (
-        Invitation.objects.select_related("delivery__survey", "delivery__customer", "contact")
-        .prefetch_related("delivery__survey__translations")
-        .in_bulk([message.object_id for message in messages])
+    """Builds the emails of `messages`, their invitations read in one query, their
+    surveys (one object each, shared by its invitations) and translations in two more,
+    their senders in one or two more."""
+    invitations = Invitation.objects.select_related("delivery__customer", "contact").in_bulk(
+        [message.object_id for message in messages]
     )
+    surveys = Survey.objects.prefetch_related("translations").in_bulk(
+        {invitation.delivery.survey_id for invitation in invitations.values()}
+    )
+    for invitation in invitations.values():
+        invitation.delivery.survey = surveys[invitation.delivery.survey_id]
     _read_senders(list(invitations.values()))
     drafts: dict[tuple, EmailDraft] = {}
 

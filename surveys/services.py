@@ -373,9 +373,8 @@ def _update_each(assignments: str, params: list, *, given: dict[str, str], rows:
     if not rows:
         return
     table = Invitation._meta.db_table
-    adapt = connection.ops.adapt_datetimefield_value
-    rows = {pk: [adapt(value) if isinstance(value, datetime) else value for value in values] for pk, values in rows.items()}
-    params = [adapt(value) if isinstance(value, datetime) else value for value in params]
+    rows = {pk: _adapted(values) for pk, values in rows.items()}
+    params = _adapted(params)
     postgresql = connection.vendor == "postgresql"
     if postgresql:
         arrays = ", ".join(f"%s::{type}[]" for type in given.values())
@@ -389,6 +388,12 @@ def _update_each(assignments: str, params: list, *, given: dict[str, str], rows:
             cursor.execute(sql, [*params, list(rows), *(list(column) for column in zip(*rows.values(), strict=True))])
         else:
             cursor.executemany(sql, [[*params, pk, *values] for pk, values in rows.items()])
+
+
+def _adapted(values) -> list:
+    """`values` as the database takes them (datetimes adapted by the backend)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return [adapt(value) if isinstance(value, datetime) else value for value in values]
 
 
 def expire_invitations(*, now: datetime | None = None) -> int:

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from core import outbox
 from core.models import OutgoingMessage
+from tests.support.concurrency import run_at_once
+from tests.support.services import require_postgresql
 from tests.support.smtp import REFUSED_DOMAIN, TRANSIENT_RECIPIENT
 
 pytestmark = pytest.mark.django_db
@@ -298,6 +300,42 @@ class TestOneDuplicateAtMost:
 
         assert (row(1).status, row(2).status) == (Status.SENT, Status.FAILED)
         assert notes.sent == [1]
+
+
+class TestClaiming:
+    def test_a_claim_takes_the_oldest_due_first_and_counts_an_attempt(self, notes):
+        now = timezone.now()
+        for object_id, minutes_ago in [(1, 5), (2, 10), (3, 1)]:
+            outbox.queue(kind="test-note", object_id=object_id, at=now - timedelta(minutes=minutes_ago))
+        outbox.queue(kind="test-note", object_id=4, at=now + timedelta(minutes=1))
+
+        claimed = outbox._claim(now, 2)
+
+        assert [message.object_id for message in claimed] == [2, 1]
+        for message in claimed:
+            assert (message.status, message.attempts, message.claimed_at) == (Status.SENDING, 1, now)
+            assert (row(message.object_id).status, row(message.object_id).attempts) == (Status.SENDING, 1)
+        assert {row(3).status, row(4).status} == {Status.QUEUED}
+
+    def test_a_claim_by_keys_takes_only_those_messages(self, notes):
+        queue(1, 2, 3)
+
+        claimed = outbox._claim(timezone.now(), 5, keys=["test-note:1", "test-note:3"])
+
+        assert sorted(message.object_id for message in claimed) == [1, 3]
+        assert row(2).status == Status.QUEUED
+
+    @pytest.mark.django_db(transaction=True)
+    def test_two_workers_claiming_at_once_never_take_the_same_message(self, notes, monkeypatch):
+        require_postgresql()
+        monkeypatch.setattr("core.outbox.enqueue_on_commit", lambda task: None)  # no worker sends them first
+        queue(*range(1, 41))
+        now = timezone.now()
+
+        first, second = run_at_once(*[lambda: {message.pk for message in outbox._claim(now, 25)}] * 2)
+
+        assert not first & second
+        assert len(first | second) == 40
 
 
 class TestAdmin:
