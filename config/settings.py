@@ -251,6 +251,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by PostgreSQL, and a statement run again and again on a persistent
+    # connection prepared by psycopg (from its 5th run) so that PostgreSQL plans it once,
+    # not on every request: planning the survey pages' token lookup took five times as
+    # long as running it, and prepared statements cut PostgreSQL's time for an answer by
+    # about two fifths (issue 15).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one file: wait for a lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
