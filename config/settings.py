@@ -251,6 +251,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by PostgreSQL, and a statement run again and again on a persistent
+    # connection prepared by psycopg (from its 5th run) so that PostgreSQL plans it once,
+    # not on every request: planning the survey pages' token lookup took five times as
+    # long as running it, and prepared statements cut PostgreSQL's time for an answer by
+    # about two fifths (issue 15).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one file: wait for a lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
@@ -268,6 +275,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport, with one Redis client per channel instead of one per message.
+    CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Every retry delay stays well below this, so no task is redelivered while it waits.
         "visibility_timeout": 3600,

@@ -8,7 +8,7 @@ from surveys.suspicion import SETTLE_MARGIN, quiet_period
 
 from . import tasks
 from .alerts import services
-from .dashboard import counts, rollups
+from .dashboard import counts, first_answers, rollups
 
 RAISE_UNREACHABLE_ALERT = "insights.tasks.raise_unreachable_alert"
 
@@ -51,6 +51,7 @@ def answer_saved(sender, instance, raw: bool = False, update_fields=None, **kwar
         counts.answer_saved(instance, before=getattr(instance, "_counted_before", None))
 
 
-def invitation_answered(sender, invitation, **kwargs) -> None:
-    # In the answering transaction: one UPDATE of the invitation's day's count.
-    counts.invitation_answered(invitation)
+def invitation_answered(sender, invitation, response, **kwargs) -> None:
+    # In the answering transaction: the first answer counted, as answer_saved counts a
+    # changed one (a first answer is written without a model save).
+    first_answers.first_answer(invitation, response)

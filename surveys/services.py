@@ -19,7 +19,7 @@ from core.models import OutgoingMessage
 from customers.models import Customer
 from customers.services import ContactData, ensure_contacts, opt_out_contact
 
-from . import link_lookup, scheduling, windows
+from . import first_answer, link_lookup, scheduling, windows
 from .models import (
     SURVEYED_STATUSES,
     Delivery,
@@ -505,9 +505,8 @@ def record_response(
     now = now or timezone.now()
     customer_id = invitation.delivery.customer_id
     with transaction.atomic():
-        if _claimed_for_first_answer(invitation, now=now):
-            response = _first_answer(invitation, customer_id=customer_id, score=score, comment=comment, now=now)
-            _set_latest_answer(customer_id=customer_id, answer=response)
+        response = _first_answer_as_read(invitation, customer_id=customer_id, score=score, comment=comment, now=now)
+        if response is not None:
             transaction.on_commit(lambda: response_recorded.send(sender=Response, response_id=response.pk))
             return response
         # The invitation as it stands under its lock (the survey and the delivery do not
@@ -524,8 +523,8 @@ def record_response(
         response = Response.objects.filter(invitation_id=invitation.pk).order_by().first()
         if response is None:
             Invitation.objects.filter(pk=invitation.pk).update(status=InvitationStatus.RESPONDED, remind_at=None)
-            response = _first_answer(invitation, customer_id=customer_id, score=score, comment=comment, now=now)
-            _set_latest_answer(customer_id=customer_id, answer=response)
+            response = _new_answer(invitation, customer_id=customer_id, score=score, comment=comment, now=now)
+            _write_first_answer(invitation, response)
             transaction.on_commit(lambda: response_recorded.send(sender=Response, response_id=response.pk))
             return response
         survey = invitation.survey
@@ -559,15 +558,24 @@ def record_response(
     return response
 
 
-def _claimed_for_first_answer(invitation: Invitation, *, now: datetime) -> bool:
-    """The common case in one statement: an invitation sent, open and unanswered as the
-    caller read it (the token lookup) is marked answered, and stays locked until the
-    transaction ends. A sent invitation has no answer: the one that answers it makes
-    it responded in the same transaction. False, changing nothing, when it was not
-    open as read or no longer stands as read (answered, reminded or closed meanwhile):
-    the caller then reads it again under its lock."""
+def _first_answer_as_read(
+    invitation: Invitation, *, customer_id: int, score: int, comment: str, now: datetime
+) -> Response | None:
+    """The common case: an invitation sent, open and unanswered as the caller read it
+    (the token lookup) is claimed (marked answered, and locked until the transaction
+    ends) and answered. A sent invitation has no answer: the one that answers it makes
+    it responded in the same transaction. None, changing nothing, when it was not open
+    as read or no longer stands as read (answered, reminded or closed meanwhile): the
+    caller then reads it again under its lock."""
     if invitation.status != InvitationStatus.SENT or invitation.sent_at is None or invitation.is_expired(now):
-        return False
+        return None
+    response = _new_answer(invitation, customer_id=customer_id, score=score, comment=comment, now=now)
+    if first_answer.is_supported():
+        # The claim, the answer and the customer's latest answer in one statement.
+        if not first_answer.write(invitation, response):
+            return None
+        _answered(invitation, response)
+        return response
     claimed = Invitation.objects.filter(
         pk=invitation.pk,
         status=InvitationStatus.SENT,
@@ -575,16 +583,16 @@ def _claimed_for_first_answer(invitation: Invitation, *, now: datetime) -> bool:
         reminded_at=invitation.reminded_at,
         expires_at=invitation.expires_at,
     ).update(status=InvitationStatus.RESPONDED, remind_at=None)
-    return claimed == 1
+    if claimed != 1:
+        return None
+    _write_first_answer(invitation, response)
+    return response
 
 
-def _first_answer(invitation: Invitation, *, customer_id: int, score: int, comment: str, now: datetime) -> Response:
-    """The invitation's first answer, judged for a machine's click on its own; the
-    invitation is locked and marked answered already."""
-    invitation.status, invitation.remind_at = InvitationStatus.RESPONDED, None
-    invitation_answered.send(sender=Invitation, invitation=invitation)
+def _new_answer(invitation: Invitation, *, customer_id: int, score: int, comment: str, now: datetime) -> Response:
+    """The invitation's first answer, unsaved, judged for a machine's click on its own."""
     survey = invitation.survey
-    return Response.objects.create(
+    return Response(
         invitation=invitation,
         customer_id=customer_id,
         survey=survey,
@@ -597,6 +605,20 @@ def _first_answer(invitation: Invitation, *, customer_id: int, score: int, comme
         first_submitted_at=now,
         submitted_at=now,
     )
+
+
+def _write_first_answer(invitation: Invitation, response: Response) -> None:
+    """Inserts the first answer of an invitation marked answered already, and makes it
+    the customer's latest answer. bulk_create, as first_answer.write, sends no
+    post_save: receivers learn of a first answer from invitation_answered."""
+    Response.objects.bulk_create([response])
+    _set_latest_answer(customer_id=response.customer_id, answer=response)
+    _answered(invitation, response)
+
+
+def _answered(invitation: Invitation, response: Response) -> None:
+    invitation.status, invitation.remind_at = InvitationStatus.RESPONDED, None
+    invitation_answered.send(sender=Invitation, invitation=invitation, response=response)
 
 
 def _set_latest_answer(*, customer_id: int, answer: Response) -> None:

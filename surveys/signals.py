@@ -7,7 +7,10 @@ from django.dispatch import Signal
 # signal (a broker outage) is found again by a sweep.
 response_recorded = Signal()
 
-# Sent inside the transaction that marks an invitation answered (its first answer),
-# with `invitation`: a receiver's writes commit or roll back with the answer. Sent from
-# surveys.services.record_response, which marks it with one UPDATE, not a save().
+# Sent inside the transaction that records an invitation's first answer, once it is
+# written, with `invitation` (marked answered) and `response` (its first answer): a
+# receiver's writes commit or roll back with the answer. Sent from
+# surveys.services.record_response, which writes both without a model save (issue 15:
+# one statement on PostgreSQL), so no pre_save or post_save comes for a first answer:
+# this signal is how the apps above learn of it. A changed answer is saved as ever.
 invitation_answered = Signal()

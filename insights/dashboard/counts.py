@@ -237,8 +237,13 @@ def answer_saved(response: Response, *, before: Counted | None) -> None:
     with connection.cursor() as cursor:
         for counted, step in ((before, -1), (now, 1)):
             if counted:
-                day = connection.ops.adapt_datefield_value(counted.day)
-                cursor.execute(ADD_ANSWER, [day, counted.survey_id, counted.band, step, response.customer_id])
+                cursor.execute(ADD_ANSWER, add_answer_params(counted, step=step, customer_id=response.customer_id))
+
+
+def add_answer_params(counted: Counted, *, step: int, customer_id: int) -> list:
+    """ADD_ANSWER's parameters: `counted` in (step 1) or out (-1) of its day's count."""
+    day = connection.ops.adapt_datefield_value(counted.day)
+    return [day, counted.survey_id, counted.band, step, customer_id]
 
 
 def _null_safe_equal() -> str:
@@ -248,6 +253,12 @@ def _null_safe_equal() -> str:
 def invitation_answered(invitation: Invitation) -> None:
     """From surveys' invitation_answered, sent when an invitation turns answered: one UPDATE of its day's count,
     if that day is counted ahead (one sent since the rebuild is read as it stands)."""
+    with connection.cursor() as cursor:
+        cursor.execute(*invitation_answered_statement(invitation))
+
+
+def invitation_answered_statement(invitation: Invitation) -> tuple[str, list]:
+    """invitation_answered's UPDATE and its parameters."""
     table, same = InvitationCount._meta.db_table, _null_safe_equal()
     sql = (
         f"UPDATE {table} SET answered = answered + 1 WHERE id = ("  # nosec B608
@@ -258,9 +269,8 @@ def invitation_answered(invitation: Invitation) -> None:
         f" AND counted.tier {same} customer.tier AND counted.account_manager_id {same} customer.account_manager_id"
         f" LIMIT 1)"
     )
-    with connection.cursor() as cursor:
-        day = connection.ops.adapt_datefield_value(timezone.localdate(invitation.sent_at))
-        cursor.execute(sql, [invitation.contact_id, day, invitation.delivery_id])
+    day = connection.ops.adapt_datefield_value(timezone.localdate(invitation.sent_at))
+    return sql, [invitation.contact_id, day, invitation.delivery_id]
 
 
 def _insert_invitation_counts(*, before: datetime) -> None:

@@ -78,9 +78,14 @@ def answer_saved(response: Response) -> None:
     if response.is_suspect:
         recompute(customer_ids=[response.customer_id])
         return
-    row = (response.pk, response.band, response.score, connection.ops.adapt_datetimefield_value(response.submitted_at))
     with connection.cursor() as cursor:
-        cursor.execute(UPSERT, [response.customer_id, ANY_SURVEY, *row, response.customer_id, response.survey_id, *row])
+        cursor.execute(UPSERT, upsert_params(response))
+
+
+def upsert_params(response: Response) -> list:
+    """UPSERT's parameters: `response` as its customer's latest answer, to any survey and to its own."""
+    row = (response.pk, response.band, response.score, connection.ops.adapt_datetimefield_value(response.submitted_at))
+    return [response.customer_id, ANY_SURVEY, *row, response.customer_id, response.survey_id, *row]
 
 
 def recompute(*, customer_ids: Sequence[int] | None = None) -> None:

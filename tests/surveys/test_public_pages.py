@@ -464,10 +464,14 @@ class TestWhatEachRequestReads:
         client.get(f"/s/{TOKEN}/")
         with CaptureQueriesContext(connection) as queries:
             assert client.post(f"/s/{TOKEN}/", {"score": "3"}).status_code == 303
-        # The lookup, the claim, then insights' rollups kept in the same transaction (the
-        # invitation's day answered, from invitation_answered; the latest answer and the
-        # day's count upserted, from the answer's post_save), the answer, the customer.
-        assert statements(queries) == ["SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT", "UPDATE"]
+        if connection.vendor == "postgresql":
+            # The lookup; the claim, the answer and the customer's latest answer in one
+            # statement; then insights' rollups, from invitation_answered, in one more
+            # (the invitation's day answered, the latest answer and the day's count).
+            assert statements(queries) == ["SELECT", "WITH", "WITH"]
+        else:
+            # The same, a statement each: the claim, the answer, the customer, insights.
+            assert statements(queries) == ["SELECT", "UPDATE", "INSERT", "UPDATE", "UPDATE", "INSERT", "INSERT"]
 
     def test_an_answer_arriving_while_the_first_is_recorded_becomes_its_revision(self, client, invitation):
         """The page was read before the first answer was saved: the claim finds the
