@@ -20,7 +20,7 @@ from core import audit, erasure
 from core.queue import enqueue_on_commit
 
 from .models import Contact, Customer, Invoice, Language, OptOutReason
-from .signals import contact_erased, contact_unreachable
+from .signals import contact_erased, contact_unreachable, customers_changed
 from .value import DaysBetween, trailing_year_start
 
 if TYPE_CHECKING:
@@ -77,7 +77,10 @@ def recompute_value_metrics(*, as_of: date | None = None, thresholds: Sequence[i
     """
     as_of = as_of or timezone.localdate()
     thresholds = tuple(thresholds or settings.VALUEPULSE_TIER_THRESHOLDS)
-    updated = _update_metrics_and_tiers(as_of, thresholds)
+    with transaction.atomic():
+        updated = _update_metrics_and_tiers(as_of, thresholds)
+        if updated:
+            customers_changed.send(sender=Customer, customer_ids=None)
     logger.info("Recomputed value metrics as of %s: %d customers changed", as_of, updated)
     return updated
 
@@ -193,12 +196,20 @@ def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
 _METRIC_INPUTS = {"cost_to_serve", "is_active"}
 
 
-def customer_changed(*, created: bool, fields: Collection[str]) -> None:
+# Customer fields the apps above derive figures from (with the tier and the revenue,
+# which the recompute writes).
+_ANNOUNCED = {"account_manager", "account_manager_id", "is_active"}
+
+
+def customer_changed(*, created: bool, fields: Collection[str], customer: Customer | None = None) -> None:
     """What follows a customer written by the API, an import or the admin: a new customer,
     or one whose cost to serve or activity changed, moves value metrics and tiers, which
-    are recomputed once the transaction commits."""
+    are recomputed once the transaction commits; a change of manager or activity is
+    announced at once (customers_changed)."""
     if created or set(fields) & _METRIC_INPUTS:
         request_value_metrics_recompute()
+    if customer is not None and not created and set(fields) & _ANNOUNCED:
+        customers_changed.send(sender=Customer, customer_ids=[customer.pk])
 
 
 def request_value_metrics_recompute() -> None:
@@ -212,7 +223,7 @@ def save_customer(*, customer: Customer, created: bool, fields: Collection[str])
     """Saves a customer edited as a whole (the admin's form), with what follows."""
     with transaction.atomic():
         customer.save()
-        customer_changed(created=created, fields=fields)
+        customer_changed(created=created, fields=fields, customer=customer)
 
 
 def save_invoice(*, invoice: Invoice) -> None:
@@ -261,7 +272,7 @@ def upsert_customer(
             for field in changed:
                 setattr(customer, field, fields[field])
             customer.save(update_fields=[*changed, "updated_at"])
-        customer_changed(created=created, fields=changed)
+        customer_changed(created=created, fields=changed, customer=customer)
     # Callers show the manager's username; this spares them a query.
     customer.account_manager = account_manager
     return customer, created
@@ -302,6 +313,7 @@ def upsert_customers(*, customers: Sequence[CustomerData]) -> UpsertResult:
             )
             for customer in _audited_customers(external_ids)
         )
+        customers_changed.send(sender=Customer, customer_ids=[customer.pk for customer in before.values()])
         enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
     return UpsertResult(created=len(external_ids) - len(before), updated=len(before))
 

@@ -8,7 +8,7 @@ from surveys.suspicion import SETTLE_MARGIN, quiet_period
 
 from . import tasks
 from .alerts import services
-from .dashboard import counts, rollups
+from .dashboard import counts, latest_counts, rollups
 
 RAISE_UNREACHABLE_ALERT = "insights.tasks.raise_unreachable_alert"
 
@@ -54,3 +54,21 @@ def answer_saved(sender, instance, raw: bool = False, update_fields=None, **kwar
 def invitation_answered(sender, invitation, **kwargs) -> None:
     # In the answering transaction: one UPDATE of the invitation's day's count.
     counts.invitation_answered(invitation)
+
+
+def answer_deleted(sender, instance, **kwargs) -> None:
+    # In the deleting transaction: the customer's latest answers found again.
+    rollups.answer_deleted(instance)
+
+
+def latest_answer_deleted(sender, instance, **kwargs) -> None:
+    latest_counts.latest_answer_deleted(instance)
+
+
+def customers_changed(sender, customer_ids, **kwargs) -> None:
+    # In the changing transaction: the latest answers' counts follow the customers.
+    latest_counts.customers_changed(customer_ids=customer_ids)
+
+
+def manager_deleted(sender, instance, **kwargs) -> None:
+    latest_counts.customers_changed(customer_ids=None)
