@@ -10,8 +10,9 @@ days of the months where the period and the 180-day window begin (figures.py).
 
 The rows copy what they are counted under (tier, manager, revenue, active), so every
 change is a difference of LatestAnswer rows, in the transaction that makes it:
-    an answer saved: the customer's rows taken out, the LatestAnswer upsert, put back in
-    (rollups.py), likewise a customer's rows recomputed;
+    an answer saved: the rows it replaces out and itself in, as LatestAnswer's upsert
+    will decide, just before it (rollups.py); a customer's rows recomputed: taken out,
+    recomputed, put back in;
     a customer changed (customers' signal `customers_changed`, the nightly recompute
     included): the rows whose copy differs from the customer move to the customer's
     present keys, in two statements whatever their number;
@@ -27,14 +28,16 @@ import logging
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Sum, Value
-from django.db.models import CharField
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models import (
+    CharField, Count, DateField, DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Sum, Value,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from customers.models import Customer
+from surveys.models import Response
 
-from ..models import LatestAnswer, LatestAnswerCount, LatestAnswerSpan
+from ..models import ANY_SURVEY, LatestAnswer, LatestAnswerCount, LatestAnswerSpan
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +59,10 @@ CURRENT = {
 def _counted(rows: QuerySet[LatestAnswer], *, under: dict, sign: int = 1) -> list[tuple[str, list]]:
     """The rows' counts by day and by month, each as SQL whose columns are KEY, then
     customers and revenue (times `sign`)."""
-    spans = {LatestAnswerSpan.DAY: TruncDate("submitted_at"), LatestAnswerSpan.MONTH: TruncMonth(TruncDate("submitted_at"))}
+    spans = {
+        LatestAnswerSpan.DAY: TruncDate("submitted_at"),
+        LatestAnswerSpan.MONTH: Cast(TruncMonth(TruncDate("submitted_at")), DateField()),
+    }
     selects = []
     for span, start in spans.items():
         grouped = (
@@ -91,6 +97,30 @@ def _add(selects: Sequence[tuple[str, list]]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def answer_saved(response: Response) -> None:
+    """From Response's post_save, before LatestAnswer's upsert (rollups.py): the rows the
+    answer will replace out, the answer in, under each survey key where it is, or ties
+    with, the customer's latest, as the upsert decides it; one statement."""
+    keys = [ANY_SURVEY, response.survey_id]
+    beaten = Q(submitted_at__lt=response.submitted_at) | Q(submitted_at=response.submitted_at, response_id__lte=response.pk)
+    replaced = LatestAnswer.objects.filter(beaten, customer_id=response.customer_id, survey_key__in=keys)
+    day = timezone.localdate(response.submitted_at)
+    answer = (
+        f"SELECT s.span, s.start, k.survey_key, COALESCE(c.tier, 0), COALESCE(c.account_manager_id, 0), %s, 1,"  # nosec B608
+        f" c.revenue_12m FROM {CUSTOMERS} c"
+        f" CROSS JOIN (SELECT %s AS survey_key UNION ALL SELECT %s) k"
+        f" CROSS JOIN (SELECT %s AS span, %s AS start UNION ALL SELECT %s, %s) s"
+        f" WHERE c.id = %s AND c.is_active AND NOT EXISTS (SELECT 1 FROM {LATEST} l"
+        f" WHERE l.customer_id = c.id AND l.survey_key = k.survey_key"
+        f" AND (l.submitted_at > %s OR (l.submitted_at = %s AND l.response_id > %s)))"
+    )
+    at = connection.ops.adapt_datetimefield_value(response.submitted_at)
+    params = [response.band, *keys, LatestAnswerSpan.DAY.value, connection.ops.adapt_datefield_value(day),
+              LatestAnswerSpan.MONTH.value, connection.ops.adapt_datefield_value(day.replace(day=1)),
+              response.customer_id, at, at, response.pk]
+    _add([*_counted(replaced, under=COPIED, sign=-1), (answer, params)])
 
 
 def take_out(*, customer_ids: Sequence[int]) -> None:

@@ -84,16 +84,15 @@ UNION ALL
 
 
 def answer_saved(response: Response) -> None:
-    """The hand-off from Response's post_save: for a counted answer, the customer's rows
-    out of LatestAnswerCount, one upsert, and back in."""
+    """The hand-off from Response's post_save: for a counted answer, its counts moved
+    (LatestAnswerCount) and one upsert."""
     if response.is_suspect:
         recompute(customer_ids=[response.customer_id])
         return
     row = (response.pk, response.band, response.score, connection.ops.adapt_datetimefield_value(response.submitted_at))
-    latest_counts.take_out(customer_ids=[response.customer_id])
+    latest_counts.answer_saved(response)
     with connection.cursor() as cursor:
         cursor.execute(UPSERT, [*row, ANY_SURVEY, response.survey_id, response.customer_id])
-    latest_counts.put_in(customer_ids=[response.customer_id])
 
 
 def answer_deleted(response: Response) -> None:

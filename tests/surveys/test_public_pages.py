@@ -465,9 +465,10 @@ class TestWhatEachRequestReads:
         with CaptureQueriesContext(connection) as queries:
             assert client.post(f"/s/{TOKEN}/", {"score": "3"}).status_code == 303
         # The lookup, the claim, then insights' rollups kept in the same transaction (the
-        # invitation's day answered, from invitation_answered; the latest answer and the
-        # day's count upserted, from the answer's post_save), the answer, the customer.
-        assert statements(queries) == ["SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT", "UPDATE"]
+        # invitation's day answered, from invitation_answered; the latest answers' counts
+        # moved, the latest answer and the day's count upserted, from the answer's
+        # post_save), the answer, the customer.
+        assert statements(queries) == ["SELECT", "UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT", "INSERT", "UPDATE"]
 
     def test_an_answer_arriving_while_the_first_is_recorded_becomes_its_revision(self, client, invitation):
         """The page was read before the first answer was saved: the claim finds the
