@@ -196,20 +196,12 @@ def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
 _METRIC_INPUTS = {"cost_to_serve", "is_active"}
 
 
-# Customer fields the apps above derive figures from (with the tier and the revenue,
-# which the recompute writes).
-_ANNOUNCED = {"account_manager", "account_manager_id", "is_active"}
-
-
-def customer_changed(*, created: bool, fields: Collection[str], customer: Customer | None = None) -> None:
+def customer_changed(*, created: bool, fields: Collection[str]) -> None:
     """What follows a customer written by the API, an import or the admin: a new customer,
     or one whose cost to serve or activity changed, moves value metrics and tiers, which
-    are recomputed once the transaction commits; a change of manager or activity is
-    announced at once (customers_changed)."""
+    are recomputed once the transaction commits."""
     if created or set(fields) & _METRIC_INPUTS:
         request_value_metrics_recompute()
-    if customer is not None and not created and set(fields) & _ANNOUNCED:
-        customers_changed.send(sender=Customer, customer_ids=[customer.pk])
 
 
 def request_value_metrics_recompute() -> None:
@@ -223,7 +215,7 @@ def save_customer(*, customer: Customer, created: bool, fields: Collection[str])
     """Saves a customer edited as a whole (the admin's form), with what follows."""
     with transaction.atomic():
         customer.save()
-        customer_changed(created=created, fields=fields, customer=customer)
+        customer_changed(created=created, fields=fields)
 
 
 def save_invoice(*, invoice: Invoice) -> None:
@@ -272,7 +264,7 @@ def upsert_customer(
             for field in changed:
                 setattr(customer, field, fields[field])
             customer.save(update_fields=[*changed, "updated_at"])
-        customer_changed(created=created, fields=changed, customer=customer)
+        customer_changed(created=created, fields=changed)
     # Callers show the manager's username; this spares them a query.
     customer.account_manager = account_manager
     return customer, created

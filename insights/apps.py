@@ -13,6 +13,7 @@ class InsightsConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save, pre_save
 
+        from customers.models import Customer
         from surveys.models import Response
         from surveys.signals import invitation_answered, response_recorded
 
@@ -32,6 +33,7 @@ class InsightsConfig(AppConfig):
         post_delete.connect(receivers.latest_answer_deleted, sender=LatestAnswer,
                             dispatch_uid="insights-latest-answer-deleted")
         customers_changed.connect(receivers.customers_changed, dispatch_uid="insights-customers-changed")
+        post_save.connect(receivers.customer_saved, sender=Customer, dispatch_uid="insights-customer-saved")
         # A deleted user leaves their customers without a manager (SET_NULL), unannounced.
         post_delete.connect(receivers.manager_deleted, sender=get_user_model(), dispatch_uid="insights-manager-deleted")
         invitation_answered.connect(receivers.invitation_answered, dispatch_uid="insights-invitation-answered")

@@ -70,5 +70,15 @@ def customers_changed(sender, customer_ids, **kwargs) -> None:
     latest_counts.customers_changed(customer_ids=customer_ids)
 
 
+# What LatestAnswerCount counts a customer under.
+CUSTOMER_COUNTED_FIELDS = {"tier", "account_manager", "account_manager_id", "revenue_12m", "is_active"}
+
+
+def customer_saved(sender, instance, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:
+    # A new customer has no answers yet; fixtures are counted by `rebuild_insights_rollups`.
+    if not created and not raw and (update_fields is None or CUSTOMER_COUNTED_FIELDS & set(update_fields)):
+        latest_counts.customers_changed(customer_ids=[instance.pk])
+
+
 def manager_deleted(sender, instance, **kwargs) -> None:
     latest_counts.customers_changed(customer_ids=None)

@@ -13,8 +13,8 @@ change is a difference of LatestAnswer rows, in the transaction that makes it:
     an answer saved: the rows it replaces out and itself in, as LatestAnswer's upsert
     will decide, just before it (rollups.py); a customer's rows recomputed: taken out,
     recomputed, put back in;
-    a customer changed (customers' signal `customers_changed`, the nightly recompute
-    included): the rows whose copy differs from the customer move to the customer's
+    a customer changed (saved, or announced by customers' signal `customers_changed`,
+    as the nightly recompute and the bulk upsert do): the rows whose copy differs from the customer move to the customer's
     present keys, in two statements whatever their number;
     a deleted answer or customer: LatestAnswer's rows go by cascade, each taking itself
     out (`latest_answer_deleted`, from their post_delete).
@@ -187,10 +187,10 @@ def customers_changed(*, customer_ids: Sequence[int] | None) -> None:
     rows whose customer moved tier, manager, revenue or activity move with it."""
     if customer_ids is not None and not customer_ids:
         return
-    with transaction.atomic():
-        differing = _differing(customer_ids)
-        _add([*_counted(differing, under=COPIED, sign=-1), *_counted(differing, under=CURRENT)])
-        _copy_customers(customer_ids)
+    # In the transaction that changed the customers (a signal's, a save's), not one of its own.
+    differing = _differing(customer_ids)
+    _add([*_counted(differing, under=COPIED, sign=-1), *_counted(differing, under=CURRENT)])
+    _copy_customers(customer_ids)
 
 
 def rebuild() -> None:
