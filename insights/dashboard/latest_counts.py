@@ -102,11 +102,20 @@ def _add(selects: Sequence[tuple[str, list]]) -> None:
 def answer_saved(response: Response) -> None:
     """From Response's post_save, before LatestAnswer's upsert (rollups.py): the rows the
     answer will replace out, the answer in, under each survey key where it is, or ties
-    with, the customer's latest, as the upsert decides it; one statement."""
-    keys = [ANY_SURVEY, response.survey_id]
-    beaten = Q(submitted_at__lt=response.submitted_at) | Q(submitted_at=response.submitted_at, response_id__lte=response.pk)
-    replaced = LatestAnswer.objects.filter(beaten, customer_id=response.customer_id, survey_key__in=keys)
-    day = timezone.localdate(response.submitted_at)
+    with, the customer's latest, as the upsert decides it; one statement, written here
+    rather than built by the ORM (building and compiling it cost an answer ~6 ms of CPU)."""
+    ops, time_zone = connection.ops, timezone.get_current_timezone_name()
+    day, day_params = ops.datetime_cast_date_sql("l.submitted_at", (), time_zone)
+    month, month_params = ops.date_trunc_sql("month", day, day_params)
+    if connection.vendor == "postgresql":
+        month = f"({month})::date"  # DATE_TRUNC gives a timestamp
+    replaced = (
+        f"SELECT s.span AS row_span, CASE WHEN s.span = %s THEN {day} ELSE {month} END AS row_start,"  # nosec B608
+        f" l.survey_key, l.tier_key AS row_tier, l.manager_key AS row_manager, l.band, -1 AS row_customers,"
+        f" -l.revenue AS row_revenue FROM {LATEST} l CROSS JOIN (SELECT %s AS span UNION ALL SELECT %s) s"
+        f" WHERE l.customer_id = %s AND l.survey_key IN (%s, %s) AND l.active"
+        f" AND (l.submitted_at < %s OR (l.submitted_at = %s AND l.response_id <= %s))"
+    )
     answer = (
         f"SELECT s.span, s.start, k.survey_key, COALESCE(c.tier, 0), COALESCE(c.account_manager_id, 0), %s, 1,"  # nosec B608
         f" c.revenue_12m FROM {CUSTOMERS} c"
@@ -116,11 +125,15 @@ def answer_saved(response: Response) -> None:
         f" WHERE l.customer_id = c.id AND l.survey_key = k.survey_key"
         f" AND (l.submitted_at > %s OR (l.submitted_at = %s AND l.response_id > %s)))"
     )
-    at = connection.ops.adapt_datetimefield_value(response.submitted_at)
-    params = [response.band, *keys, LatestAnswerSpan.DAY.value, connection.ops.adapt_datefield_value(day),
-              LatestAnswerSpan.MONTH.value, connection.ops.adapt_datefield_value(day.replace(day=1)),
-              response.customer_id, at, at, response.pk]
-    _add([*_counted(replaced, under=COPIED, sign=-1), (answer, params)])
+    keys = [ANY_SURVEY, response.survey_id]
+    at = ops.adapt_datetimefield_value(response.submitted_at)
+    answered_on = timezone.localdate(response.submitted_at)
+    spans = [LatestAnswerSpan.DAY.value, LatestAnswerSpan.MONTH.value]
+    replaced_params = [spans[0], *day_params, *month_params, *spans, response.customer_id, *keys, at, at, response.pk]
+    answer_params = [response.band, *keys, spans[0], ops.adapt_datefield_value(answered_on),
+                     spans[1], ops.adapt_datefield_value(answered_on.replace(day=1)),
+                     response.customer_id, at, at, response.pk]
+    _add([(replaced, replaced_params), (answer, answer_params)])
 
 
 def take_out(*, customer_ids: Sequence[int]) -> None:
