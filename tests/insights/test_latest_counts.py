@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customers.models import Customer
-from customers.services import erase_contact, recompute_value_metrics, upsert_customer, upsert_customers, CustomerData
+from customers.services import CustomerData, erase_contact, recompute_value_metrics, upsert_customer, upsert_customers
 from customers.signals import customers_changed
 from insights.dashboard import figures, latest_counts, rollups
 from insights.dashboard.figures import InsightFilters
@@ -26,7 +26,9 @@ from insights.models import LatestAnswer, LatestAnswerCount
 from surveys import bands
 from surveys.models import Response, Survey
 from surveys.services import record_response
-from tests.factories import CustomerFactory, InvoiceFactory, StaffFactory, SurveyFactory, UserFactory, answer_at, sent_invitation
+from tests.factories import (
+    CustomerFactory, InvoiceFactory, StaffFactory, SurveyFactory, UserFactory, answer_at, sent_invitation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -201,6 +203,13 @@ class TestCustomerChanges:
             1: Decimal("900000.00"), 4: Decimal("1000.00")
         }
         assert_counts_true(tiers=(1, 4))
+
+    def test_a_customer_saved_as_a_model_moves_with_it(self, customer):
+        answer_at(customer, 2, ago(5))
+        customer.tier, customer.revenue_12m = 3, Decimal("12.50")
+        customer.save()
+        assert figures.latest_answers(periods()[0]).revenue_at_risk == {3: Decimal("12.50")}
+        assert_counts_true(tiers=(3,))
 
     def test_a_deleted_manager_leaves_their_customers_without_one(self, customer):
         answer_at(customer, 2, ago(5))
