@@ -20,7 +20,7 @@ from core import audit, erasure
 from core.queue import enqueue_on_commit
 
 from .models import Contact, Customer, Invoice, Language, OptOutReason
-from .signals import contact_erased, contact_unreachable
+from .signals import contact_erased, contact_unreachable, customers_changed
 from .value import DaysBetween, trailing_year_start
 
 if TYPE_CHECKING:
@@ -77,7 +77,10 @@ def recompute_value_metrics(*, as_of: date | None = None, thresholds: Sequence[i
     """
     as_of = as_of or timezone.localdate()
     thresholds = tuple(thresholds or settings.VALUEPULSE_TIER_THRESHOLDS)
-    updated = _update_metrics_and_tiers(as_of, thresholds)
+    with transaction.atomic():
+        updated = _update_metrics_and_tiers(as_of, thresholds)
+        if updated:
+            customers_changed.send(sender=Customer, customer_ids=None)
     logger.info("Recomputed value metrics as of %s: %d customers changed", as_of, updated)
     return updated
 
@@ -305,6 +308,7 @@ def upsert_customers(*, customers: Sequence[CustomerData]) -> UpsertResult:
             )
             for customer in _audited_customers(external_ids)
         )
+        customers_changed.send(sender=Customer, customer_ids=[customer.pk for customer in before.values()])
         enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
     return UpsertResult(created=len(external_ids) - len(before), updated=len(before))
 

@@ -15,3 +15,10 @@ contact_unreachable = Signal()
 # contact: comments, links, alert texts. A receiver that fails rolls the whole erasure
 # back, so nothing is ever half-erased.
 contact_erased = Signal()
+
+# Sent inside the writing transaction when customers written other than by a model save
+# (which sends post_save) may have changed tier, account manager, 12-month revenue or
+# active flag, with `customer_ids` (None: any customer, as after the value metrics'
+# recompute). Receivers keep what they derive from those in step; a receiver that
+# fails rolls the change back.
+customers_changed = Signal()

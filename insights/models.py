@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -319,6 +320,12 @@ class LatestAnswer(models.Model):
     band = models.CharField(max_length=10, choices=Band.choices)
     score = models.PositiveSmallIntegerField()
     submitted_at = models.DateTimeField()
+    # The customer as LatestAnswerCount counts this row, copied from it on write and
+    # whenever customers announce a change (dashboard/latest_counts.py).
+    tier_key = models.PositiveSmallIntegerField(db_default=0, help_text="The customer's tier; 0: none.")
+    manager_key = models.PositiveIntegerField(db_default=0, help_text="The account manager's id; 0: none.")
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, db_default=Decimal("0"))
+    active = models.BooleanField(db_default=True)
 
     class Meta:
         constraints = [
@@ -333,6 +340,40 @@ class LatestAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}'s latest answer ({self.survey_key or 'any survey'}): {self.score}"
+
+
+class LatestAnswerSpan(models.TextChoices):
+    DAY = "day", "Day"
+    MONTH = "month", "Calendar month"
+
+
+class LatestAnswerCount(models.Model):
+    """Active customers counted by the day and by the month of their latest answer
+    (LatestAnswer), by survey key, tier, account manager and band, with their 12-month
+    revenue summed: "customers by their latest answer" for staff reads whole months and
+    the days of two months, however many customers answered (dashboard/latest_counts.py).
+    Kept on write with LatestAnswer, from the customer as its rows copy it; a row whose
+    customers fell to 0 stays until the next rebuild."""
+
+    span = models.CharField(max_length=5, choices=LatestAnswerSpan.choices)
+    start = models.DateField(help_text="The day, or the month's first day, in TIME_ZONE.")
+    survey_key = models.PositiveIntegerField(help_text="The survey's id; 0: any survey.")
+    tier_key = models.PositiveSmallIntegerField(help_text="The customer's tier; 0: none.")
+    manager_key = models.PositiveIntegerField(help_text="The account manager's id; 0: none.")
+    band = models.CharField(max_length=10, choices=Band.choices)
+    customers = models.IntegerField()
+    revenue = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey_key", "span", "start", "tier_key", "manager_key", "band"],
+                name="latest_answer_count_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customers} customers latest {self.band} in the {self.span} from {self.start}"
 
 
 class RecentAnswerCount(models.Model):

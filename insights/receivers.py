@@ -8,7 +8,7 @@ from surveys.suspicion import SETTLE_MARGIN, quiet_period
 
 from . import tasks
 from .alerts import services
-from .dashboard import counts, first_answers, rollups
+from .dashboard import counts, first_answers, latest_counts, rollups
 
 RAISE_UNREACHABLE_ALERT = "insights.tasks.raise_unreachable_alert"
 
@@ -55,3 +55,31 @@ def invitation_answered(sender, invitation, response, **kwargs) -> None:
     # In the answering transaction: the first answer counted, as answer_saved counts a
     # changed one (a first answer is written without a model save).
     first_answers.first_answer(invitation, response)
+
+
+def answer_deleted(sender, instance, **kwargs) -> None:
+    # In the deleting transaction: the customer's latest answers found again.
+    rollups.answer_deleted(instance)
+
+
+def latest_answer_deleted(sender, instance, **kwargs) -> None:
+    latest_counts.latest_answer_deleted(instance)
+
+
+def customers_changed(sender, customer_ids, **kwargs) -> None:
+    # In the changing transaction: the latest answers' counts follow the customers.
+    latest_counts.customers_changed(customer_ids=customer_ids)
+
+
+# What LatestAnswerCount counts a customer under.
+CUSTOMER_COUNTED_FIELDS = {"tier", "account_manager", "account_manager_id", "revenue_12m", "is_active"}
+
+
+def customer_saved(sender, instance, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:
+    # A new customer has no answers yet; fixtures are counted by `rebuild_insights_rollups`.
+    if not created and not raw and (update_fields is None or CUSTOMER_COUNTED_FIELDS & set(update_fields)):
+        latest_counts.customers_changed(customer_ids=[instance.pk])
+
+
+def manager_deleted(sender, instance, **kwargs) -> None:
+    latest_counts.customers_changed(customer_ids=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .alerts import services
-from .dashboard import counts, rollups
+from .dashboard import counts, latest_counts, rollups
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -50,4 +50,4 @@ def rebuild_answer_counts() -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def verify_latest_answers() -> int:
-    return rollups.verify()
+    return rollups.verify() + latest_counts.verify()

@@ -63,6 +63,8 @@ from ..models import (
     AnswerCountState,
     InvitationCount,
     LatestAnswer,
+    LatestAnswerCount,
+    LatestAnswerSpan,
     RecentAnswerCount,
     SpanAnswerCount,
 )
@@ -598,6 +600,50 @@ def latest_answers(filters: InsightFilters) -> LatestAnswers:
 
 
 def _latest_from_rollup(filters: InsightFilters) -> list[tuple]:
+    """What latest_answers groups, from the counts of the customers' latest answers for
+    staff, from the customers' latest answers themselves for a viewer's own book."""
+    return _latest_from_answers(filters) if filters.book is not None else _latest_from_counts(filters)
+
+
+def _counted_since(day: date) -> Q:
+    """The LatestAnswerCount rows that together count every latest answer from `day` on:
+    the days left of its month, then the months after."""
+    month = counts.month_start(day)
+    return (Q(span=LatestAnswerSpan.DAY, start__gte=day, start__lte=counts.month_end(day))
+            | Q(span=LatestAnswerSpan.MONTH, start__gt=month))
+
+
+def _latest_from_counts(filters: InsightFilters) -> list[tuple]:
+    """latest_answers' rows from LatestAnswerCount (dashboard/latest_counts.py): the
+    customers whose latest answer falls from the period's first day on, and from the
+    window's, summed by tier and band in one query over whole months and the days of
+    two months; the later of the two days' customers are in both."""
+    period, window = filters.date_from, timezone.localtime(filters.end - REVENUE_AT_RISK_WINDOW).date()
+    in_period, in_window = _counted_since(period), _counted_since(window)
+    rows = LatestAnswerCount.objects.filter(in_period | in_window, survey_key=_survey_key(filters))
+    if filters.tier:
+        rows = rows.filter(tier_key=filters.tier)
+    if filters.account_manager:
+        rows = rows.filter(manager_key=filters.account_manager.pk)
+    sums = rows.values_list("tier_key", "band").annotate(
+        period_customers=Sum("customers", filter=in_period), period_revenue=Sum("revenue", filter=in_period),
+        window_customers=Sum("customers", filter=in_window), window_revenue=Sum("revenue", filter=in_window),
+    ).order_by()
+    found = []
+    for tier_key, band, period_customers, period_revenue, window_customers, window_revenue in sums:
+        tier, zero = tier_key or None, Decimal("0")
+        period_customers, window_customers = period_customers or 0, window_customers or 0
+        period_revenue, window_revenue = period_revenue or zero, window_revenue or zero
+        if period <= window:  # everyone in the window is in the period
+            found += [(tier, band, band, window_customers, window_revenue),
+                      (tier, band, None, period_customers - window_customers, period_revenue - window_revenue)]
+        else:
+            found += [(tier, band, band, period_customers, period_revenue),
+                      (tier, None, band, window_customers - period_customers, window_revenue - period_revenue)]
+    return [row for row in found if row[3]]
+
+
+def _latest_from_answers(filters: InsightFilters) -> list[tuple]:
     """What latest_answers groups, from the customers' latest answers (the period reaches
     the present): only those answered within the period or the revenue-at-risk window,
     the others count in neither. Grouped by band and two yes/no columns, which the

@@ -1,10 +1,11 @@
 """A first answer in the insights' rollups: its invitation's day answered (InvitationCount),
-the customer's latest answer (LatestAnswer) and its day's count (RecentAnswerCount), kept
-in the transaction that records it (surveys' invitation_answered).
+the customer's latest answer (LatestAnswer, and LatestAnswerCount with it) and its day's
+count (RecentAnswerCount), kept in the transaction that records it (surveys'
+invitation_answered).
 
-On PostgreSQL the three writes of a counted answer are one statement (writable CTEs
+On PostgreSQL the four writes of a counted answer are one statement (writable CTEs
 around the same SQL counts.py and rollups.py run on their own), a round trip instead of
-three on the hottest write (issue 15)."""
+four on the hottest write (issue 15)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.db import connection
 
 from surveys.models import Invitation, Response
 
-from . import counts, rollups
+from . import counts, latest_counts, rollups
 
 
 def first_answer(invitation: Invitation, response: Response) -> None:
@@ -23,8 +24,12 @@ def first_answer(invitation: Invitation, response: Response) -> None:
         return
     answered, answered_params = counts.invitation_answered_statement(invitation)
     counted = counts.Counted.of(response)
-    sql = f"WITH latest AS ({rollups.UPSERT}), counted AS ({counts.ADD_ANSWER}) {answered}"
+    # Every part reads the rows as they stood before the statement: the latest answers'
+    # counts move by what LatestAnswer held until now, as they do before its upsert.
+    moved, moved_params = latest_counts.answer_saved_statement(response)
+    sql = f"WITH moved AS ({moved}), latest AS ({rollups.UPSERT}), counted AS ({counts.ADD_ANSWER}) {answered}"
     params = [
+        *moved_params,
         *rollups.upsert_params(response),
         *counts.add_answer_params(counted, step=1, customer_id=response.customer_id),
         *answered_params,

@@ -25,21 +25,31 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
+from customers.models import Customer
 from surveys.models import Response
 
 from ..models import ANY_SURVEY, LatestAnswer
+from . import latest_counts
 
 logger = logging.getLogger(__name__)
 
 TABLE = LatestAnswer._meta.db_table
 RESPONSES = Response._meta.db_table
+CUSTOMERS = Customer._meta.db_table
 
+# The answer as the customer's latest to any survey and to its own, with the customer
+# as LatestAnswerCount counts it (tier, manager, revenue, activity).
 UPSERT = f"""
-INSERT INTO {TABLE} (customer_id, survey_key, response_id, band, score, submitted_at)
-VALUES (%s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s)
+INSERT INTO {TABLE} (customer_id, survey_key, response_id, band, score, submitted_at,
+                     tier_key, manager_key, revenue, active)
+SELECT c.id, k.survey_key, %s, %s, %s, %s, COALESCE(c.tier, 0), COALESCE(c.account_manager_id, 0),
+       c.revenue_12m, c.is_active
+FROM {CUSTOMERS} c CROSS JOIN (SELECT %s AS survey_key UNION ALL SELECT %s) k
+WHERE c.id = %s
 ON CONFLICT (customer_id, survey_key) DO UPDATE
 SET response_id = excluded.response_id, band = excluded.band, score = excluded.score,
-    submitted_at = excluded.submitted_at
+    submitted_at = excluded.submitted_at, tier_key = excluded.tier_key, manager_key = excluded.manager_key,
+    revenue = excluded.revenue, active = excluded.active
 WHERE excluded.submitted_at > {TABLE}.submitted_at
    OR (excluded.submitted_at = {TABLE}.submitted_at AND excluded.response_id >= {TABLE}.response_id)
 """  # nosec B608: table names from the models, values as parameters
@@ -74,10 +84,12 @@ UNION ALL
 
 
 def answer_saved(response: Response) -> None:
-    """The hand-off from Response's post_save: one statement for a counted answer."""
+    """The hand-off from Response's post_save: for a counted answer, its counts moved
+    (LatestAnswerCount) and one upsert."""
     if response.is_suspect:
         recompute(customer_ids=[response.customer_id])
         return
+    latest_counts.answer_saved(response)
     with connection.cursor() as cursor:
         cursor.execute(UPSERT, upsert_params(response))
 
@@ -85,11 +97,18 @@ def answer_saved(response: Response) -> None:
 def upsert_params(response: Response) -> list:
     """UPSERT's parameters: `response` as its customer's latest answer, to any survey and to its own."""
     row = (response.pk, response.band, response.score, connection.ops.adapt_datetimefield_value(response.submitted_at))
-    return [response.customer_id, ANY_SURVEY, *row, response.customer_id, response.survey_id, *row]
+    return [*row, ANY_SURVEY, response.survey_id, response.customer_id]
+
+
+def answer_deleted(response: Response) -> None:
+    """From Response's post_delete: its rows went by cascade (each taking itself out of
+    the counts); what stands in their place now is the customer's answer before."""
+    recompute(customer_ids=[response.customer_id])
 
 
 def recompute(*, customer_ids: Sequence[int] | None = None) -> None:
-    """Replaces the rows of these customers (every customer: None) by what their answers say."""
+    """Replaces the rows of these customers (every customer: None) by what their answers
+    say, and their counts in LatestAnswerCount with them."""
     narrowed = "" if customer_ids is None else f"AND r.customer_id IN ({', '.join(['%s'] * len(customer_ids))})"
     params = [False, *(customer_ids or [])]
     latest = LATEST
@@ -99,8 +118,15 @@ def recompute(*, customer_ids: Sequence[int] | None = None) -> None:
         if customer_ids is None:
             cursor.execute(f"DELETE FROM {TABLE}")  # nosec B608
         else:
-            LatestAnswer.objects.filter(customer_id__in=customer_ids).delete()
+            latest_counts.take_out(customer_ids=customer_ids)
+            # Not through the ORM: a row deleted by a model delete takes itself out of the counts.
+            listed = ", ".join(["%s"] * len(customer_ids))
+            cursor.execute(f"DELETE FROM {TABLE} WHERE customer_id IN ({listed})", list(customer_ids))  # nosec B608
         cursor.execute(f"INSERT INTO {TABLE} ({COLUMNS}) {latest.format(customers=narrowed)}", params)  # nosec B608
+        if customer_ids is None:
+            latest_counts.rebuild()
+        else:
+            latest_counts.put_in(customer_ids=customer_ids, copy=True)
 
 
 def rebuild() -> None:

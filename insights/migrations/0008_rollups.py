@@ -6,11 +6,9 @@ from django.db import migrations, models
 
 
 def build_latest_answers(apps, schema_editor):
-    """The answers already given, into the new rollup (kept on write from now on); the
-    counts are rebuilt by the next refresh (their state is reset)."""
-    from insights.dashboard import rollups
-
-    rollups.rebuild()
+    """The counts are rebuilt by the next refresh (their state is reset). The answers
+    already given go into the new rollup in 0010_latest_answer_counts, which the code
+    that builds it needs (it was built here before that)."""
     apps.get_model("insights", "AnswerCountState").objects.update(settled_before=None)
 
 

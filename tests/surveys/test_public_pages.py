@@ -467,11 +467,14 @@ class TestWhatEachRequestReads:
         if connection.vendor == "postgresql":
             # The lookup; the claim, the answer and the customer's latest answer in one
             # statement; then insights' rollups, from invitation_answered, in one more
-            # (the invitation's day answered, the latest answer and the day's count).
+            # (the invitation's day answered, the latest answers' counts moved, the
+            # latest answer and the day's count).
             assert statements(queries) == ["SELECT", "WITH", "WITH"]
         else:
             # The same, a statement each: the claim, the answer, the customer, insights.
-            assert statements(queries) == ["SELECT", "UPDATE", "INSERT", "UPDATE", "UPDATE", "INSERT", "INSERT"]
+            assert statements(queries) == [
+                "SELECT", "UPDATE", "INSERT", "UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT"
+            ]
 
     def test_an_answer_arriving_while_the_first_is_recorded_becomes_its_revision(self, client, invitation):
         """The page was read before the first answer was saved: the claim finds the

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from insights.dashboard import counts, rollups
+from insights.dashboard import counts, latest_counts, rollups
 
 
 class Command(BaseCommand):
     help = (
         "Rebuilds what the insights read instead of every answer: each customer's latest answer "
-        "(LatestAnswer) and the answer and invitation counts. With --verify, first says whether the "
-        "latest answers differed from the answers, and rebuilds them only then."
+        "(LatestAnswer) and their counts (LatestAnswerCount), and the answer and invitation counts. With "
+        "--verify, first says whether the latest answers and their counts differed from the answers, and "
+        "rebuilds them only then."
     )
 
     def add_arguments(self, parser):
@@ -20,8 +21,11 @@ class Command(BaseCommand):
             differed = rollups.verify()
             word = f"{differed} rows differed from the answers: rebuilt" if differed else "true to the answers"
             self.stdout.write(f"Latest answers: {word}.")
+            differed = latest_counts.verify()
+            word = f"{differed} rows differed: rebuilt" if differed else "true to the latest answers"
+            self.stdout.write(f"Latest answer counts: {word}.")
         else:
             rollups.rebuild()
-            self.stdout.write("Latest answers rebuilt.")
+            self.stdout.write("Latest answers and their counts rebuilt.")
         state = counts.rebuild()
         self.stdout.write(self.style.SUCCESS(f"Answer counts rebuilt; days before {state.settled_before} are settled."))
