@@ -13,6 +13,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
 from .models import Invitation, Sender, SurveyText
 
 KEEP_SECONDS = 5.0
@@ -26,21 +29,36 @@ def prepare(invitation: Invitation) -> None:
     this process read in the last KEEP_SECONDS or else from the database."""
     survey = invitation.survey
     language = invitation.contact.language
-    invitation.sender = _kept_or_read(("sender", survey.sender_id), lambda: Sender.of(survey))
-    translation = _kept_or_read(("texts", survey.pk, language), lambda: _translation(survey.pk, language))
+    invitation.sender = kept_or_read(("sender", survey.sender_id), lambda: Sender.of(survey))
+    translation = kept_or_read(("texts", survey.pk, language), lambda: _translation(survey.pk, language))
     invitation.use_texts(translation or survey)
 
 
 def default_sender() -> Sender:
     """The default sender, as `prepare` keeps it (the page of an unknown link)."""
-    return _kept_or_read(("sender", None), Sender.default)
+    return kept_or_read(("sender", None), Sender.default)
+
+
+def score_buttons(scores: range, *, checked: object, chosen: int | None) -> SafeString:
+    """The survey's score buttons, `checked` (a score, or what a form sent) checked and
+    `chosen` (the email link's score) marked. They depend on nothing else, so each
+    process renders each combination once per KEEP_SECONDS: ten buttons cost a hot page
+    more to render than the rest of its form."""
+    checked_score = next((score for score in scores if str(score) == str(checked)), None)
+    return kept_or_read(
+        ("score-buttons", scores.start, scores.stop, checked_score, chosen),
+        lambda: render_to_string(
+            "surveys/partials/score_buttons.html",
+            {"scores": [(str(score), score == checked_score, score == chosen) for score in scores]},
+        ),
+    )
 
 
 def _translation(survey_id: int, language: str) -> SurveyText | None:
     return SurveyText.objects.filter(survey_id=survey_id, language=language).first()
 
 
-def _kept_or_read(key: tuple, read: Callable[[], T]) -> T:
+def kept_or_read(key: tuple, read: Callable[[], T]) -> T:
     now = time.monotonic()
     kept = _kept.get(key)
     if kept is not None and now - kept[0] < KEEP_SECONDS:
