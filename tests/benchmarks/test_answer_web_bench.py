@@ -45,8 +45,9 @@ pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest
 
 # What was changed in ValuePulse to reach the targets (the document prints it).
 CHANGED = (
-    "The rate limit counts in one Redis round trip (SET NX + INCR in one MULTI) instead of three, "
-    "through one Redis client per process instead of one built per request; the token lookup is one "
+    "The rate limit counts with one Redis command (a Lua script: INCR, and the expiry on a new counter) "
+    "instead of three round trips, through one Redis client per process instead of one built per request; "
+    "the token lookup is one "
     "narrow indexed SELECT of the columns the page uses, without ORDER BY, written once per process "
     "(surveys/link_lookup.py) instead of compiled by the ORM on every request, the customer and sender "
     "read only when a text names them; the sender and translated texts are kept 5 s per process; "
@@ -54,7 +55,13 @@ CHANGED = (
     "SURVEY_PAGES_MIDDLEWARE: the security headers, CSP, permissions policy, CSRF, htmx and metrics, "
     "without whitenoise, sessions, auth, audit, messages, the webhooks' guard and axes); a first answer "
     "claims its invitation with one UPDATE and sets the customer's latest answer from itself instead of "
-    "correlated subqueries; the answer form is rendered from plain values. Still in the way: on the "
+    "correlated subqueries; the answer form is rendered from plain values. On the page, the score buttons "
+    "are rendered once per scale and choice, and the parts that depend only on the language and the settings "
+    "(the head's links and scripts, the scale's ends, the comment's label) once per process, kept like the "
+    "sender ({% kept %}, surveys/templatetags/survey_pages.py), so that only what is the invitation's or the "
+    "request's (the question, the delivery, the answer so far, the CSRF token) is rendered per request; the "
+    "survey pages' URLs are tried first; the Content-Security-Policy header is built once per process "
+    "(core/csp.py) instead of for every response. Still in the way: on the "
     "answer, 9 statements, each a round trip to PostgreSQL (the lookup, BEGIN, the claim, insights' "
     "three rollup writes, the INSERT, the customer's UPDATE, COMMIT), and the Celery publish (kombu "
     "builds a Redis client for each); on both, the rate limit's round trip to Redis, which the bare "
