@@ -5,7 +5,11 @@ Both change seldom and every survey page shows them, so each web process keeps w
 read for KEEP_SECONDS instead of asking the database on every page. A change saved in
 this process (the admin) shows at once; another web process shows it within
 KEEP_SECONDS. The survey's own row (its question, scale and bands) is always read
-fresh, with the invitation."""
+fresh, with the invitation.
+
+The same store keeps parts of the pages rendered once (the score buttons, and the
+template parts marked `{% kept %}`, surveys/templatetags/survey_pages.py), each under a
+key naming everything it shows."""
 
 from __future__ import annotations
 
@@ -59,6 +63,7 @@ def _translation(survey_id: int, language: str) -> SurveyText | None:
 
 
 def kept_or_read(key: tuple, read: Callable[[], T]) -> T:
+    """What `read` gave for `key` in the last KEEP_SECONDS in this process, or its new answer."""
     now = time.monotonic()
     kept = _kept.get(key)
     if kept is not None and now - kept[0] < KEEP_SECONDS:

@@ -1,11 +1,13 @@
 """`{% kept "name" value… %}…{% endkept %}`: a part of a survey page that depends only on
 the values named (a language, a survey's scale), rendered once per web process and
 kept as surveys/page_setup.py keeps the sender and the texts: KEEP_SECONDS at most,
-forgotten when a sender, survey or text is saved here. Each node a page renders costs
-it time on the hottest public path (issue 15); a kept part costs one dictionary look-up.
+forgotten when a sender, survey or text is saved here or a setting changes. Each node a
+page renders costs it time on the hottest public path (issue 15); a kept part costs one
+dictionary look-up.
 
-Name every value the part shows. Never keep a part that shows something of the request
-or of one invitation (the CSRF token, a CSP nonce, the respondent's score or name)."""
+Name every value the part shows: they make its key. Never keep a part that shows
+something of one request or one respondent (the CSRF token, a CSP nonce, a name, a
+comment)."""
 
 from __future__ import annotations
 
