@@ -10,13 +10,15 @@ from accounts import views as accounts_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="insights:alerts", permanent=False)),
+    # First: the respondent's pages are the hottest path (issue 15), and Django tries
+    # each pattern in turn. No other pattern matches their addresses.
+    path("", include("surveys.urls")),
     path("login/", accounts_views.login, name="login"),
     # Single sign-on (OpenID Connect); 404 unless OIDC_RP_CLIENT_ID is set.
     path("oidc/", include("accounts.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("customers.urls")),
     path("", include("insights.urls")),
-    path("", include("surveys.urls")),
     path("", include("core.urls")),
     # The email providers' delivery-event webhooks: /anymail/<provider>/tracking/ (basic auth).
     path("anymail/", include("anymail.urls")),

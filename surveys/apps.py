@@ -6,6 +6,7 @@ class SurveysConfig(AppConfig):
     verbose_name = "Surveys"
 
     def ready(self) -> None:
+        from django.core.signals import setting_changed
         from django.db.models.signals import post_delete, post_save
 
         from customers.signals import contact_erased
@@ -17,3 +18,5 @@ class SurveysConfig(AppConfig):
         for model in (Sender, Survey, SurveyText):
             for signal in (post_save, post_delete):
                 signal.connect(page_setup.forget, sender=model, dispatch_uid=f"surveys-page-setup-{model.__name__}")
+        # What the pages keep was rendered under the settings of the time (DEBUG adds a script, say).
+        setting_changed.connect(page_setup.forget, dispatch_uid="surveys-page-setup-settings")

@@ -150,7 +150,7 @@ def respond(request: HtmxHttpRequest, token: str) -> HttpResponse:
     context = {
         "survey": survey,
         "question": invitation.text("question"),
-        "scores": [(score, str(score) == str(checked), score == chosen) for score in survey.scores],
+        "score_buttons": page_setup.score_buttons(survey.scores, checked=checked, chosen=chosen),
         "comment": "" if comment is None else comment,
         "score_error": errors.get("score", ""),
         "comment_error": errors.get("comment", ""),

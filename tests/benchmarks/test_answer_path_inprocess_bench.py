@@ -51,11 +51,15 @@ CHANGED = (
     "process (surveys/page_setup.py); a first answer is claimed with one UPDATE instead of a locked SELECT and a "
     "look for an earlier answer, and becomes the customer's latest answer from the answer in hand instead of "
     "correlated subqueries, the three in one statement on PostgreSQL (writable CTEs written once per process, "
-    "surveys/first_answer.py), and insights' three rollup writes for it are one more (5 statements with BEGIN "
+    "surveys/first_answer.py), and insights' rollup writes for it are one more (5 statements with BEGIN "
     "and COMMIT instead of 9); statements are bound and prepared by PostgreSQL (psycopg's prepare_threshold), "
     "so the repeated ones are planned once per connection; the on-commit Celery publish goes through one Redis "
-    "client per channel instead of one built per message (core/broker.py); the rate limit counts in one Redis round trip instead of three, through one Redis "
-    "client per process; the answer form is rendered from plain values instead of a bound Django form"
+    "client per channel instead of one built per message (core/broker.py); the rate limit counts with one Redis "
+    "command (a Lua script) instead of three round trips, through one Redis client per process; the answer form "
+    "is rendered from plain values instead of a bound Django form; on the page, the score buttons are rendered "
+    "once per scale and choice, and the head's links and scripts, the scale's ends and the comment's label once "
+    "per process and language, kept like the sender ({% kept %}); the survey pages' URLs are tried first; the "
+    "Content-Security-Policy header is built once per process instead of for every response"
 )
 
 

@@ -45,8 +45,9 @@ pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest
 
 # What was changed in ValuePulse to reach the targets (the document prints it).
 CHANGED = (
-    "The rate limit counts in one Redis round trip (SET NX + INCR in one MULTI) instead of three, "
-    "through one Redis client per process instead of one built per request; the token lookup is one "
+    "The rate limit counts with one Redis command (a Lua script: INCR, and the expiry on a new counter) "
+    "instead of three round trips, through one Redis client per process instead of one built per request; "
+    "the token lookup is one "
     "narrow indexed SELECT of the columns the page uses, without ORDER BY, written once per process "
     "(surveys/link_lookup.py) instead of compiled by the ORM on every request, the customer and sender "
     "read only when a text names them; the sender and translated texts are kept 5 s per process; "
@@ -55,13 +56,19 @@ CHANGED = (
     "without whitenoise, sessions, auth, audit, messages, the webhooks' guard and axes); a first answer "
     "is one statement on PostgreSQL (the claim of its invitation, the INSERT and the customer's latest "
     "answer as writable CTEs, written once per process: surveys/first_answer.py) and insights counts it "
-    "in one more (its three rollup writes as one, from invitation_answered): 5 statements with BEGIN and "
+    "in one more (its rollup writes as one, from invitation_answered): 5 statements with BEGIN and "
     "COMMIT instead of 9; PostgreSQL binds the parameters and psycopg prepares a statement from its 5th "
     "run on a connection, so the repeated ones are planned once (PostgreSQL's time for an answer about "
     "two fifths less); Celery publishes through one Redis client per channel (core/broker.py) instead "
-    "of one built per message; the answer form is rendered from plain values. Still in the way: on the "
-    "answer, its 5 statements and the Celery publish; on both, the rate limit's round trip to Redis, "
-    "which the bare view does not make"
+    "of one built per message; the answer form is rendered from plain values. On the page, the score buttons "
+    "are rendered once per scale and choice, and the parts that depend only on the language and the settings "
+    "(the head's links and scripts, the scale's ends, the comment's label) once per process, kept like the "
+    "sender ({% kept %}, surveys/templatetags/survey_pages.py), so that only what is the invitation's or the "
+    "request's (the question, the delivery, the answer so far, the CSRF token) is rendered per request; the "
+    "survey pages' URLs are tried first; the Content-Security-Policy header is built once per process "
+    "(core/csp.py) instead of for every response. Still in the way: on the answer, its 5 statements and the "
+    "Celery publish; on both, the rate limit's round trip to Redis, which the bare view does not make, and "
+    "Django's CSRF token and template machinery"
 )
 
 

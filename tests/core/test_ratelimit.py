@@ -48,6 +48,13 @@ class TestCountingInRedis:
         (key,) = redis_cache.keys(f"*ratelimit:pages:{client}:60:*")
         assert caches["default"].get(key.decode().split(":", 2)[2]) == 2
 
+    def test_a_redis_that_forgot_the_counting_script_still_counts(self, redis_cache):
+        """Redis forgets its scripts when it restarts; the counter loads it again."""
+        client = a_client()
+        count_request(scope="pages", client=client)
+        redis_cache.script_flush()
+        assert count_request(scope="pages", client=client) == 2
+
     def test_counting_reuses_one_redis_client(self, redis_cache):
         """Building a client cost as much as the round trip (issue 15): one per pool."""
         from core.ratelimit import _redis_client

@@ -28,6 +28,17 @@ class TestContentSecurityPolicy:
         assert directives["form-action"] == "'self'"
         assert not any("unsafe" in value or "http" in value for value in directives.values())
 
+    def test_a_changed_policy_shows_on_the_next_response(self, client: Client, settings):
+        """The site's policy is built once per process (core/csp.py), and again when its setting changes."""
+        assert policy(client.get("/login/"))["img-src"] == "'self' data:"
+        settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"], "img-src": ["'self'"]}}
+        assert policy(client.get("/login/"))["img-src"] == "'self'"
+
+    def test_a_report_only_policy_is_sent_beside_it_when_set(self, client: Client, settings):
+        assert "Content-Security-Policy-Report-Only" not in client.get("/login/")
+        settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+        assert client.get("/login/")["Content-Security-Policy-Report-Only"] == "default-src 'none'"
+
 
 class TestPermissionsPolicy:
     @pytest.mark.parametrize("path", ["/login/", "/s/no-such-token/", "/api/schema/"])

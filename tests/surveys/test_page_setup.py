@@ -7,7 +7,7 @@ import pytest
 
 from customers.models import Language
 from surveys import page_setup
-from surveys.models import Sender, SurveyText
+from surveys.models import Invitation, Sender, SurveyText
 from tests.factories import SenderFactory, sent_invitation
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
@@ -77,3 +77,43 @@ class TestTexts:
         assert "How satisfied" in page(client)
         type(survey).objects.filter(pk=survey.pk).update(question="How was {delivery}?")
         assert "How was your delivery?" in page(client)
+
+
+class TestWhatThePagesRenderOnce:
+    """The score buttons and the parts marked {% kept %} are rendered once per process
+    and kept: each page must still show its own survey, language, choice and settings."""
+
+    def test_each_contact_reads_the_scale_in_their_own_language(self, client, clock):
+        sent_invitation(token=TOKEN)
+        survey = Invitation.objects.get().delivery.survey
+        sent_invitation(token=f"{TOKEN}-es", delivery__survey=survey, delivery__contact__language=Language.SPANISH)
+        assert "1 = not at all satisfied" in page(client)
+        assert "1 = nada satisfecho" in client.get(f"/s/{TOKEN}-es/").content.decode()
+
+    def test_a_survey_moved_to_another_scale_shows_it_at_once(self, client, clock):
+        invitation = sent_invitation(token=TOKEN)
+        assert page(client).count('type="radio" name="score"') == 10
+        type(invitation.delivery.survey).objects.update(scale_min=0)  # no signal reaches this process
+        shown = page(client)
+        assert shown.count('type="radio" name="score"') == 11
+        assert "0 = not at all satisfied" in shown
+
+    def test_the_buttons_check_the_score_of_each_page(self, client, clock):
+        sent_invitation(token=TOKEN)
+        assert 'value="3" checked data-chosen' in client.get(f"/s/{TOKEN}/?score=3").content.decode()
+        shown = client.get(f"/s/{TOKEN}/?score=8").content.decode()
+        assert 'value="8" checked data-chosen' in shown and 'value="3" checked' not in shown
+        assert " checked" not in page(client)
+
+    def test_a_score_sent_that_is_no_score_checks_no_button(self, client, clock):
+        sent_invitation(token=TOKEN)
+        for sent in ("ten", "11", "3.5"):
+            answer = client.post(f"/s/{TOKEN}/", {"score": sent})
+            assert answer.status_code == 400
+            assert " checked" not in answer.content.decode()
+
+    def test_a_setting_changed_shows_on_the_next_page(self, client, clock, settings):
+        sent_invitation(token=TOKEN)
+        assert "django-htmx" not in page(client)
+        settings.DEBUG = True  # django-htmx adds its debugging script
+        assert "django-htmx" in page(client)

@@ -48,7 +48,7 @@ class TestSurveyPagesChain:
             "core.metrics.RequestMetricsMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "django_permissions_policy.PermissionsPolicyMiddleware",
-            "csp.middleware.CSPMiddleware",
+            "core.csp.CSPMiddleware",
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
