@@ -56,11 +56,14 @@ $(PEERS_VENV)/.installed: tests/benchmarks/peers/requirements.txt
 # comment giving the reason).
 # Last, every benchmark at a tiny size (bench-smoke), so none of them rots.
 BANDIT_PATHS := accounts config core customers demo imports insights surveys .ci
+# The tests run in TEST_PROCESSES processes side by side (pytest-xdist; each has its own
+# test database, Redis database and ports: tests/support/parallel.py).
+TEST_PROCESSES ?= 2
 test: setup browser wrk peers
 	$(BIN)/lint-imports
 	$(BIN)/python .ci/audit_dependencies.py
 	$(BIN)/bandit --quiet --recursive $(BANDIT_PATHS)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES)
 	$(BIN)/python -m tests.benchmarks.run --smoke
 
 # Speed figures against PostgreSQL and Redis on 127.0.0.1 (DATABASE_URL and REDIS_URL

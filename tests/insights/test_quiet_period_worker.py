@@ -60,7 +60,6 @@ def test_a_real_worker_alerts_once_about_the_corrected_answer_after_the_quiet_pe
             cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60,
         )
         assert "corrected" in web.stdout, web.stderr
-        assert Alert.objects.count() == 0  # still within the quiet period
         raised = wait_until(lambda: Alert.objects.exists(), timeout=30)
         assert raised, (tmp_path / "worker.log").read_text()
         # The first answer's task has run too (its countdown ended first), and raised nothing more.
@@ -70,5 +69,8 @@ def test_a_real_worker_alerts_once_about_the_corrected_answer_after_the_quiet_pe
     response = Response.objects.get()
     alert = Alert.objects.get()
     assert (alert.score, alert.response_id) == (2, response.pk)
+    # Not before the quiet period after the correction was over (submitted_at is the
+    # correction's time); this, not a count taken at some moment, proves it, however
+    # slowly the machine ran the web process.
     assert alert.created_at - response.submitted_at >= timedelta(seconds=3)
     assert "insights.tasks.evaluate_response" in (tmp_path / "worker.log").read_text()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,9 +17,8 @@ from pathlib import Path
 
 import requests
 
-from tests.support.processes import PROJECT_DIR, stop, wait_until
+from tests.support.processes import PROJECT_DIR, free_ports, stop, wait_until
 
-PORTS = range(18300, 18400)  # this suite's own range
 CLIENT_ID = "valuepulse-test"
 CLIENT_SECRET = "valuepulse-test-secret-0123456789"
 PASSWORD = "provider password 42"
@@ -53,14 +51,8 @@ class Provider:
 
 
 def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"No free port in {PORTS}")
+    (port,) = free_ports(1, first=18300, last=18399)  # this suite's own range for the provider
+    return port
 
 
 @contextmanager

@@ -21,6 +21,8 @@ import psutil
 from celery.exceptions import AlwaysEagerIgnored
 from django.db import connection
 
+from tests.support.parallel import ports_of_this_worker
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -207,9 +209,11 @@ def together(*processes: AbstractContextManager) -> Iterator[list]:
 
 
 def free_ports(count: int, *, first: int = 18100, last: int = 18199) -> list[int]:
-    """`count` ports of 127.0.0.1 that nothing listens on now, from first to last."""
+    """`count` ports of 127.0.0.1 that nothing listens on now, from this process's share
+    of first..last (tests/support/parallel.py: two processes running the suite side by
+    side never pick the same one)."""
     found = []
-    for port in range(first, last + 1):
+    for port in ports_of_this_worker(first, last):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -218,4 +222,4 @@ def free_ports(count: int, *, first: int = 18100, last: int = 18199) -> list[int
         found.append(port)
         if len(found) == count:
             return found
-    raise RuntimeError(f"fewer than {count} free ports in {first}-{last}")
+    raise RuntimeError(f"fewer than {count} free ports in {ports_of_this_worker(first, last)}")

@@ -8,6 +8,7 @@ import redis
 from django.db import connection
 
 from tests.conftest import require_service
+from tests.support.parallel import redis_url_of_this_worker
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -21,7 +22,8 @@ def redis_reachable(url: str) -> bool:
 
 def require_redis() -> str:
     """The Redis URL to use; fails under CI and skips elsewhere when Redis is down."""
-    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    # REDIS_URL is this process's already (tests/settings.py); the default is shared.
+    url = os.environ.get("REDIS_URL") or redis_url_of_this_worker(DEFAULT_REDIS_URL)
     require_service(
         redis_reachable(url),
         f"Redis at {url}",
