@@ -300,7 +300,7 @@ def many_due_invitations(count: int, *, customers: list[Customer], address: str,
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM ("
                 "SELECT number, replace(%s, '{}', number::text) AS address, replace(%s, '{}', number::text) AS reference, "
-                "(%s::bigint[])[mod(number, %s) + 1] AS template_id FROM generate_series(%s, %s) AS number"
+                "(%s::bigint[])[mod(number, %s::integer) + 1] AS template_id FROM generate_series(%s::integer, %s::integer) AS number"
                 f") AS copy JOIN {table} AS template ON template.id = copy.template_id {joins}",
                 [address, reference, template_ids, firsts, firsts, count - 1],
             )

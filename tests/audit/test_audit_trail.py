@@ -165,6 +165,16 @@ class TestWhatIsRecorded:
             assert (entry.changes_text, entry.serialized_data) == ("", None)
             assert before <= entry.timestamp <= timezone.now()
 
+    def test_contacts_met_in_a_bulk_call_from_no_known_address_are_recorded_without_one(self):
+        """An empty client address is stored as none, as auditlog's own entries store it
+        (the bulk entries are written in one INSERT, not through the model's field)."""
+        api, _ = api_client(ApiStaffFactory(username="integrator"))
+        CustomerFactory(external_id="CRM-1")
+        row = {"customer": "CRM-1", "reference": "D-1", "delivered_at": "2026-11-02T09:00:00+00:00",
+               "contact_email": "new@example.com", "contact_name": "New"}
+        assert api.post("/api/v1/deliveries/bulk/", [row], format="json", REMOTE_ADDR="").status_code == 200
+        assert last_entry_about(Contact.objects.get(email="new@example.com")).remote_addr is None
+
     def test_an_opt_out_on_the_unsubscribe_page_is_recorded_with_the_address(self, client):
         invitation = sent_invitation(unsubscribe_token_hash=hash_token("an-unsubscribe-token"))
         client.post("/u/an-unsubscribe-token/", {"List-Unsubscribe": "One-Click"}, REMOTE_ADDR="203.0.113.9")
