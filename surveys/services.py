@@ -520,6 +520,12 @@ def record_response(
         )
         if invitation.sent_at is None or invitation.is_expired(now):
             raise InvitationClosed
+        # The customer's row next, before any rollup the answer moves: a first answer
+        # takes it in its claim (its latest answer), then insights' rows, and two answers
+        # of one customer taking them in opposite orders would each wait for the other.
+        # As the UPDATE of its latest answer locks it (no key changes), so that a task
+        # inserting an alert about the customer (a foreign key's share lock) never waits.
+        Customer.objects.select_for_update(no_key=True).filter(pk=customer_id).values_list("pk").get()
         response = Response.objects.filter(invitation_id=invitation.pk).order_by().first()
         if response is None:
             Invitation.objects.filter(pk=invitation.pk).update(status=InvitationStatus.RESPONDED, remind_at=None)

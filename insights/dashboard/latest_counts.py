@@ -98,6 +98,9 @@ def _add_statement(selects: Sequence[tuple[str, list]]) -> tuple[str, list]:
         f" SELECT row_span, row_start, survey_key, row_tier, row_manager, band, SUM(row_customers), SUM(row_revenue)"
         f" FROM ({union}) delta WHERE 1 = 1"
         f" GROUP BY row_span, row_start, survey_key, row_tier, row_manager, band"
+        # Every writer takes the rows in one order, or two answers sharing a day or a
+        # month would each wait for a row the other holds.
+        f" ORDER BY row_span, row_start, survey_key, row_tier, row_manager, band"
         f" ON CONFLICT ({KEY}) DO UPDATE SET customers = {TABLE}.customers + excluded.customers,"
         f" revenue = {TABLE}.revenue + excluded.revenue"
     )

@@ -457,6 +457,23 @@ class TestWhatEachRequestReads:
             assert client.get(f"/s/{TOKEN}/").status_code == 200
         assert statements(queries) == ["SELECT"]
 
+    def test_a_changed_answer_takes_its_customer_before_any_rollup_as_a_first_answer_does(self, client, invitation):
+        """A first answer writes the customer's latest answer (statement one) before
+        insights' rollups (statement two); a changed answer of another contact of the same
+        customer must take the two in that order too, or each waits for the other: the
+        load benchmark's deadlocks, answered 503."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        assert client.post(f"/s/{TOKEN}/", {"score": "3"}).status_code == 303
+        with CaptureQueriesContext(connection) as queries:
+            assert client.post(f"/s/{TOKEN}/", {"score": "3", "comment": "Late again", "step": "comment"}).status_code == 303
+        sql = [query["sql"] for query in queries]
+        takes_customer = ('SELECT "customers_customer"', 'UPDATE "customers_customer"')
+        customer = next(n for n, text in enumerate(sql) if text.startswith(takes_customer))
+        rollups = next(n for n, text in enumerate(sql) if "insights_" in text)
+        assert customer < rollups, sql[: rollups + 1]
+
     def test_a_first_answer_is_a_lookup_a_claim_an_insert_and_the_latest_answer(self, client, invitation):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
