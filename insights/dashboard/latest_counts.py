@@ -89,10 +89,14 @@ def _add(selects: Sequence[tuple[str, list]]) -> None:
         cursor.execute(*_add_statement(selects))
 
 
+def _union(selects: Sequence[tuple[str, list]]) -> tuple[str, list]:
+    """The selects' rows as one SELECT, with their parameters in order."""
+    return " UNION ALL ".join(sql for sql, _ in selects), [param for _, params in selects for param in params]
+
+
 def _add_statement(selects: Sequence[tuple[str, list]]) -> tuple[str, list]:
     """_add's upsert and its parameters."""
-    union = " UNION ALL ".join(sql for sql, _ in selects)
-    params = [param for _, params in selects for param in params]
+    union, params = _union(selects)
     sql = (
         f"INSERT INTO {TABLE} ({KEY}, customers, revenue)"  # nosec B608: model table names and ORM-compiled SQL
         f" SELECT row_span, row_start, survey_key, row_tier, row_manager, band, SUM(row_customers), SUM(row_revenue)"
@@ -232,8 +236,7 @@ def rebuild() -> None:
 def differences() -> int:
     """How many counts differ from what the customers' latest answers say, plus how many
     rows' copies differ from their customer: 0 when all is true."""
-    expected = " UNION ALL ".join(sql for sql, _ in _counted(LatestAnswer.objects.all(), under=CURRENT))
-    params = [param for _, params in _counted(LatestAnswer.objects.all(), under=CURRENT) for param in params]
+    expected, params = _union(_counted(LatestAnswer.objects.all(), under=CURRENT))
     held = f"SELECT {KEY}, customers, revenue FROM {TABLE} WHERE customers <> 0 OR revenue <> 0"  # nosec B608
     sql = (
         f"SELECT COUNT(*) FROM (SELECT * FROM ({expected}) e EXCEPT SELECT * FROM ({held}) h) missing"  # nosec B608

@@ -127,6 +127,14 @@ class TestRandomHistories:
         answer.save()
 
 
+def assert_nobody_counted_at_risk() -> None:
+    """The customer's latest answer moved out of at-risk: no count, no revenue at risk,
+    and the counts as a rebuild would make them."""
+    assert LatestAnswerCount.objects.filter(band="at_risk").exclude(customers=0).count() == 0
+    assert figures.latest_answers(periods()[0]).revenue_at_risk == {}
+    assert_counts_true()
+
+
 # --- Each write path
 
 
@@ -149,17 +157,13 @@ class TestAnswerWrites:
         later = sent_invitation(delivery__customer=customer, sent_at=ago(5), token="later-answer-token")
         record_response(invitation=earlier, score=2, now=ago(20, hours=0))
         record_response(invitation=later, score=10, now=ago(5, hours=0))
-        assert LatestAnswerCount.objects.filter(band="at_risk").exclude(customers=0).count() == 0
-        assert figures.latest_answers(periods()[0]).revenue_at_risk == {}
-        assert_counts_true()
+        assert_nobody_counted_at_risk()
 
     def test_a_revision_that_changes_band_and_day_moves_the_customer(self, customer):
         invitation = sent_invitation(delivery__customer=customer, sent_at=ago(40), token="revised-answer-token")
         record_response(invitation=invitation, score=2, now=ago(40, hours=0))
         record_response(invitation=invitation, score=10, now=ago(30, hours=0))
-        assert LatestAnswerCount.objects.filter(band="at_risk").exclude(customers=0).count() == 0
-        assert figures.latest_answers(periods()[0]).revenue_at_risk == {}
-        assert_counts_true()
+        assert_nobody_counted_at_risk()
 
     def test_an_erased_contacts_answers_still_count(self, customer):
         answer = answer_at(customer, 4, ago(10), comment="Call me")
