@@ -4,11 +4,11 @@ what is wrong."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings import oidc_settings
 from tests.support.oidc import free_port
+from tests.support.services import clear_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_a_client_id_switches_the_sso_backend_on():
 def test_a_provider_that_cannot_be_reached_sends_people_back_to_the_login_page_saying_so(client, settings):
     closed = f"http://127.0.0.1:{free_port()}/o/.well-known/openid-configuration"
     # A provider another test ran on this port may have left its discovery document cached.
-    cache.clear()
+    clear_cache()
     for name, value in oidc_settings({"OIDC_RP_CLIENT_ID": "x", "OIDC_RP_CLIENT_SECRET": "y",
                                       "OIDC_OP_DISCOVERY_URL": closed, "OIDC_PROVIDER_NAME": "Okta"}).items():
         setattr(settings, name, value)

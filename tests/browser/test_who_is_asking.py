@@ -39,9 +39,9 @@ def screen(request, browser):
 
 @pytest.fixture
 def site(live_server):
-    from django.core.cache import cache
+    from tests.support.services import clear_cache
 
-    cache.clear()  # the public pages' rate limit starts at zero
+    clear_cache()  # the public pages' rate limit starts at zero
     sender = SenderFactory(
         name="Acme Boilers", is_default=True, footer="Acme Boilers Ltd · 1 High Street, Leeds", logo=True
     )

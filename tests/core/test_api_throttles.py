@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.cache import cache
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import ApiStaffFactory
+from tests.support.services import clear_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ CUSTOMERS = "/api/v1/customers/"
 
 @pytest.fixture(autouse=True)
 def fresh_counters():
-    cache.clear()
+    clear_cache()
 
 
 def token_client(user=None) -> APIClient:

@@ -9,7 +9,6 @@ import json
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from knox.models import AuthToken
@@ -17,6 +16,7 @@ from knox.models import AuthToken
 from customers.models import Customer
 from surveys.models import Response
 from tests.factories import CustomerFactory, StaffFactory, sent_invitation
+from tests.support.services import clear_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=300)
 def no_rate_limits(settings):
     settings.PUBLIC_RATE_LIMIT = settings.UNSUBSCRIBE_RATE_LIMIT = 1_000_000
     settings.API_USER_RATE = settings.API_ANON_RATE = "1000000/hour"
-    cache.clear()
+    clear_cache()
 
 
 @pytest.fixture

@@ -38,3 +38,24 @@ def require_postgresql() -> None:
         "PostgreSQL (this run uses SQLite)",
         "Set DATABASE_URL=postgres://postgres@127.0.0.1:5432/valuepulse, as `.ci/run` does.",
     )
+
+
+def clear_cache() -> None:
+    """Empties the cache a test starts from (rate limits, throttles, cached documents).
+    On Redis through a client of its own that waits up to 10 s: the cache's own gives up
+    after a quarter of a second, as a request should, and a FLUSHDB failed a test's set-up
+    that way while two test processes and a browser shared the machine's cores."""
+    from django.conf import settings
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        cache.clear()
+        return
+    location = settings.CACHES["default"]["LOCATION"]
+    client = redis.Redis.from_url(location, socket_connect_timeout=10, socket_timeout=10)
+    try:
+        client.flushdb()
+    finally:
+        client.close()

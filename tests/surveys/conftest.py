@@ -5,6 +5,6 @@ import pytest
 def fresh_rate_limit():
     """The test starts with its client address's public-page count at zero (the public
     pages count requests per address in the shared cache)."""
-    from django.core.cache import cache
+    from tests.support.services import clear_cache
 
-    cache.clear()
+    clear_cache()

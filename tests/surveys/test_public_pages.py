@@ -325,9 +325,9 @@ class TestFavicon:
 
 class TestRateLimit:
     def test_a_client_over_the_limit_gets_a_friendly_429(self, client, invitation, settings):
-        from django.core.cache import cache
+        from tests.support.services import clear_cache
 
-        cache.clear()
+        clear_cache()
         settings.PUBLIC_RATE_LIMIT = 5
         statuses = [client.get(f"/s/{TOKEN}/").status_code for _ in range(6)]
         assert statuses == [200] * 5 + [429]
@@ -339,9 +339,9 @@ class TestRateLimit:
     def test_retry_after_is_what_is_left_of_the_minute(self, client, invitation, settings, monkeypatch):
         from types import SimpleNamespace
 
-        from django.core.cache import cache
+        from tests.support.services import clear_cache
 
-        cache.clear()
+        clear_cache()
         settings.PUBLIC_RATE_LIMIT = 1
         # 45 seconds into a minute, by the rate limit's clock.
         monkeypatch.setattr("core.ratelimit.time", SimpleNamespace(time=lambda: 1_800_000_000 + 45.0))
@@ -350,9 +350,9 @@ class TestRateLimit:
         assert (limited.status_code, limited["Retry-After"]) == (429, "15")
 
     def test_the_unsubscribe_page_counts_apart_from_the_survey_pages(self, client, invitation, settings):
-        from django.core.cache import cache
+        from tests.support.services import clear_cache
 
-        cache.clear()
+        clear_cache()
         settings.PUBLIC_RATE_LIMIT = 2
         settings.UNSUBSCRIBE_RATE_LIMIT = 3
         [client.get(f"/s/{TOKEN}/") for _ in range(3)]
@@ -360,9 +360,9 @@ class TestRateLimit:
         assert statuses == [200, 200, 200, 429]
 
     def test_one_click_unsubscribes_count_apart_from_the_unsubscribe_pages(self, client, invitation, settings):
-        from django.core.cache import cache
+        from tests.support.services import clear_cache
 
-        cache.clear()
+        clear_cache()
         settings.UNSUBSCRIBE_RATE_LIMIT = 2
         statuses = [
             client.post(f"/u/{TOKEN}/", {"List-Unsubscribe": "One-Click"}).status_code for _ in range(10)
@@ -371,9 +371,9 @@ class TestRateLimit:
         assert client.get(f"/u/{TOKEN}/").status_code == 200
 
     def test_one_click_unsubscribes_have_their_own_limit(self, client, invitation, settings):
-        from django.core.cache import cache
+        from tests.support.services import clear_cache
 
-        cache.clear()
+        clear_cache()
         settings.ONE_CLICK_UNSUBSCRIBE_RATE_LIMIT = 3
         statuses = [
             client.post(f"/u/{TOKEN}/", {"List-Unsubscribe": "One-Click"}).status_code for _ in range(4)
