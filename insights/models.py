@@ -314,7 +314,8 @@ class LatestAnswer(models.Model):
     "customers by their latest answer" instead of every answer. Kept on write, one
     statement per saved answer (dashboard/rollups.py)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="latest_answers")
+    # No index of its own: the unique constraint's index starts with the customer.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="latest_answers", db_index=False)
     survey_key = models.PositiveIntegerField(help_text="The survey's id; 0: any survey.")
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+")
     band = models.CharField(max_length=10, choices=Band.choices)
