@@ -58,3 +58,72 @@ class TestPublishing:
             pytest.skip("this run uses the embedded broker (REDIS_URL unset)")
         with app.connection_for_write() as connection:
             assert isinstance(connection.transport, Transport)
+
+
+class TestPublishingATask:
+    """core.queue publishes through broker.publish_task instead of Task.apply_async (issue
+    15): the message a worker receives must be the one apply_async sends."""
+
+    @pytest.fixture
+    def published(self, settings):
+        """The raw messages published while the test runs, on a queue of its own."""
+        import json
+
+        import redis
+        from config.celery import app
+
+        if not settings.REDIS_URL:
+            pytest.skip("this run uses the embedded broker (REDIS_URL unset)")
+        queue = f"test-publish-{uuid.uuid4().hex}"
+        eager, default_queue = app.conf.task_always_eager, app.conf.task_default_queue
+        app.conf.task_always_eager, app.conf.task_default_queue = False, queue
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        try:
+            yield lambda: [json.loads(raw) for raw in reversed(client.lrange(queue, 0, -1))]
+        finally:
+            app.conf.task_always_eager, app.conf.task_default_queue = eager, default_queue
+            client.delete(queue)
+
+    def test_a_task_published_directly_carries_what_apply_async_would_send(self, published):
+        from core import broker
+        from insights.tasks import evaluate_response
+
+        evaluate_response.apply_async(args=(7,), countdown=61)
+        broker.publish_task(evaluate_response, (7,), {}, countdown=61)
+
+        by_celery, direct = published()
+        assert decoded_body(direct) == decoded_body(by_celery) == [[7], {}, ANY_EMBED]
+        differing = {"id", "root_id", "eta", "correlation_id", "delivery_tag", "body"}
+        assert without(direct, differing) == without(by_celery, differing)
+        assert direct["headers"]["root_id"] == direct["headers"]["id"] == direct["properties"]["correlation_id"]
+        assert direct["headers"]["eta"] >= by_celery["headers"]["eta"]
+
+    def test_the_project_publishes_directly_unless_tasks_run_eagerly(self, settings):
+        from config.celery import app
+        from core import broker
+        from insights.tasks import evaluate_response
+
+        eager = app.conf.task_always_eager
+        try:
+            app.conf.task_always_eager = True
+            assert not broker.publishes_directly(evaluate_response)
+            app.conf.task_always_eager = False
+            assert broker.publishes_directly(evaluate_response)
+        finally:
+            app.conf.task_always_eager = eager
+
+
+ANY_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+
+
+def decoded_body(message: dict) -> list:
+    import base64
+    import json
+
+    return json.loads(base64.b64decode(message["body"]))
+
+
+def without(message: dict, keys: set[str]) -> dict:
+    """`message` with `keys` left out at any depth."""
+    return {key: without(value, keys) if isinstance(value, dict) else value
+            for key, value in message.items() if key not in keys}
