@@ -88,7 +88,9 @@ class Customer(models.Model):
     )
     metrics_updated_at = models.DateTimeField(null=True, blank=True)
 
-    # Latest answer, kept current by `surveys` so nothing here imports it.
+    # Latest answer, kept current by `surveys` so nothing here imports it. Not indexed:
+    # every answer updates them, and with none of its columns indexed (and the table's
+    # fillfactor leaving room) that update is HOT, writing no index entry (issue 15).
     latest_score = models.PositiveSmallIntegerField(null=True, blank=True)
     latest_band = models.CharField(max_length=10, choices=Band.choices, blank=True)
     latest_answer_at = models.DateTimeField(null=True, blank=True)
@@ -98,7 +100,6 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["-revenue_12m"], name="customer_revenue_idx"),
             models.Index(fields=["tier", "-revenue_12m"], name="customer_tier_revenue_idx"),
-            models.Index(fields=["latest_score"], name="customer_latest_score_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from customers.models import Customer
 from insights.models import LatestAnswer
+from surveys import services
 from surveys.models import Invitation, Response
+from tests.factories import sent_invitation
 from tests.support.services import require_postgresql
 
 pytestmark = pytest.mark.django_db
@@ -47,3 +50,22 @@ class TestAnswerWriteIndexes:
             cursor.execute(f"EXPLAIN SELECT id FROM {Response._meta.db_table} WHERE customer_id = 1")
             plan = " ".join(row[0] for row in cursor.fetchall())
         assert "response_customer_latest_idx" in plan
+
+
+class TestAFirstAnswersWrites:
+    def test_it_updates_its_customer_in_place_adding_no_index_entry(self):
+        """A HOT update: no indexed column of the customer changes (pg_stat's count of
+        this transaction's HOT updates says so)."""
+        require_postgresql()
+        invitation = sent_invitation(token="hot-update-token-of-normal-length")
+        found = services.invitation_for_token("hot-update-token-of-normal-length")
+
+        services.record_response(invitation=found, score=4)
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+                [Customer._meta.db_table] * 2,
+            )
+            assert cursor.fetchone() == (1, 1)
+        assert Customer.objects.get(pk=invitation.delivery.customer_id).latest_score == 4
