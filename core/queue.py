@@ -13,8 +13,6 @@ from typing import Any
 from celery import Task, current_app
 from django.db import transaction
 
-from . import broker
-
 logger = logging.getLogger(__name__)
 
 
@@ -23,13 +21,12 @@ def _name(task: Task | str) -> str:
 
 
 def _task(task: Task | str) -> Task:
-    """The task itself, as registered (not the proxy `shared_task` returns, which looks
-    it up again on every attribute read). A task's name is its module's path plus its
-    function's name, so importing that module registers it (a web process never imports
-    tasks otherwise)."""
-    if isinstance(task, str):
-        import_module(task.rpartition(".")[0])
-    return current_app.tasks[_name(task)]
+    """The task itself. A task's name is its module's path plus its function's name, so
+    importing that module registers it (a web process never imports tasks otherwise)."""
+    if not isinstance(task, str):
+        return task
+    import_module(task.rpartition(".")[0])
+    return current_app.tasks[task]
 
 
 def publish(task: Task | str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
@@ -37,11 +34,7 @@ def publish(task: Task | str, *args: Any, countdown: float | None = None, **kwar
     later, raising when the broker cannot take it: for a caller with nothing a sweep
     could find again, whose own caller retries on an error (a provider's webhook sends
     the event again after a 5xx)."""
-    task = _task(task)
-    if broker.publishes_directly(task):
-        broker.publish_task(task, args, kwargs, countdown=countdown)
-    else:
-        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+    _task(task).apply_async(args=args, kwargs=kwargs, countdown=countdown)
 
 
 def enqueue(task: Task | str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
