@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from surveys import services
-from surveys.models import Invitation, InvitationStatus
-from tests.factories import CustomerFactory, many_due_invitations
+from surveys.models import Invitation, InvitationStatus, Response
+from tests.factories import CustomerFactory, many_due_invitations, many_sent_invitations, sent_invitation
 from tests.support.services import require_postgresql
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +50,31 @@ class TestManyDueInvitations:
         assert sorted(message.to[0] for message in mail.outbox) == [
             f"Contact {number} <contact{number}@example.com>" for number in range(5)
         ]
+
+
+class TestManySentInvitations:
+    def test_each_token_opens_its_own_invitation_sent_like_sent_invitations(self):
+        one = sent_invitation(token="the-single-token-of-enough-length")
+
+        many = many_sent_invitations(["bulk-token-one-of-enough-length", "bulk-token-two-of-enough-length"])
+
+        assert len({invitation.delivery.customer_id for invitation in many} | {one.delivery.customer_id}) == 3
+        for invitation in Invitation.objects.filter(pk__in=[invitation.pk for invitation in many]):
+            assert invitation.status == InvitationStatus.SENT
+            assert invitation.contact.customer_id == invitation.delivery.customer_id
+            assert (invitation.delivery.survey_id, invitation.delivery.description) == (
+                one.delivery.survey_id, one.delivery.description
+            )
+            assert invitation.remind_at - invitation.sent_at == one.remind_at - one.sent_at
+            assert invitation.expires_at - invitation.scheduled_for == one.expires_at - one.scheduled_for
+
+    def test_an_answer_through_each_token_is_stored(self):
+        tokens = ["bulk-token-one-of-enough-length", "bulk-token-two-of-enough-length"]
+        many_sent_invitations(tokens)
+        client = Client()
+
+        for token in tokens:
+            assert client.get(f"/s/{token}/").status_code == 200
+            assert client.post(f"/s/{token}/", {"score": "7"}).status_code == 303
+
+        assert Response.objects.count() == 2

@@ -29,7 +29,7 @@ from config import wsgi
 from config.celery import app as celery_app
 from surveys.models import Response
 from tests.benchmarks import report
-from tests.factories import sent_invitation
+from tests.factories import many_sent_invitations
 from tests.support.wsgi import Answer, call
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
@@ -66,11 +66,8 @@ CHANGED = (
 
 
 def tokens(prefix: str, count: int) -> list[str]:
-    found = []
-    for number in range(count):
-        token = f"bench-{prefix}-{number:05d}-token-of-normal-length"
-        sent_invitation(token=token)
-        found.append(token)
+    found = [f"bench-{prefix}-{number:05d}-token-of-normal-length" for number in range(count)]
+    many_sent_invitations(found)
     return found
 
 

@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 CUSTOMERS = report.size(50_000, 200)
 SMALL_ANSWERS = report.size(10_000, 100)
 LARGE_ANSWERS = report.size(1_000_000, 2_000)
-ROUNDS = report.size(5, 2)
+ROUNDS = report.size(4, 2)
 QUERY_ROUNDS = report.size(11, 2)
 FLAT = 1.5  # P3 and P8: the large portfolio's request at most 1.5× the small one's
 AS_FAST_AS_SQL = 1.2  # P3: each query at most 1.2× its hand-written SQL

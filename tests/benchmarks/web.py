@@ -50,14 +50,15 @@ CSRF_SECRET = "".join(secrets.choice(string.ascii_letters + string.digits) for _
 
 
 # Seconds of each contender's unmeasured first run: every worker's first requests, and a
-# first estimate of its rate.
-WARM_UP_SECONDS = 2
+# first estimate of its rate (1 s holds a few hundred requests of the slowest contender).
+WARM_UP_SECONDS = 1
 
 
 def duration() -> int:
-    """Seconds of load per contender and round: 6 s holds a few thousand requests of the
-    slowest contender, and the rounds, not their length, carry the spread."""
-    return 1 if smoke() else int(os.environ.get("BENCH_WEB_SECONDS", "6"))
+    """Seconds of load per contender and round: 4 s holds several hundred requests of the
+    slowest contender (about 700 on a quiet machine) and thousands of the fastest, and the
+    rounds, not their length, carry the spread. (It was 6 s: a minute more of `make bench`.)"""
+    return 1 if smoke() else int(os.environ.get("BENCH_WEB_SECONDS", "4"))
 
 
 def rounds() -> int:
