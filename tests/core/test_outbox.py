@@ -120,6 +120,32 @@ class TestSending:
         assert outbox.send_due() == 0
         assert outbox.send_due(now=timezone.now() + timedelta(hours=2)) == 1
 
+    def test_many_queued_at_once_are_each_one_message_due_then(self, notes, smtp_server):
+        later = timezone.now() + timedelta(hours=1)
+        outbox.queue_many(kind="test-note", object_ids=[1, 2, 2, 3], at=later)
+
+        queued = OutgoingMessage.objects.order_by("object_id")
+        assert [(message.key, message.status, message.attempts, message.next_attempt_at) for message in queued] == [
+            (f"test-note:{object_id}", Status.QUEUED, 0, later) for object_id in (1, 2, 3)
+        ]
+        assert all(message.created_at and message.updated_at for message in queued)
+        assert outbox.send_due() == 0
+        assert outbox.send_due(now=later) == 3
+
+    def test_queued_again_at_once_a_failed_message_goes_afresh_and_a_sent_one_stays_sent(self, notes, smtp_server):
+        notes.addresses[2] = f"nobody@{REFUSED_DOMAIN}"
+        outbox.queue_many(kind="test-note", object_ids=[1, 2])
+        outbox.send_due()
+        assert (row(1).status, row(2).status) == (Status.SENT, Status.FAILED)
+        notes.addresses[2] = "fixed@example.com"
+
+        outbox.queue_many(kind="test-note", object_ids=[1, 2])
+
+        assert (row(1).status, row(1).attempts) == (Status.SENT, 1)
+        assert (row(2).status, row(2).attempts, row(2).last_error) == (Status.QUEUED, 0, "")
+        assert outbox.send_due() == 1
+        assert subjects(smtp_server) == ["Note 1", "Note 2"]
+
     def test_an_unregistered_kind_cannot_be_queued(self, db):
         with pytest.raises(ValueError, match="No outbox kind 'nothing'"):
             outbox.queue(kind="nothing", object_id=1)
