@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.mail import EmailMessage
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from core import outbox
@@ -67,6 +68,13 @@ class BulkNotes(Notes):
             raise RuntimeError("the batch could not be read")
         self.batches.append(sorted(message.object_id for message in messages))
         return self.build
+
+
+class BatchNotes(Notes):
+    """Notes whose app hears of a batch's sent messages at once (sent_many)."""
+
+    def on_sent_many(self, messages: list[OutgoingMessage]) -> None:
+        self.sent.extend(message.object_id for message in messages)
 
 
 @pytest.fixture
@@ -317,6 +325,39 @@ class TestOneDuplicateAtMost:
 
         assert recorded_when_data_went == [0, 1, 2, 3]
         assert OutgoingMessage.objects.filter(status=Status.SENT).count() == 4
+
+    @pytest.mark.django_db(transaction=True)
+    def test_a_kind_told_once_a_batch_has_each_outcome_committed_before_the_next_data_goes(self, smtp_server,
+                                                                                        monkeypatch):
+        # Its outcomes go to PostgreSQL in pipeline mode, the answer read just before the
+        # next message's data: committed by then, as another connection sees.
+        require_postgresql()
+        monkeypatch.setattr("core.outbox.enqueue_on_commit", lambda *args, **kwargs: None)  # this test sends
+        kind = BatchNotes()
+        outbox.register("test-note", outbox.MessageKind(build=kind.build, sent_many=kind.on_sent_many))
+        try:
+            queue(1, 2, 3, 4)
+            committed_when_data_went = []
+            send = smtplib.SMTP.send
+            other = connections.create_connection(DEFAULT_DB_ALIAS)
+
+            def watching_send(smtp, data):
+                if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):  # a message's data: it may be accepted now
+                    with other.cursor() as cursor:
+                        cursor.execute("SELECT count(*) FROM core_outgoingmessage WHERE status = 'sent'")
+                        committed_when_data_went.append(cursor.fetchone()[0])
+                return send(smtp, data)
+
+            monkeypatch.setattr(smtplib.SMTP, "send", watching_send)
+
+            assert outbox.send_due() == 4
+            other.close()
+        finally:
+            outbox._KINDS.pop("test-note")
+
+        assert committed_when_data_went == [0, 1, 2, 3]
+        assert sorted(kind.sent) == [1, 2, 3, 4]
+        assert not OutgoingMessage.objects.exclude(status=Status.SENT).exists()
 
     def test_a_refused_message_does_not_keep_the_one_before_from_being_recorded(self, notes, smtp_server):
         notes.addresses[2] = f"nobody@{REFUSED_DOMAIN}"
