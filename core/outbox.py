@@ -340,10 +340,8 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
     """Sends `batch`'s emails over one connection. Each one's outcome is recorded before
     the mail service can accept the next, so a worker that dies leaves one message at
     most sent and not recorded. Over SMTP that work hides in the server's waits
-    (core.smtp): a message's outcome is sent to the database once the next one's MAIL
-    FROM is written, the database's answer (committed) read once the server has answered
-    DATA, before the data goes, and the next one is built while the server takes this
-    one in. The apps of kinds
+    (core.smtp): a message's outcome is recorded while the next one's MAIL FROM is on its
+    way, and the next one is built while the server takes this one in. The apps of kinds
     with sent_many hear of the batch's sent messages once it is done (even when it
     stops early)."""
     connection = mail.get_connection()
@@ -356,21 +354,12 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
     sent = 0
     app_hears_later: list[OutgoingMessage] = []
     accepted: list[_Ready] = []  # taken by the mail service, the outcome not yet recorded: one at most
-    recording: list[Callable[[], None]] = []  # its outcome sent to the database, the answer not yet read
-
-    def start_recording() -> None:
-        while accepted:
-            ready = accepted.pop()
-            recording.append(_start_recording_sent(ready.message, provider_message_id=_provider_message_id(ready.email),
-                                                   app_hears_later=app_hears_later))
-
-    def finish_recording() -> None:
-        while recording:
-            recording.pop()()
 
     def record_accepted() -> None:
-        start_recording()
-        finish_recording()
+        while accepted:
+            ready = accepted.pop()
+            _record_sent(ready.message, provider_message_id=_provider_message_id(ready.email),
+                         app_hears_later=app_hears_later)
 
     try:
         emails = _ready_emails(batch, _builds(batch), as_bytes=isinstance(connection, SMTPBackend))
@@ -382,8 +371,7 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float) -> tuple[int,
                 return sent, True
             built_ahead: list[_Ready | None] = []
             try:
-                _hand_over(upcoming, connection, start_recording=_meanwhile(start_recording),
-                           finish_recording=_meanwhile(finish_recording),
+                _hand_over(upcoming, connection, record_previous=_meanwhile(record_accepted),
                            build_next=_meanwhile(lambda: built_ahead.append(next(emails, None))))
             except _WorkMeanwhileFailed as failed:
                 raise failed.__cause__ from None
@@ -497,28 +485,21 @@ def _ready(index: int, message: OutgoingMessage, email: EmailMessage, *, as_byte
 
 
 def _hand_over(
-    ready: _Ready,
-    connection,
-    *,
-    start_recording: Callable[[], None],
-    finish_recording: Callable[[], None],
-    build_next: Callable[[], None],
+    ready: _Ready, connection, *, record_previous: Callable[[], None], build_next: Callable[[], None]
 ) -> None:
-    """Gives `ready`'s email to the mail service over the batch's connection, once the
-    outcome of the message before is recorded (`start_recording`, then
-    `finish_recording`) and before it can be accepted. An SMTP connection gets what
-    Django's backend would send (an email that writes its own bytes,
-    core.emails.FilledEmail, as those bytes), with the recording done while the server
-    answers the envelope, and `build_next` while it takes the message in
+    """Gives `ready`'s email to the mail service over the batch's connection, after
+    `record_previous` (the outcome of the message before) and before it can be
+    accepted. An SMTP connection gets what Django's backend would send (an email that
+    writes its own bytes, core.emails.FilledEmail, as those bytes), with that work done
+    while the server reads, and `build_next` while it takes the message in
     (core.smtp.sendmail); any other backend its send_messages."""
     if ready.data is None or not ready.recipients:  # Django's SMTP backend sends no email to nobody
-        start_recording()
-        finish_recording()
+        record_previous()
         if ready.data is None:
             connection.send_messages([ready.email])
         return
     smtp.sendmail(connection.connection, ready.sender, ready.recipients, ready.data,
-                  after_mail_from=start_recording, before_data=finish_recording, after_data=build_next)
+                  after_mail_from=record_previous, after_data=build_next)
 
 
 @lru_cache(maxsize=64)
@@ -557,38 +538,24 @@ def _provider_message_id(email: EmailMessage) -> str:
     return str(email.extra_headers.get("Message-ID", ""))
 
 
-def _record_sent(message: OutgoingMessage, *, provider_message_id: str) -> None:
-    _start_recording_sent(message, provider_message_id=provider_message_id)()
-
-
-def _start_recording_sent(
+def _record_sent(
     message: OutgoingMessage, *, provider_message_id: str, app_hears_later: list[OutgoingMessage] | None = None
-) -> Callable[[], None]:
-    """Records that `message` went; returns what finishes recording it. With
-    `app_hears_later`, a kind that tells its app of a batch at once (sent_many) has its
-    outcome recorded by one UPDATE, in autocommit, sent here and its answer read (and the
-    message appended) by what this returns (_start_prepared); any other is recorded here."""
+) -> None:
+    """With `app_hears_later`, a kind that tells its app of a batch at once (sent_many)
+    has its outcome recorded by one UPDATE, in autocommit, and the message appended."""
     message.sent_at = timezone.now()
     message.provider_message_id = provider_message_id[:255]
     kind = _KINDS[message.kind]
     if kind.sent_many is None or app_hears_later is None:
         _finish(message, status=Status.SENT, error="", hook=kind.sent)
-        return _nothing_more
-    rows_updated = _start_update_if_ours(
+        return
+    recorded = _update_if_ours(
         message, status=Status.SENT, last_error="", recipient=message.recipient, sent_at=message.sent_at,
         provider_message_id=message.provider_message_id, next_attempt_at=None, updated_at=message.sent_at,
     )
-
-    def finish() -> None:
-        if rows_updated() == 1:
-            message.status, message.last_error, message.next_attempt_at = Status.SENT, "", None
-            app_hears_later.append(message)
-
-    return finish
-
-
-def _nothing_more() -> None:
-    pass
+    if recorded:
+        message.status, message.last_error, message.next_attempt_at = Status.SENT, "", None
+        app_hears_later.append(message)
 
 
 def _tell_sent(messages: list[OutgoingMessage]) -> None:
@@ -669,16 +636,6 @@ def _finish(
 def _update_if_ours(message: OutgoingMessage, **values) -> bool:
     """UPDATE … WHERE id = … AND status = 'sending' AND claimed_at = …, in SQL: it runs
     once a message, and the ORM's building of it cost more than the statement."""
-    return _execute_prepared(*_update_if_ours_sql(message, values)) == 1
-
-
-def _start_update_if_ours(message: OutgoingMessage, **values) -> Callable[[], int]:
-    """_update_if_ours started, in autocommit: returns what reads its row count once the
-    database is done (_start_prepared)."""
-    return _start_prepared(*_update_if_ours_sql(message, values))
-
-
-def _update_if_ours_sql(message: OutgoingMessage, values: dict) -> tuple[str, list]:
     ops = database.ops
     datetimes = {"sent_at", "next_attempt_at", "claimed_at", "updated_at"}
     columns = ", ".join(f"{database.ops.quote_name(name)} = %s" for name in values)
@@ -687,7 +644,7 @@ def _update_if_ours_sql(message: OutgoingMessage, values: dict) -> tuple[str, li
         f"UPDATE {ops.quote_name(OutgoingMessage._meta.db_table)} SET {columns} "  # nosec B608
         "WHERE id = %s AND status = %s AND claimed_at = %s"
     )
-    return sql, [*params, message.pk, Status.SENDING, ops.adapt_datetimefield_value(message.claimed_at)]
+    return _execute_prepared(sql, [*params, message.pk, Status.SENDING, ops.adapt_datetimefield_value(message.claimed_at)]) == 1
 
 
 def _execute_prepared(sql: str, params: list) -> int:
@@ -703,34 +660,6 @@ def _execute_prepared(sql: str, params: list) -> int:
     with database.wrap_database_errors, psycopg.Cursor(database.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.rowcount
-
-
-def _start_prepared(sql: str, params: list) -> Callable[[], int]:
-    """_execute_prepared started, in autocommit; returns what waits for it to end
-    (committed) and gives its row count. On PostgreSQL in pipeline mode: sent at once,
-    and the server works on it while this worker does something else (waits for the mail
-    server's answers); what this returns ends the pipeline (its sync commits the
-    statement) and reads the answer. Nothing else may use the connection in between."""
-    if database.vendor != "postgresql":
-        count = _execute_prepared(sql, params)
-        return lambda: count
-    database.ensure_connection()
-    cursor = psycopg.Cursor(database.connection)
-    pipeline = database.connection.pipeline()
-    with database.wrap_database_errors:
-        pipeline.__enter__()
-        try:
-            cursor.execute(sql, params, prepare=True)
-        except BaseException as exc:
-            pipeline.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-
-    def finish() -> int:
-        with database.wrap_database_errors:
-            pipeline.__exit__(None, None, None)  # its sync: the statement committed, its answer read
-            return cursor.rowcount
-
-    return finish
 
 
 @contextmanager

@@ -9,14 +9,9 @@ suit it, and `sendmail` runs the caller's work in them:
 
 - `after_mail_from`, once MAIL FROM is written and before its answer is read. The
   server cannot accept this message before its data, which is only written after this
-  work has returned, and after `before_data`: work that must be finished before the
-  message can be accepted (recording that the previous one went) starts here, and
-  nowhere later. It runs even when MAIL FROM could not be written.
-- `before_data`, once the server has answered DATA, just before the data is written:
-  where the work started after MAIL FROM is finished (the database's answer to the
-  record, which the database worked out while the server answered MAIL FROM, RCPT TO
-  and DATA). It runs whenever `after_mail_from` ran, even when the message was refused
-  before its data or the connection was lost.
+  work has returned: work that must be finished before the message can be accepted
+  (recording that the previous one went) fits here, and nowhere later. It runs even
+  when MAIL FROM could not be written.
 - `after_data`, once the data is written and before the server's answer: the server
   is taking the message in, the longest wait of the four. It runs only if the data
   was written.
@@ -47,34 +42,16 @@ def sendmail(
     data: bytes,
     *,
     after_mail_from: Callable[[], None] = _nothing,
-    before_data: Callable[[], None] = _nothing,
     after_data: Callable[[], None] = _nothing,
 ) -> dict[str, tuple[int, bytes]]:
     """Sends `data` (the message's bytes, CRLF line ends) from `sender` to `recipients`
     over `smtp`. Returns the recipients refused (the others got it), as smtplib does."""
     try:
-        try:
-            smtp.ehlo_or_helo_if_needed()
-            options = f" size={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
-            smtp.putcmd("mail", f"FROM:{_quoted(sender)}{options}")
-        finally:
-            after_mail_from()
-        refused = _envelope(smtp, sender, recipients)
+        smtp.ehlo_or_helo_if_needed()
+        options = f" size={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+        smtp.putcmd("mail", f"FROM:{_quoted(sender)}{options}")
     finally:
-        before_data()
-    quoted = _LEADING_PERIOD.sub(b"..", data)
-    smtp.send(quoted + (b".\r\n" if quoted.endswith(b"\r\n") else b"\r\n.\r\n"))
-    after_data()
-    code, answer = smtp.getreply()
-    if code != 250:
-        _give_up(smtp, code)
-        raise smtplib.SMTPDataError(code, answer)
-    return refused
-
-
-def _envelope(smtp: smtplib.SMTP, sender: str, recipients: Sequence[str]) -> dict[str, tuple[int, bytes]]:
-    """The server's answers to MAIL FROM (already written), RCPT TO and DATA: the
-    recipients refused, once the server waits for the data."""
+        after_mail_from()
     code, answer = smtp.getreply()
     if code != 250:
         _give_up(smtp, code)
@@ -93,6 +70,13 @@ def _envelope(smtp: smtplib.SMTP, sender: str, recipients: Sequence[str]) -> dic
     smtp.putcmd("data")
     code, answer = smtp.getreply()
     if code != 354:
+        raise smtplib.SMTPDataError(code, answer)
+    quoted = _LEADING_PERIOD.sub(b"..", data)
+    smtp.send(quoted + (b".\r\n" if quoted.endswith(b"\r\n") else b"\r\n.\r\n"))
+    after_data()
+    code, answer = smtp.getreply()
+    if code != 250:
+        _give_up(smtp, code)
         raise smtplib.SMTPDataError(code, answer)
     return refused
 

@@ -329,8 +329,8 @@ class TestOneDuplicateAtMost:
     @pytest.mark.django_db(transaction=True)
     def test_a_kind_told_once_a_batch_has_each_outcome_committed_before_the_next_data_goes(self, smtp_server,
                                                                                         monkeypatch):
-        # Its outcomes go to PostgreSQL in pipeline mode, the answer read just before the
-        # next message's data: committed by then, as another connection sees.
+        # Each outcome is one UPDATE in autocommit, while the next MAIL FROM is on its
+        # way: committed before the next message's data goes, as another connection sees.
         require_postgresql()
         monkeypatch.setattr("core.outbox.enqueue_on_commit", lambda *args, **kwargs: None)  # this test sends
         kind = BatchNotes()
