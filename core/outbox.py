@@ -134,6 +134,10 @@ def queue_many(*, kind: str, object_ids: list[int], at: datetime | None = None) 
         raise ValueError(f"No outbox kind {kind!r} is registered.")
     at = at or timezone.now()
     keys = {f"{kind}:{object_id}": object_id for object_id in object_ids}
+    if database.vendor == "postgresql":
+        _queue_in_one_statement(kind, keys, at)
+        enqueue_on_commit(SEND_TASK)
+        return
     OutgoingMessage.objects.bulk_create(
         [OutgoingMessage(key=key, kind=kind, object_id=object_id, next_attempt_at=at) for key, object_id in keys.items()],
         ignore_conflicts=True,
@@ -143,6 +147,27 @@ def queue_many(*, kind: str, object_ids: list[int], at: datetime | None = None) 
         status=Status.QUEUED, next_attempt_at=at, attempts=0, last_error=""
     )
     enqueue_on_commit(SEND_TASK)
+
+
+def _queue_in_one_statement(kind: str, keys: dict[str, int], at: datetime) -> None:
+    """queue_many as one INSERT … ON CONFLICT on PostgreSQL, the rows sent as two arrays
+    (unnest): the survey emails are queued through here a batch at a time, where the ORM
+    built a model and a dozen placeholders a row and then ran an UPDATE for the keys
+    already there. The columns' defaults are OutgoingMessage's own."""
+    table = database.ops.quote_name(OutgoingMessage._meta.db_table)
+    now = database.ops.adapt_datetimefield_value(timezone.now())
+    sql = (
+        f"INSERT INTO {table} AS message (key, kind, object_id, next_attempt_at, recipient, status, attempts, "  # nosec B608
+        "last_error, provider_message_id, created_at, updated_at) "
+        "SELECT given.key, %s, given.object_id, %s, '', %s, 0, '', '', %s, %s "
+        "FROM unnest(%s::text[], %s::bigint[]) AS given(key, object_id) "
+        "ON CONFLICT (key) DO UPDATE SET status = EXCLUDED.status, next_attempt_at = EXCLUDED.next_attempt_at, "
+        "attempts = 0, last_error = '' WHERE message.status IN (%s, %s)"
+    )
+    params = [kind, database.ops.adapt_datetimefield_value(at), Status.QUEUED, now, now, list(keys),
+              list(keys.values()), Status.FAILED, Status.SUPPRESSED]
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:

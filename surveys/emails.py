@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from email.utils import formataddr
+from functools import lru_cache
 
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
@@ -65,8 +67,16 @@ def recipient_values(invitation: Invitation, *, token: str, unsubscribe_token: s
         "delivery": invitation.delivery.label,
         "token": token,
         "unsubscribe_token": unsubscribe_token,
-        "closes_on": date_format(invitation.expires_at, "DATE_FORMAT"),
+        "closes_on": _date_in(invitation.expires_at.date(), translation.get_language()),
     }
+
+
+@lru_cache(maxsize=256)
+def _date_in(day: date, language: str | None) -> str:
+    """The day as the active language writes a date (`language`, the active one, keys
+    the cache): a batch's invitations mostly close on the same few days, and formatting
+    one costs more than the rest of its values."""
+    return date_format(day, "DATE_FORMAT")
 
 
 def _address(invitation: Invitation) -> str:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.mail import EmailMessage
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from core import outbox
@@ -69,6 +70,13 @@ class BulkNotes(Notes):
         return self.build
 
 
+class BatchNotes(Notes):
+    """Notes whose app hears of a batch's sent messages at once (sent_many)."""
+
+    def on_sent_many(self, messages: list[OutgoingMessage]) -> None:
+        self.sent.extend(message.object_id for message in messages)
+
+
 @pytest.fixture
 def bulk_notes():
     kind = BulkNotes()
@@ -119,6 +127,32 @@ class TestSending:
         outbox.queue(kind="test-note", object_id=1, at=timezone.now() + timedelta(hours=1))
         assert outbox.send_due() == 0
         assert outbox.send_due(now=timezone.now() + timedelta(hours=2)) == 1
+
+    def test_many_queued_at_once_are_each_one_message_due_then(self, notes, smtp_server):
+        later = timezone.now() + timedelta(hours=1)
+        outbox.queue_many(kind="test-note", object_ids=[1, 2, 2, 3], at=later)
+
+        queued = OutgoingMessage.objects.order_by("object_id")
+        assert [(message.key, message.status, message.attempts, message.next_attempt_at) for message in queued] == [
+            (f"test-note:{object_id}", Status.QUEUED, 0, later) for object_id in (1, 2, 3)
+        ]
+        assert all(message.created_at and message.updated_at for message in queued)
+        assert outbox.send_due() == 0
+        assert outbox.send_due(now=later) == 3
+
+    def test_queued_again_at_once_a_failed_message_goes_afresh_and_a_sent_one_stays_sent(self, notes, smtp_server):
+        notes.addresses[2] = f"nobody@{REFUSED_DOMAIN}"
+        outbox.queue_many(kind="test-note", object_ids=[1, 2])
+        outbox.send_due()
+        assert (row(1).status, row(2).status) == (Status.SENT, Status.FAILED)
+        notes.addresses[2] = "fixed@example.com"
+
+        outbox.queue_many(kind="test-note", object_ids=[1, 2])
+
+        assert (row(1).status, row(1).attempts) == (Status.SENT, 1)
+        assert (row(2).status, row(2).attempts, row(2).last_error) == (Status.QUEUED, 0, "")
+        assert outbox.send_due() == 1
+        assert subjects(smtp_server) == ["Note 1", "Note 2"]
 
     def test_an_unregistered_kind_cannot_be_queued(self, db):
         with pytest.raises(ValueError, match="No outbox kind 'nothing'"):
@@ -291,6 +325,39 @@ class TestOneDuplicateAtMost:
 
         assert recorded_when_data_went == [0, 1, 2, 3]
         assert OutgoingMessage.objects.filter(status=Status.SENT).count() == 4
+
+    @pytest.mark.django_db(transaction=True)
+    def test_a_kind_told_once_a_batch_has_each_outcome_committed_before_the_next_data_goes(self, smtp_server,
+                                                                                        monkeypatch):
+        # Each outcome is one UPDATE in autocommit, while the next MAIL FROM is on its
+        # way: committed before the next message's data goes, as another connection sees.
+        require_postgresql()
+        monkeypatch.setattr("core.outbox.enqueue_on_commit", lambda *args, **kwargs: None)  # this test sends
+        kind = BatchNotes()
+        outbox.register("test-note", outbox.MessageKind(build=kind.build, sent_many=kind.on_sent_many))
+        try:
+            queue(1, 2, 3, 4)
+            committed_when_data_went = []
+            send = smtplib.SMTP.send
+            other = connections.create_connection(DEFAULT_DB_ALIAS)
+
+            def watching_send(smtp, data):
+                if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):  # a message's data: it may be accepted now
+                    with other.cursor() as cursor:
+                        cursor.execute("SELECT count(*) FROM core_outgoingmessage WHERE status = 'sent'")
+                        committed_when_data_went.append(cursor.fetchone()[0])
+                return send(smtp, data)
+
+            monkeypatch.setattr(smtplib.SMTP, "send", watching_send)
+
+            assert outbox.send_due() == 4
+            other.close()
+        finally:
+            outbox._KINDS.pop("test-note")
+
+        assert committed_when_data_went == [0, 1, 2, 3]
+        assert sorted(kind.sent) == [1, 2, 3, 4]
+        assert not OutgoingMessage.objects.exclude(status=Status.SENT).exists()
 
     def test_a_refused_message_does_not_keep_the_one_before_from_being_recorded(self, notes, smtp_server):
         notes.addresses[2] = f"nobody@{REFUSED_DOMAIN}"

@@ -163,6 +163,15 @@ class TestFilledFromADraft:
         sent = type(sent).objects.get(pk=sent.pk)
         same_email(*both_ways(sent, reminder=True))
 
+    def test_the_closing_day_is_written_in_each_contacts_language(self):
+        english, spanish = invitation(name="Jo"), invitation(name="José", language="es")
+        spanish.expires_at = english.expires_at = english.expires_at.replace(year=2031, month=3, day=9)
+
+        for sent, day in ((english, "March 9, 2031"), (spanish, "9 de marzo de 2031"), (english, "March 9, 2031")):
+            built, filled = both_ways(sent)
+            same_email(built, filled)
+            assert day in filled.body
+
     def test_a_value_with_a_line_break_is_left_to_the_one_by_one_build(self):
         sent = invitation(name="Jo", description="first line\nsecond line")
         draft = emails.survey_draft(survey=sent.survey, language="en", sender=sent.sender, reminder=False)
