@@ -400,13 +400,10 @@ class RecentAnswerCount(models.Model):
         return f"{self.answers} {self.band} on {self.day}"
 
 
-class InvitationCount(models.Model):
-    """Invitations sent on each day before the last rebuild's, by survey, tier and
-    account manager, and how many of them were answered: the response rate without
-    reading every invitation. Rebuilt with AnswerCount (dashboard/counts.py); an answer
-    to one of them adds itself on write."""
+class CountedInvitations(models.Model):
+    """How many invitations of one survey, tier and account manager were sent, and how
+    many of them answered."""
 
-    day = models.DateField(help_text="The day it was sent, in TIME_ZONE.")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
     account_manager = models.ForeignKey(
@@ -414,6 +411,18 @@ class InvitationCount(models.Model):
     )
     sent = models.PositiveIntegerField()
     answered = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class InvitationCount(CountedInvitations):
+    """Invitations sent on each day before the last rebuild's, by survey, tier and
+    account manager, and how many of them were answered: the response rate without
+    reading every invitation. Rebuilt with AnswerCount (dashboard/counts.py); an answer
+    to one of them adds itself on write."""
+
+    day = models.DateField(help_text="The day it was sent, in TIME_ZONE.")
 
     class Meta:
         indexes = [
@@ -425,3 +434,25 @@ class InvitationCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answered} of {self.sent} answered on {self.day}"
+
+
+class SpanInvitationCount(CountedInvitations):
+    """InvitationCount summed over whole settled months and week parts, made with it, as
+    SpanAnswerCount is with AnswerCount, so that a year's response rate reads a few rows
+    a month instead of a few dozen a day (dashboard/counts.py, figures.invitations_counted).
+    A settled day's invitations are all closed (none can be answered any more), so these
+    rows never change between rebuilds."""
+
+    span = models.CharField(max_length=10, choices=AnswerCountSpan.choices)
+    start = models.DateField(help_text="Its first day.")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["span", "start"], include=["survey", "tier", "account_manager", "sent", "answered"],
+                name="span_invitation_count_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answered} of {self.sent} answered in the {self.span} from {self.start}"

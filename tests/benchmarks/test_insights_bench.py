@@ -159,6 +159,9 @@ def hand_written(filters: figures.InsightFilters) -> dict[str, tuple[Callable[[]
     since = "((span = 'day' AND start >= %({0})s AND start <= %({0}_month_end)s) OR (span = 'month' AND start > %({0}_month)s))"
     in_period, in_window = since.format("period"), since.format("window")
     params["sent_since"] = max(filters.start, counts.midnight(counted_before))
+    # The settled days as the fewest rows read them: whole months, week parts, the days at the ends.
+    covered = counts.cover(filters.date_from, min(filters.date_to, settled - timedelta(days=1)), months=True)
+    params.update(months=covered.months, week_parts=covered.week_parts, days=covered.days, settled=settled)
     return {
         "answer counts, settled days (AnswerCount)": (
             lambda: list(figures.settled_counts(filters, last_day=settled - timedelta(days=1), by=figures.BREAKDOWNS)),
@@ -174,10 +177,12 @@ def hand_written(filters: figures.InsightFilters) -> dict[str, tuple[Callable[[]
             "GROUP BY 1, 2, 3, 4",
             params,
         ),
-        "response rate, counted days (InvitationCount)": (
-            lambda: figures.invitations_counted(filters, before=counted_before),
-            "SELECT SUM(sent), SUM(answered) FROM insights_invitationcount "
-            "WHERE day >= %(from)s AND day < %(counted_before)s",
+        "response rate, counted days (SpanInvitationCount, InvitationCount)": (
+            lambda: figures.invitations_counted(filters, settled_before=settled, before=counted_before),
+            "SELECT SUM(sent), SUM(answered) FROM insights_spaninvitationcount "
+            "WHERE (span = 'month' AND start = ANY(%(months)s)) OR (span = 'week_part' AND start = ANY(%(week_parts)s)) "
+            "UNION ALL SELECT SUM(sent), SUM(answered) FROM insights_invitationcount "
+            "WHERE day = ANY(%(days)s) OR (day >= GREATEST(%(from)s, %(settled)s) AND day < %(counted_before)s)",
             params,
         ),
         "response rate, invitations sent since": (
