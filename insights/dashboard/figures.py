@@ -236,8 +236,10 @@ class CountRow:
 # managers and surveys, or the chart's weeks or months. Counted apart, each comes to a
 # few hundred rows at most however many answers there are; counted together they made a
 # row per week, tier, manager, survey and band (over 4,000 for 90 days at 1,000,000
-# answers against ~300 at 10,000), and reading those rows was most of what grew.
+# answers against ~300 at 10,000), and reading those rows was most of what grew. The
+# summary API shows the tiers alone: by tier, a few dozen rows (BY_TIER).
 BREAKDOWNS = frozenset({"tier", "manager", "survey"})
+BY_TIER = frozenset({"tier"})
 OVER_TIME = frozenset({"bucket"})
 
 
@@ -258,8 +260,8 @@ def _mixes(rows: Iterable[CountRow], key: Callable[[CountRow], object]) -> dict[
 
 @dataclass(frozen=True)
 class AnswerCounts:
-    """The period's answers counted by band and the dimensions in `by` (BREAKDOWNS or
-    OVER_TIME) in one grouped scan; every breakdown is a sum over its few hundred rows."""
+    """The period's answers counted by band and the dimensions in `by` (BREAKDOWNS, BY_TIER
+    or OVER_TIME) in one grouped scan; every breakdown is a sum over its few hundred rows."""
 
     filters: InsightFilters
     by: frozenset[str]
@@ -868,11 +870,17 @@ class Summary:
         return currency_code()
 
 
-def summary(filters: InsightFilters, *, now: datetime, state: AnswerCountState | None | object = ASK) -> Summary:
+def summary(
+    filters: InsightFilters, *, now: datetime, state: AnswerCountState | None | object = ASK,
+    by: frozenset[str] = BY_TIER,
+) -> Summary:
+    """The headline figures; the answers counted by tier, and by the other BREAKDOWNS
+    too when `by` asks (the page shows them; the API does not, and counting by tier
+    alone reads a few dozen rows where every tier, manager and survey make hundreds)."""
     state = counts_state(filters) if state is ASK else state
     return Summary(
         filters=filters,
-        counts=AnswerCounts.of(filters, by=BREAKDOWNS, state=state),
+        counts=AnswerCounts.of(filters, by=by, state=state),
         reach=reach(filters, state=state),
         latest=latest_answers(filters),
         alerts=alert_counts(filters, now=now),
@@ -907,7 +915,7 @@ class Dashboard:
 def dashboard(filters: InsightFilters, *, now: datetime) -> Dashboard:
     silent = silent_risk(filters, now=now)
     state = counts_state(filters)
-    board_summary = summary(filters, now=now, state=state)
+    board_summary = summary(filters, now=now, state=state, by=BREAKDOWNS)
     return Dashboard(
         summary=board_summary,
         buckets=AnswerCounts.of(filters, by=OVER_TIME, state=state).over_time(),
