@@ -59,6 +59,13 @@ class Alert(models.Model):
         help_text="The answer that raised it; empty for an unreachable alert.",
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="alerts")
+    # The answer's survey, copied onto the alert when it is raised (an answer's survey
+    # never changes), so that the insights' survey filter counts alerts without reading
+    # each one's answer (a lookup per alert being worked, which grew with them).
+    survey = models.ForeignKey(
+        Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="+", editable=False,
+        help_text="The answer's survey; empty for an unreachable alert.",
+    )
     kind = models.CharField(max_length=12, choices=AlertKind.choices)
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices)
@@ -123,6 +130,12 @@ class Alert(models.Model):
                 fields=["priority", "-revenue_12m", "created_at", "id"],
                 condition=models.Q(status__in=["open", "acknowledged"]),
                 name="alert_unresolved_queue_idx",
+            ),
+            # The alerts being worked, counted by the insights (figures.alert_counts).
+            models.Index(
+                fields=["survey", "status"], include=["due_at"],
+                condition=models.Q(status__in=["open", "acknowledged"]),
+                name="alert_unresolved_survey_idx",
             ),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["customer", "-created_at"], name="alert_customer_idx"),

@@ -830,7 +830,7 @@ def alert_counts(filters: InsightFilters, *, now: datetime) -> AlertCounts:
     is overdue; tier, manager and survey filters apply, the period does not. Unreachable
     alerts count like the others, except under a survey filter: no answer, no survey."""
     alerts = Alert.objects.filter(status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED])
-    alerts = within(filters, alerts, customer="customer", survey="response__survey")
+    alerts = within(filters, alerts, customer="customer", survey="survey")
     totals = alerts.aggregate(
         unresolved=Count("pk"), overdue=Count("pk", filter=Q(status=AlertStatus.OPEN, due_at__lte=now))
     )
