@@ -116,9 +116,10 @@ def seed_alerts(*, rng: random.Random, now: datetime) -> AlertSeedSummary:
     with transaction.atomic():
         customers = _load_customers()
         builder = _Builder(rng=rng, now=now, cx_lead_id=_cx_lead_id())
-        for response_id, customer_id, kind, score, previous, submitted_at in _alerts_to_raise(customers):
+        for response_id, survey_id, customer_id, kind, score, previous, submitted_at in _alerts_to_raise(customers):
             builder.add(
                 response_id=response_id,
+                survey_id=survey_id,
                 customer=customers[customer_id],
                 customer_id=customer_id,
                 kind=kind,
@@ -188,8 +189,10 @@ def _cx_lead_id() -> int | None:
     return services.cx_leads().values_list("pk", flat=True).first()
 
 
-def _alerts_to_raise(customers: dict[int, _Customer]) -> Iterator[tuple[int, int, str, int, int | None, datetime]]:
-    """(response id, customer id, kind, score, previous score, submitted at) for every
+def _alerts_to_raise(
+    customers: dict[int, _Customer],
+) -> Iterator[tuple[int, int, int, str, int, int | None, datetime]]:
+    """(response id, survey id, customer id, kind, score, previous score, submitted at) for every
     alert the answers call for, by the rules evaluate_response applies one answer at a
     time: the answers awaiting evaluation (suspect ones raise nothing), each with the
     customer's score before it (services.score_before). One query, in each customer's order."""
@@ -200,13 +203,13 @@ def _alerts_to_raise(customers: dict[int, _Customer]) -> Iterator[tuple[int, int
         services.awaiting_evaluation()
         .annotate(previous_score=Subquery(before))
         .order_by("customer_id", "first_submitted_at", "pk")
-        .values_list("pk", "customer_id", "score", "band", "previous_score", "submitted_at")
+        .values_list("pk", "survey_id", "customer_id", "score", "band", "previous_score", "submitted_at")
     )
-    for pk, customer_id, score, band, previous, submitted_at in rows.iterator(2000):
+    for pk, survey_id, customer_id, score, band, previous, submitted_at in rows.iterator(2000):
         for kind in rules.kinds_to_raise(
             band=band, score=score, previous_score=previous, tier=customers[customer_id].tier
         ):
-            yield pk, customer_id, kind, score, previous, submitted_at
+            yield pk, survey_id, customer_id, kind, score, previous, submitted_at
 
 
 @dataclass
@@ -236,6 +239,7 @@ class _Builder:
         self,
         *,
         response_id: int,
+        survey_id: int,
         customer: _Customer,
         customer_id: int,
         kind: str,
@@ -247,6 +251,7 @@ class _Builder:
         created_at = min(self.now, submitted_at + timedelta(seconds=rng.uniform(2, 30)))
         alert = rules.new_alert(
             response_id=response_id,
+            survey_id=survey_id,
             customer_id=customer_id,
             kind=kind,
             tier=customer.tier,

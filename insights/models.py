@@ -59,6 +59,13 @@ class Alert(models.Model):
         help_text="The answer that raised it; empty for an unreachable alert.",
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="alerts")
+    # The answer's survey, copied onto the alert when it is raised (an answer's survey
+    # never changes), so that the insights' survey filter counts alerts without reading
+    # each one's answer (a lookup per alert being worked, which grew with them).
+    survey = models.ForeignKey(
+        Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="+", editable=False,
+        help_text="The answer's survey; empty for an unreachable alert.",
+    )
     kind = models.CharField(max_length=12, choices=AlertKind.choices)
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices)
@@ -123,6 +130,12 @@ class Alert(models.Model):
                 fields=["priority", "-revenue_12m", "created_at", "id"],
                 condition=models.Q(status__in=["open", "acknowledged"]),
                 name="alert_unresolved_queue_idx",
+            ),
+            # The alerts being worked, counted by the insights (figures.alert_counts).
+            models.Index(
+                fields=["survey", "status"], include=["due_at"],
+                condition=models.Q(status__in=["open", "acknowledged"]),
+                name="alert_unresolved_survey_idx",
             ),
             models.Index(fields=["assignee", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["customer", "-created_at"], name="alert_customer_idx"),
@@ -401,13 +414,10 @@ class RecentAnswerCount(models.Model):
         return f"{self.answers} {self.band} on {self.day}"
 
 
-class InvitationCount(models.Model):
-    """Invitations sent on each day before the last rebuild's, by survey, tier and
-    account manager, and how many of them were answered: the response rate without
-    reading every invitation. Rebuilt with AnswerCount (dashboard/counts.py); an answer
-    to one of them adds itself on write."""
+class CountedInvitations(models.Model):
+    """How many invitations of one survey, tier and account manager were sent, and how
+    many of them answered."""
 
-    day = models.DateField(help_text="The day it was sent, in TIME_ZONE.")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, null=True, blank=True)
     account_manager = models.ForeignKey(
@@ -415,6 +425,18 @@ class InvitationCount(models.Model):
     )
     sent = models.PositiveIntegerField()
     answered = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class InvitationCount(CountedInvitations):
+    """Invitations sent on each day before the last rebuild's, by survey, tier and
+    account manager, and how many of them were answered: the response rate without
+    reading every invitation. Rebuilt with AnswerCount (dashboard/counts.py); an answer
+    to one of them adds itself on write."""
+
+    day = models.DateField(help_text="The day it was sent, in TIME_ZONE.")
 
     class Meta:
         indexes = [
@@ -426,3 +448,25 @@ class InvitationCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answered} of {self.sent} answered on {self.day}"
+
+
+class SpanInvitationCount(CountedInvitations):
+    """InvitationCount summed over whole settled months and week parts, made with it, as
+    SpanAnswerCount is with AnswerCount, so that a year's response rate reads a few rows
+    a month instead of a few dozen a day (dashboard/counts.py, figures.invitations_counted).
+    A settled day's invitations are all closed (none can be answered any more), so these
+    rows never change between rebuilds."""
+
+    span = models.CharField(max_length=10, choices=AnswerCountSpan.choices)
+    start = models.DateField(help_text="Its first day.")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["span", "start"], include=["survey", "tier", "account_manager", "sent", "answered"],
+                name="span_invitation_count_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answered} of {self.sent} answered in the {self.span} from {self.start}"

@@ -225,6 +225,7 @@ class AlertFactory(factory.django.DjangoModelFactory):
     response = factory.SubFactory(
         ResponseFactory, customer=factory.SelfAttribute("..customer"), score=factory.SelfAttribute("..score")
     )
+    survey = factory.LazyAttribute(lambda alert: alert.response.survey if alert.response else None)
     kind = AlertKind.AT_RISK
     tier = factory.SelfAttribute("customer.tier")
     priority = factory.LazyAttribute(lambda alert: alert_rules.priority_for(tier=alert.tier, kind=alert.kind))

@@ -197,6 +197,7 @@ def new_unreachable_alert(
     naming the contact lost as it stands now."""
     alert = new_alert(
         response_id=None,
+        survey_id=None,
         customer_id=customer_id,
         kind=AlertKind.UNREACHABLE,
         tier=tier,
@@ -216,6 +217,7 @@ def new_unreachable_alert(
 def new_alert(
     *,
     response_id: int | None,
+    survey_id: int | None,
     customer_id: int,
     kind: str,
     tier: int | None,
@@ -229,6 +231,7 @@ def new_alert(
     """An alert (unsaved) ranked by these rules, with the customer as it stands now."""
     return Alert(
         response_id=response_id,
+        survey_id=survey_id,
         customer_id=customer_id,
         kind=kind,
         priority=priority_for(tier=tier, kind=kind),

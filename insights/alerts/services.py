@@ -138,6 +138,7 @@ def _raise_alert(*, response: Response, kind: str, previous: int | None, now: da
     assignee = rules.assignee_for(customer=customer)
     alert = rules.new_alert(
         response_id=response.pk,
+        survey_id=response.survey_id,
         customer_id=customer.pk,
         kind=kind,
         tier=customer.tier,

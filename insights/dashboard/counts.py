@@ -4,13 +4,16 @@ An answer can change (be revised, turn suspect, be confirmed) only until its inv
 expires, and every version of it comes after the invitation was sent. Every day before
 the earliest day on which a still-open invitation was sent is therefore *settled*: its
 answers are final. `rebuild` counts the settled days into AnswerCount by day, survey,
-tier, account manager and band, in one INSERT … SELECT, and the days after (a fortnight
+tier, account manager and band, in one INSERT … SELECT, sums them over whole settled
+months and week parts (SpanAnswerCount), and counts the days after (a fortnight
 or so) into RecentAnswerCount, which every saved answer then keeps current with one
 upsert (`answer_saved`, from Response's post_save; a changed answer also takes its
 earlier version out). The invitations sent on each day before the rebuild's go into
-InvitationCount (sent, answered); an invitation answered later adds itself
-(`invitation_answered`, from surveys' signal of that name), and those sent since are read
-from the invitations themselves (a day's worth at most).
+InvitationCount (sent, answered), and the settled ones' sums over whole months and week
+parts into SpanInvitationCount: a settled day's invitations are all closed, so only the
+days after can still be answered; an invitation answered later adds itself to its day
+(`invitation_answered`, from surveys' signal of that name), and those sent since the
+rebuild are read from the invitations themselves (a day's worth at most).
 
 So the figures read counts only: settled days from AnswerCount, the days after from
 RecentAnswerCount, and an answer given or revised a second ago is counted at once.
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Model, Q, QuerySet, Sum
 from django.db.models import CharField, Value
 from django.db.models.functions import Greatest, TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
@@ -44,6 +47,7 @@ from ..models import (
     InvitationCount,
     RecentAnswerCount,
     SpanAnswerCount,
+    SpanInvitationCount,
 )
 
 logger = logging.getLogger(__name__)
@@ -82,10 +86,11 @@ def rebuild(*, now: datetime | None = None) -> AnswerCountState:
         SpanAnswerCount.objects.all().delete()
         RecentAnswerCount.objects.all().delete()
         InvitationCount.objects.all().delete()
+        SpanInvitationCount.objects.all().delete()
         _insert_counts(before=midnight(cutoff))
+        _insert_invitation_counts(before=midnight(timezone.localdate(now)))
         _insert_span_counts(settled_before=cutoff)
         _insert_recent_counts(since=midnight(cutoff))
-        _insert_invitation_counts(before=midnight(timezone.localdate(now)))
         current.settled_before = cutoff
         current.built_at = now
         current.time_zone = timezone.get_current_timezone_name()
@@ -160,24 +165,37 @@ def cover(first: date, last: date, *, months: bool) -> Cover:
 
 
 def _insert_span_counts(*, settled_before: date) -> None:
-    """The settled days' counts summed over each whole month and week part settled."""
-    spans = {
+    """The settled days' counts summed over each whole month and week part settled: the
+    answers (SpanAnswerCount) and the invitations (SpanInvitationCount)."""
+    _insert_spans(AnswerCount, SpanAnswerCount, keys=("survey", "tier", "account_manager", "band"),
+                  sums=("answers",), settled_before=settled_before)
+    _insert_spans(InvitationCount, SpanInvitationCount, keys=("survey", "tier", "account_manager"),
+                  sums=("sent", "answered"), settled_before=settled_before)
+
+
+def _insert_spans(days: type[Model], spans: type[Model], *, keys: tuple[str, ...], sums: tuple[str, ...],
+                  settled_before: date) -> None:
+    """INSERT … SELECT into `spans` of the `days` rows before `settled_before`, by `keys`,
+    each column in `sums` summed."""
+    starts = {
         AnswerCountSpan.MONTH: (TruncMonth("day"), month_start(settled_before)),
         AnswerCountSpan.WEEK_PART: (Greatest(TruncWeek("day"), TruncMonth("day")), week_part(settled_before)[0]),
     }
-    columns = "span, survey_id, tier, account_manager_id, band, start, answers"
-    for span, (start, before) in spans.items():
+    key_columns = [days._meta.get_field(key).column for key in keys]
+    columns = ", ".join(["span", *key_columns, "start", *sums])
+    for span, (start, before) in starts.items():
         summed = (
-            AnswerCount.objects.filter(day__lt=before)
+            days.objects.filter(day__lt=before)
             .annotate(span=Value(span.value, output_field=CharField()), start=start)
-            .values("span", "survey", "tier", "account_manager", "band", "start")
-            .annotate(total=Sum("answers"))
+            .values("span", *keys, "start")
+            .annotate(**{f"total_{name}": Sum(name) for name in sums})
             .order_by("start")
         )
         select, params = summed.query.sql_with_params()
+        totals = ", ".join(f"total_{name}" for name in sums)
         sql = (
-            f"INSERT INTO {SpanAnswerCount._meta.db_table} ({columns})"  # nosec B608
-            f" SELECT span, survey, tier, account_manager, band, start, total FROM ({select}) summed"
+            f"INSERT INTO {spans._meta.db_table} ({columns})"  # nosec B608: model names and ORM-compiled SQL
+            f" SELECT span, {', '.join(keys)}, start, {totals} FROM ({select}) summed"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -312,7 +330,21 @@ def _out_of_date(current: AnswerCountState, *, now: datetime) -> bool:
     if (recent["answers"] or 0) != Response.objects.filter(is_suspect=False, submitted_at__gte=settled).count():
         return True  # answers written other than by a save, or deleted
     sent = InvitationCount.objects.aggregate(sent=Sum("sent"))["sent"] or 0
-    return sent != Invitation.objects.filter(sent_at__lt=midnight(invitations_counted_before(current))).count()
+    if sent != Invitation.objects.filter(sent_at__lt=midnight(invitations_counted_before(current))).count():
+        return True  # invitations deleted with their customer, or written other than by a send
+    return not _spans_agree(current.settled_before)
+
+
+def _spans_agree(settled_before: date) -> bool:
+    """Whether the invitations' month and week-part rows sum to their days' rows."""
+    ends = {AnswerCountSpan.MONTH: month_start(settled_before), AnswerCountSpan.WEEK_PART: week_part(settled_before)[0]}
+    for span, before in ends.items():
+        totals = (Sum("sent"), Sum("answered"))
+        spans = SpanInvitationCount.objects.filter(span=span).aggregate(*totals)
+        days = InvitationCount.objects.filter(day__lt=before).aggregate(*totals)
+        if list(spans.values()) != list(days.values()):
+            return False
+    return True
 
 
 def invitations_counted_before(current: AnswerCountState) -> date:

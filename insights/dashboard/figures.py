@@ -67,6 +67,7 @@ from ..models import (
     LatestAnswerSpan,
     RecentAnswerCount,
     SpanAnswerCount,
+    SpanInvitationCount,
 )
 from . import counts
 
@@ -235,8 +236,10 @@ class CountRow:
 # managers and surveys, or the chart's weeks or months. Counted apart, each comes to a
 # few hundred rows at most however many answers there are; counted together they made a
 # row per week, tier, manager, survey and band (over 4,000 for 90 days at 1,000,000
-# answers against ~300 at 10,000), and reading those rows was most of what grew.
+# answers against ~300 at 10,000), and reading those rows was most of what grew. The
+# summary API shows the tiers alone: by tier, a few dozen rows (BY_TIER).
 BREAKDOWNS = frozenset({"tier", "manager", "survey"})
+BY_TIER = frozenset({"tier"})
 OVER_TIME = frozenset({"bucket"})
 
 
@@ -257,8 +260,8 @@ def _mixes(rows: Iterable[CountRow], key: Callable[[CountRow], object]) -> dict[
 
 @dataclass(frozen=True)
 class AnswerCounts:
-    """The period's answers counted by band and the dimensions in `by` (BREAKDOWNS or
-    OVER_TIME) in one grouped scan; every breakdown is a sum over its few hundred rows."""
+    """The period's answers counted by band and the dimensions in `by` (BREAKDOWNS, BY_TIER
+    or OVER_TIME) in one grouped scan; every breakdown is a sum over its few hundred rows."""
 
     filters: InsightFilters
     by: frozenset[str]
@@ -424,22 +427,40 @@ class Reach:
 
 
 def reach(filters: InsightFilters, *, state: AnswerCountState | None | object = ASK) -> Reach:
-    """The days before the counts' rebuild from InvitationCount, the invitations sent
-    since (a day's worth) from the invitations themselves."""
+    """The days before the counts' rebuild from the invitation counts, the invitations
+    sent since (a day's worth) from the invitations themselves."""
     built = counts_state(filters) if state is ASK else state
     if built is None:
         return invitations_sent(filters, since=filters.start)
     counted_before = counts.invitations_counted_before(built)
-    counted = invitations_counted(filters, before=counted_before)
+    counted = invitations_counted(filters, settled_before=built.settled_before, before=counted_before)
     since = max(filters.start, counts.midnight(counted_before))
     return counted + invitations_sent(filters, since=since) if since < filters.end else counted
 
 
-def invitations_counted(filters: InsightFilters, *, before: date) -> Reach:
-    """The period's invitations sent before the day `before`, from InvitationCount."""
-    rows = InvitationCount.objects.filter(day__gte=filters.date_from, day__lte=min(filters.date_to, before - timedelta(days=1)))
-    totals = within(filters, rows, customer="", survey="survey").aggregate(sent=Sum("sent"), answered=Sum("answered"))
-    return Reach(sent=totals["sent"] or 0, answered=totals["answered"] or 0)
+def invitations_counted(filters: InsightFilters, *, settled_before: date, before: date) -> Reach:
+    """The period's invitations sent before the day `before`, in one query: the settled
+    days' whole months and week parts from SpanInvitationCount, the days left at their
+    ends and the days after (up to `before`, open invitations among them) from
+    InvitationCount, so a year reads a few rows a month, not a few dozen a day."""
+    last_day = min(filters.date_to, before - timedelta(days=1))
+    covered = counts.cover(filters.date_from, min(last_day, settled_before - timedelta(days=1)), months=True)
+    spans = SpanInvitationCount.objects.filter(
+        Q(span=AnswerCountSpan.MONTH, start__in=covered.months)
+        | Q(span=AnswerCountSpan.WEEK_PART, start__in=covered.week_parts)
+    )
+    days = InvitationCount.objects.filter(
+        Q(day__in=covered.days) | Q(day__gte=max(filters.date_from, settled_before), day__lte=last_day)
+    )
+
+    def summed(rows: QuerySet) -> QuerySet:
+        rows = within(filters, rows, customer="", survey="survey")
+        # Grouped by a constant, which the database leaves out: one row of sums.
+        grouped = rows.annotate(whole=Value(1)).values("whole").order_by()
+        return grouped.annotate(row_sent=Sum("sent"), row_answered=Sum("answered")).values_list("row_sent", "row_answered")
+
+    rows = summed(spans).union(summed(days), all=True)
+    return sum((Reach(sent or 0, answered or 0) for sent, answered in rows), Reach(0, 0))
 
 
 def invitations_sent(filters: InsightFilters, *, since: datetime) -> Reach:
@@ -809,9 +830,11 @@ def alert_counts(filters: InsightFilters, *, now: datetime) -> AlertCounts:
     is overdue; tier, manager and survey filters apply, the period does not. Unreachable
     alerts count like the others, except under a survey filter: no answer, no survey."""
     alerts = Alert.objects.filter(status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED])
-    alerts = within(filters, alerts, customer="customer", survey="response__survey")
+    alerts = within(filters, alerts, customer="customer", survey="survey")
+    # Counted on columns the partial index alert_unresolved_survey_idx holds (due_at is
+    # never empty), not on the ids, so that the index answers alone.
     totals = alerts.aggregate(
-        unresolved=Count("pk"), overdue=Count("pk", filter=Q(status=AlertStatus.OPEN, due_at__lte=now))
+        unresolved=Count("*"), overdue=Count("due_at", filter=Q(status=AlertStatus.OPEN, due_at__lte=now))
     )
     return AlertCounts(**totals)
 
@@ -849,11 +872,17 @@ class Summary:
         return currency_code()
 
 
-def summary(filters: InsightFilters, *, now: datetime, state: AnswerCountState | None | object = ASK) -> Summary:
+def summary(
+    filters: InsightFilters, *, now: datetime, state: AnswerCountState | None | object = ASK,
+    by: frozenset[str] = BY_TIER,
+) -> Summary:
+    """The headline figures; the answers counted by tier, and by the other BREAKDOWNS
+    too when `by` asks (the page shows them; the API does not, and counting by tier
+    alone reads a few dozen rows where every tier, manager and survey make hundreds)."""
     state = counts_state(filters) if state is ASK else state
     return Summary(
         filters=filters,
-        counts=AnswerCounts.of(filters, by=BREAKDOWNS, state=state),
+        counts=AnswerCounts.of(filters, by=by, state=state),
         reach=reach(filters, state=state),
         latest=latest_answers(filters),
         alerts=alert_counts(filters, now=now),
@@ -888,7 +917,7 @@ class Dashboard:
 def dashboard(filters: InsightFilters, *, now: datetime) -> Dashboard:
     silent = silent_risk(filters, now=now)
     state = counts_state(filters)
-    board_summary = summary(filters, now=now, state=state)
+    board_summary = summary(filters, now=now, state=state, by=BREAKDOWNS)
     return Dashboard(
         summary=board_summary,
         buckets=AnswerCounts.of(filters, by=OVER_TIME, state=state).over_time(),

@@ -279,7 +279,7 @@ ORDER BY submitted_at
 # the assignee was emailed a minute after the alert was raised.
 CREATE_ALERTS = """
 WITH chosen AS (
-    SELECT r.id AS response_id, r.customer_id, r.score, r.submitted_at AS created_at,
+    SELECT r.id AS response_id, r.survey_id, r.customer_id, r.score, r.submitted_at AS created_at,
            r.submitted_at + interval '24 hours' AS due_at,
            random() AS neglect, random() AS ack_draw, random() AS resolve_draw
     FROM surveys_response r
@@ -296,12 +296,12 @@ WITH chosen AS (
                 THEN due_at + interval '5 minutes' END AS escalated_at
     FROM timed
 )
-INSERT INTO insights_alert (response_id, customer_id, kind, status, priority, high_value, assignee_id,
+INSERT INTO insights_alert (response_id, survey_id, customer_id, kind, status, priority, high_value, assignee_id,
                             tier, revenue_12m, on_time_rate, score, previous_score, created_at, due_at,
                             acknowledged_at, resolved_at, escalated_at, notified_at,
                             escalation_notified_at, webhook_sent_at, webhook_attempts, webhook_error,
                             webhook_next_attempt_at, lost_contact_email, lost_contact_reason, handover_reason)
-SELECT w.response_id, w.customer_id, 'at_risk',
+SELECT w.response_id, w.survey_id, w.customer_id, 'at_risk',
        CASE WHEN w.resolve_at <= %(now)s THEN 'resolved'
             WHEN w.ack_at <= %(now)s THEN 'acknowledged'
             ELSE 'open' END,
@@ -336,7 +336,7 @@ WITH worked AS (
     WHERE a.status IN ('open', 'acknowledged')
     GROUP BY c.account_manager_id
 ), candidates AS (
-    SELECT r.id AS response_id, r.customer_id, r.score, r.submitted_at AS created_at,
+    SELECT r.id AS response_id, r.survey_id, r.customer_id, r.score, r.submitted_at AS created_at,
            r.submitted_at + interval '24 hours' AS due_at, c.account_manager_id AS manager_id,
            ROW_NUMBER() OVER (PARTITION BY c.account_manager_id ORDER BY r.submitted_at DESC, r.id DESC) AS position
     FROM surveys_response r
@@ -344,12 +344,12 @@ WITH worked AS (
     WHERE r.band = 'at_risk' AND NOT r.is_suspect AND c.account_manager_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM insights_alert a WHERE a.response_id = r.id)
 )
-INSERT INTO insights_alert (response_id, customer_id, kind, status, priority, high_value, assignee_id,
+INSERT INTO insights_alert (response_id, survey_id, customer_id, kind, status, priority, high_value, assignee_id,
                             tier, revenue_12m, on_time_rate, score, previous_score, created_at, due_at,
                             acknowledged_at, resolved_at, escalated_at, notified_at,
                             escalation_notified_at, webhook_sent_at, webhook_attempts, webhook_error,
                             webhook_next_attempt_at, lost_contact_email, lost_contact_reason, handover_reason)
-SELECT k.response_id, k.customer_id, 'at_risk', 'open',
+SELECT k.response_id, k.survey_id, k.customer_id, 'at_risk', 'open',
        COALESCE(c.tier, 4), COALESCE(c.tier IN (1, 2), FALSE), c.account_manager_id,
        c.tier, c.revenue_12m, c.on_time_rate, k.score,
        (SELECT p.score FROM surveys_response p

@@ -60,6 +60,13 @@ class TestRaising:
         assert alert.high_value is (tier in (1, 2))
         assert Alert.objects.count() == 1
 
+    def test_the_alert_carries_its_answers_survey(self):
+        """What the insights' survey filter counts alerts by, without reading the answer."""
+        given = answer(customer(tier=1), 2)
+        (alert,) = evaluate(given)
+        assert alert.survey_id == given.survey_id
+        assert Alert.objects.get().survey_id == given.survey_id
+
     @pytest.mark.parametrize("score", [6, 7, 8, 9, 10])
     @pytest.mark.parametrize("tier", [1, 2, 3, 4])
     def test_six_or_more_raises_nothing_on_a_first_answer(self, tier, score):

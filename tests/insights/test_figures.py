@@ -226,6 +226,15 @@ class TestBreakdowns:
         with pytest.raises(ValueError, match="not counted by manager"):
             figures.AnswerCounts.of(JUNE, by=figures.OVER_TIME).by_account_manager()
 
+    def test_the_summary_counted_by_tier_alone_gives_the_pages_figures(self, june):
+        """The API's summary counts by tier alone; the page's by every breakdown."""
+        for filters in (JUNE, filtered(survey=june["nps"]), filtered(account_manager=june["ana"]), filtered(tier=1)):
+            by_tier = figures.summary(filters, now=NOW)
+            on_the_page = figures.summary(filters, now=NOW, by=figures.BREAKDOWNS)
+            assert (by_tier.mix, by_tier.tiers) == (on_the_page.mix, on_the_page.tiers)
+        with pytest.raises(ValueError, match="not counted by manager"):
+            figures.summary(JUNE, now=NOW).counts.by_account_manager()
+
     def test_the_summary_tiers_add_up_to_the_headline(self, june):
         summary = figures.summary(JUNE, now=NOW)
         total = figures.BandMix()
