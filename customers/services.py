@@ -21,7 +21,7 @@ from core.queue import enqueue_on_commit
 
 from .models import Contact, Customer, Invoice, Language, OptOutReason
 from .signals import contact_erased, contact_unreachable, customers_changed
-from .value import DaysBetween, trailing_year_start
+from .value import in_trailing_year, invoice_figures
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -86,22 +86,9 @@ def recompute_value_metrics(*, as_of: date | None = None, thresholds: Sequence[i
 
 
 def _invoice_totals(as_of: date) -> QuerySet:
-    """Per customer with invoices in the window: revenue, on-time rate and average days
-    late, in one pass over the invoices (a GROUP BY)."""
-    decided = Q(paid_on__isnull=False) | Q(due_on__lt=as_of)
-    days_late = Greatest(DaysBetween(Coalesce("paid_on", Value(as_of)), F("due_on")), Value(0))
-    decided_count = NullIf(Count("pk", filter=decided), Value(0))
-    return (
-        Invoice.objects.filter(issued_on__gt=trailing_year_start(as_of), issued_on__lte=as_of)
-        .values("customer")
-        .annotate(
-            revenue=Sum("amount"),
-            on_time_rate=Cast(Count("pk", filter=decided & Q(paid_on__lte=F("due_on"))), FloatField())
-            / Cast(decided_count, FloatField()),
-            avg_days_late=Cast(Sum(days_late, filter=decided), FloatField()) / decided_count,
-        )
-        .order_by()
-    )
+    """customers.value.invoice_figures per customer with invoices in the window, in one
+    pass over the invoices (a GROUP BY)."""
+    return Invoice.objects.filter(in_trailing_year(as_of)).values("customer").annotate(**invoice_figures(as_of)).order_by()
 
 
 def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
@@ -117,21 +104,18 @@ def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
     totals, totals_params = _invoice_totals(as_of).query.sql_with_params()
     # NULL-safe "differs": PostgreSQL's spelling, and SQLite's.
     differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    changed = " OR ".join(
-        f"{table}.{column} {differs} figures.{column}"
-        for column in ("revenue_12m", "net_value", "on_time_rate", "avg_days_late", "tier")
-    )
+    changed = " OR ".join(f"{table}.{column} {differs} figures.{column}" for column in _MEASURED)
+    assigned = ", ".join(f"{column} = figures.{column}" for column in _MEASURED)
+    selected = ", ".join(_MEASURED[:-1])
     first, second, third = thresholds
-    # The only text put into the SQL is the model's own quoted table name and the SQL
-    # Django compiled for the totals; every value is a parameter (hence the nosec B608).
+    # The only text put into the SQL is the model's own quoted table and column names and
+    # the SQL Django compiled for the totals; every value is a parameter (hence the nosec B608).
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {table} SET revenue_12m = figures.revenue_12m, net_value = figures.net_value,
-                on_time_rate = figures.on_time_rate, avg_days_late = figures.avg_days_late,
-                tier = figures.tier, metrics_updated_at = %s
+            UPDATE {table} SET {assigned}, metrics_updated_at = %s
             FROM (
-                SELECT id, revenue_12m, net_value, on_time_rate, avg_days_late, CASE
+                SELECT id, {selected}, CASE
                     WHEN NOT is_active THEN NULL
                     WHEN total <= 0 OR revenue_12m <= 0 THEN 4
                     WHEN before * 100 < %s * total THEN 1
@@ -139,7 +123,7 @@ def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
                     WHEN before * 100 < %s * total THEN 3
                     ELSE 4 END AS tier
                 FROM (
-                    SELECT id, is_active, revenue_12m, net_value, on_time_rate, avg_days_late,
+                    SELECT id, is_active, {selected},
                         COALESCE(SUM(counted) OVER (
                             ORDER BY revenue_12m DESC GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
                         ), 0) AS before,
@@ -148,7 +132,11 @@ def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
                         SELECT customer.id, customer.is_active,
                             COALESCE(totals.revenue, 0) AS revenue_12m,
                             COALESCE(totals.revenue, 0) - COALESCE(customer.cost_to_serve, 0) AS net_value,
-                            totals.on_time_rate, totals.avg_days_late,
+                            totals.on_time_rate,
+                            COALESCE(totals.decided_invoices, 0) AS decided_invoices,
+                            COALESCE(totals.days_late_paid, 0) AS days_late_paid,
+                            COALESCE(totals.overdue_invoices, 0) AS overdue_invoices,
+                            COALESCE(totals.overdue_due_days, 0) AS overdue_due_days,
                             CASE WHEN customer.is_active THEN COALESCE(totals.revenue, 0) ELSE 0 END AS counted
                         FROM {table} AS customer LEFT JOIN ({totals}) AS totals ON totals.customer = customer.id
                     ) AS measured
@@ -159,6 +147,13 @@ def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
             [timezone.now(), first, second, third, *totals_params],
         )
         return cursor.rowcount
+
+
+# What the recompute writes, the tier last.
+_MEASURED = (
+    "revenue_12m", "net_value", "on_time_rate", "decided_invoices", "days_late_paid", "overdue_invoices",
+    "overdue_due_days", "tier",
+)
 
 
 def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
