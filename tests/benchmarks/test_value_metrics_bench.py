@@ -6,7 +6,9 @@ analysed. Each round is a nightly recompute: `as_of` moves on a day, so invoices
 and leave the window and unpaid ones grow later. The baseline computes the same
 per-customer figures (revenue, on-time rate, average days late) for the same day in
 one GROUP BY, aggregated in the server so that neither side ships rows to Python; ours
-also ranks the tiers and writes every customer whose figures changed."""
+also ranks the tiers and writes every customer whose figures changed (the average days
+late is kept in parts that do not grow with the days, so an unpaid invoice past due no
+longer changes its customer every night)."""
 
 from __future__ import annotations
 
@@ -135,13 +137,19 @@ def test_value_metrics_for_fifty_thousand_customers(django_assert_max_num_querie
         target=f"<= {TARGET:.0f}×",
         met=ratio <= TARGET,
         changed="The metrics and the tiers are one UPDATE: the invoice totals in one GROUP BY (the ORM "
-        "compiles it), the tiers by one window over one descending sort of the revenues (the revenue ranked "
-        "strictly above is a GROUPS frame ending one group back; before, two windows partitioned by activity "
-        "over an ascending sort), and only the customers whose figures moved are written, on pages with room "
-        "for them (fillfactor 70, was 80: about 800 of the ~20,000 rows a night are not HOT updates, where up "
-        "to 6,900 were); before all this, three correlated subqueries per customer and a second UPDATE of "
-        "every row took 3.3 s. Still in the way: the ~20,000 rows a night must be written (an unpaid invoice "
-        "grows later each day), and writing them alone costs about what the GROUP BY does.",
+        "compiles it; fewer FILTERs than before, so it alone costs about 0.8× the hand-written one), the tiers by "
+        "one window over one descending sort of the revenues (the revenue ranked strictly above is a GROUPS frame "
+        "ending one group back), and only the customers whose figures moved are written. The average days late "
+        "is kept in parts that stand still from day to day (invoices counted, days late of the paid ones, the "
+        "overdue ones and their due dates added up) and added up as of the day it is read, so a night writes "
+        "~900 customers (an invoice paid, falling due, or leaving the 12 months) where it wrote ~20,000 (every "
+        "customer with an unpaid invoice past due); side by side, 3.66× then 3.48×, 3.06× then 2.85×. Before "
+        "all this, three correlated subqueries per customer and a second UPDATE of every row took 3.3 s. Still "
+        "in the way: writing is now nearly free (the same day again, writing nothing, costs as much), and what "
+        "remains is the ranking of all 50,000 customers every night: the join to the customers, the sort and "
+        "two windows over 50,000 rows and the join back to the rows written cost about twice the GROUP BY on "
+        "their own (in the database's CPU time, the statement is 2.8–3.5× the GROUP BY). Reaching 2× needs a "
+        "night that reads only the customers whose invoices moved.",
         details=[
             f"{ROUNDS} nightly rounds (as_of moves on a day each), recompute then GROUP BY, then VACUUM ANALYZE "
             f"of the customers as autovacuum would; customers written a night: {Spread.of(changed).text()}.",
