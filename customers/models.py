@@ -115,7 +115,11 @@ class Customer(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [
-            models.Index(fields=["-revenue_12m"], name="customer_revenue_idx"),
+            # Also the nightly ranking of every customer (customers.services._update_tiers):
+            # read in revenue order from the index alone, without a sort.
+            models.Index(fields=["-revenue_12m"], include=["id", "is_active", "tier"], name="customer_ranking_idx"),
+            # The nightly recompute reads the customers never measured (added in SQL).
+            models.Index(fields=["id"], condition=models.Q(metrics_updated_at__isnull=True), name="customer_unmeasured_idx"),
             models.Index(fields=["tier", "-revenue_12m"], name="customer_tier_revenue_idx"),
             models.Index(fields=["latest_score"], name="customer_latest_score_idx"),
         ]
@@ -262,6 +266,10 @@ class Invoice(models.Model):
         ordering = ["-issued_on", "number"]
         indexes = [
             models.Index(fields=["customer", "issued_on"], name="invoice_customer_issued_idx"),
+            # The nightly recompute finds the invoices that entered or left the 12 months
+            # and the unpaid ones that fell due since the last night (value.moved_by_calendar).
+            models.Index(fields=["issued_on"], name="invoice_issued_idx"),
+            models.Index(fields=["due_on"], condition=models.Q(paid_on__isnull=True), name="invoice_unpaid_due_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["customer", "number"], name="invoice_number_unique_per_customer"),
@@ -288,3 +296,19 @@ class Invoice(models.Model):
         """Days past due: at payment when paid, as of `as_of` while unpaid; never negative."""
         settled = self.paid_on or as_of
         return max(0, (settled - self.due_on).days)
+
+
+class MetricsDay(models.Model):
+    """The one row saying how far the stored value metrics are true: every customer's
+    figures are as of `as_of` or a later day (an invoice written since recomputes its
+    customer as of that day), so the nightly recompute reads only the customers whose
+    figures the calendar can have moved since (customers.services.recompute_value_metrics_nightly).
+    `full_as_of` is the day of the last recompute of every customer. Its row (the one,
+    pk 1) is locked by every recompute, which serialises them."""
+
+    # Empty until the first recompute.
+    as_of = models.DateField(null=True)
+    full_as_of = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"Value metrics as of {self.as_of} (all recomputed as of {self.full_as_of})"

@@ -31,6 +31,21 @@ def in_trailing_year(as_of: date) -> Q:
     return Q(issued_on__gt=trailing_year_start(as_of), issued_on__lte=as_of)
 
 
+def moved_by_calendar(since: date, as_of: date) -> Q:
+    """Invoices whose part in their customer's figures (invoice_figures) can differ
+    between the day `since` and the later day `as_of`, with no write in between: one
+    entering the 12 months (issued in (since, as_of]), one leaving them (issued in
+    (start(since), start(as_of)], the window's start moving with the days), one falling
+    due unpaid (due in [since, as_of): overdue is due before the day). Nothing else in
+    the figures moves with the calendar alone: a customer with none of these invoices
+    has the same figures on both days."""
+    return (
+        Q(issued_on__gt=since, issued_on__lte=as_of)
+        | Q(issued_on__gt=trailing_year_start(since), issued_on__lte=trailing_year_start(as_of))
+        | Q(paid_on__isnull=True, due_on__gte=since, due_on__lt=as_of)
+    )
+
+
 def invoice_figures(as_of: date) -> dict[str, Expression]:
     """A customer's figures from its invoices of the trailing 12 months, as aggregates
     (a GROUP BY by customer): revenue (paid or not), on-time rate, and the parts of the
