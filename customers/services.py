@@ -160,8 +160,8 @@ def _locked_metrics_day() -> MetricsDay:
 def _moved_customers(since: date, as_of: date) -> list[int]:
     """The customers with an invoice that the days from `since` to `as_of` can have
     moved, and those never measured (added in SQL, or whose task was lost)."""
-    moved = Invoice.objects.filter(moved_by_calendar(since, as_of)).values_list("customer_id")
-    unmeasured = Customer.objects.filter(metrics_updated_at__isnull=True).values_list("pk")
+    moved = Invoice.objects.filter(moved_by_calendar(since, as_of)).values_list("customer_id").order_by()
+    unmeasured = Customer.objects.filter(metrics_updated_at__isnull=True).values_list("pk").order_by()
     return [customer_id for (customer_id,) in moved.union(unmeasured)]
 
 
