@@ -331,8 +331,10 @@ if not 1 <= SWEEP_SECONDS <= 3600:
     raise ImproperlyConfigured("SWEEP_SECONDS must be a number of seconds from 1 to 3600, e.g. 60.")
 _EVERY_MINUTE = {"schedule": SWEEP_SECONDS, "options": {"expires": max(SWEEP_SECONDS - 5, SWEEP_SECONDS / 2)}}
 CELERY_BEAT_SCHEDULE = {
+    # Incremental: the customers the calendar moved since the last night, then every tier;
+    # every customer on the first night and when the last full recompute is a week old.
     "recompute-value-metrics-nightly": {
-        "task": "customers.tasks.recompute_value_metrics",
+        "task": "customers.tasks.recompute_value_metrics_nightly",
         "schedule": crontab(hour=2, minute=30),
     },
     "sweep-outbox": {"task": "core.tasks.sweep_outbox", **_EVERY_MINUTE},

@@ -116,6 +116,10 @@ class CustomerAdmin(AuditTrailAdmin):
     inlines = [ContactInline]
     actions = ["recompute_value_metrics"]
 
+    @admin.display(description="Average days late")
+    def avg_days_late(self, customer: Customer) -> float | None:
+        return customer.avg_days_late
+
     @admin.display(description="Invoices")
     def invoices(self, customer: Customer) -> str:
         if customer.pk is None:

@@ -9,6 +9,9 @@ from django.core.validators import MinValueValidator
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
+
+from .value import days_since_epoch
 
 # The staff group that receives alerts of customers without an account manager, and escalations.
 CX_LEADS_GROUP = "CX leads"
@@ -81,7 +84,23 @@ class Customer(models.Model):
     on_time_rate = models.FloatField(
         "on-time payment rate", null=True, blank=True, help_text="Share 0–1; empty with no due invoices."
     )
-    avg_days_late = models.FloatField("average days late", null=True, blank=True)
+    # Lateness is kept in parts that stand still from one day to the next, although an
+    # unpaid invoice past due grows a day later each day: `avg_days_late_on(day)` adds
+    # them up for the day it is read, so the nightly recompute writes only the customers
+    # whose invoices moved (a payment, an invoice in or out of the 12 months, one falling
+    # due), not the two in five with one overdue. Over the same invoices as on_time_rate.
+    decided_invoices = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Invoices whose outcome is known: paid, or unpaid and past due."
+    )
+    days_late_paid = models.PositiveBigIntegerField(
+        default=0, db_default=0, help_text="Days past due of the paid ones, added up (0 for each paid on time)."
+    )
+    overdue_invoices = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="The unpaid ones past due."
+    )
+    overdue_due_days = models.BigIntegerField(
+        default=0, db_default=0, help_text="The unpaid ones' due dates added up, each in days since 1970-01-01."
+    )
     net_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     tier = models.PositiveSmallIntegerField(
         choices=Tier.choices, null=True, blank=True, help_text="Empty for inactive customers."
@@ -98,7 +117,11 @@ class Customer(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [
-            models.Index(fields=["-revenue_12m"], name="customer_revenue_idx"),
+            # Also the nightly ranking of every customer (customers.services._update_tiers):
+            # read in revenue order from the index alone, without a sort.
+            models.Index(fields=["-revenue_12m"], include=["id", "is_active", "tier"], name="customer_ranking_idx"),
+            # The nightly recompute reads the customers never measured (added in SQL).
+            models.Index(fields=["id"], condition=models.Q(metrics_updated_at__isnull=True), name="customer_unmeasured_idx"),
             models.Index(fields=["tier", "-revenue_12m"], name="customer_tier_revenue_idx"),
         ]
         constraints = [
@@ -114,6 +137,19 @@ class Customer(models.Model):
     @property
     def is_high_value(self) -> bool:
         return self.tier is not None and Tier(self.tier).is_high_value
+
+    def avg_days_late_on(self, day: date) -> float | None:
+        """Average days past due of the invoices counted in on_time_rate, as of `day`:
+        an unpaid one counts the days from its due date to `day`. Empty with none."""
+        if not self.decided_invoices:
+            return None
+        overdue_days = self.overdue_invoices * days_since_epoch(day) - self.overdue_due_days
+        return (self.days_late_paid + overdue_days) / self.decided_invoices
+
+    @property
+    def avg_days_late(self) -> float | None:
+        """Average days late today (TIME_ZONE), as every page, export and API call shows it."""
+        return self.avg_days_late_on(timezone.localdate())
 
     @property
     def zone(self) -> ZoneInfo:
@@ -231,6 +267,10 @@ class Invoice(models.Model):
         ordering = ["-issued_on", "number"]
         indexes = [
             models.Index(fields=["customer", "issued_on"], name="invoice_customer_issued_idx"),
+            # The nightly recompute finds the invoices that entered or left the 12 months
+            # and the unpaid ones that fell due since the last night (value.moved_by_calendar).
+            models.Index(fields=["issued_on"], name="invoice_issued_idx"),
+            models.Index(fields=["due_on"], condition=models.Q(paid_on__isnull=True), name="invoice_unpaid_due_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["customer", "number"], name="invoice_number_unique_per_customer"),
@@ -257,3 +297,19 @@ class Invoice(models.Model):
         """Days past due: at payment when paid, as of `as_of` while unpaid; never negative."""
         settled = self.paid_on or as_of
         return max(0, (settled - self.due_on).days)
+
+
+class MetricsDay(models.Model):
+    """The one row saying how far the stored value metrics are true: every customer's
+    figures are as of `as_of` or a later day (an invoice written since recomputes its
+    customer as of that day), so the nightly recompute reads only the customers whose
+    figures the calendar can have moved since (customers.services.recompute_value_metrics_nightly).
+    `full_as_of` is the day of the last recompute of every customer. Its row (the one,
+    pk 1) is locked by every recompute, which serialises them."""
+
+    # Empty until the first recompute.
+    as_of = models.DateField(null=True)
+    full_as_of = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"Value metrics as of {self.as_of} (all recomputed as of {self.full_as_of})"

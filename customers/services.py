@@ -4,7 +4,7 @@ import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -19,9 +19,9 @@ from django.utils import timezone
 from core import audit, erasure
 from core.queue import enqueue_on_commit
 
-from .models import Contact, Customer, Invoice, Language, OptOutReason
+from .models import Contact, Customer, Invoice, Language, MetricsDay, OptOutReason
 from .signals import contact_erased, contact_unreachable, customers_changed
-from .value import DaysBetween, trailing_year_start
+from .value import in_trailing_year, invoice_figures, moved_by_calendar
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 # Enqueued by name: customers.tasks imports this module.
 RECOMPUTE_VALUE_METRICS = "customers.tasks.recompute_value_metrics"
+RECOMPUTE_CUSTOMERS_VALUE_METRICS = "customers.tasks.recompute_customers_value_metrics"
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,28 @@ class UpsertResult:
     updated: int
 
 
+# The nightly recompute reads every customer when the last such recompute is this old:
+# a safety net for what no write announced (a lost task, rows written in SQL).
+FULL_RECOMPUTE_EVERY = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class NightlyRecompute:
+    as_of: date
+    # The day the figures were true for before (every customer read: None).
+    since: date | None
+    # Customers whose figures were recomputed (None: every customer), and written.
+    read: int | None
+    written: int
+
+    @property
+    def full(self) -> bool:
+        return self.since is None
+
+
 def recompute_value_metrics(*, as_of: date | None = None, thresholds: Sequence[int] | None = None) -> int:
-    """Recomputes every customer's value metrics and tier in one SQL statement.
+    """The full recompute: every customer's value metrics from all its invoices, then
+    every tier (`manage.py recompute_tiers --full`, the admin's action, the first night).
 
     Revenue is what was invoiced in the trailing 12 months, paid or not. Punctuality
     looks at the invoices of that window whose outcome is known: paid ones, and unpaid
@@ -76,89 +97,188 @@ def recompute_value_metrics(*, as_of: date | None = None, thresholds: Sequence[i
     written (their `metrics_updated_at` says when); returns how many that was.
     """
     as_of = as_of or timezone.localdate()
-    thresholds = tuple(thresholds or settings.VALUEPULSE_TIER_THRESHOLDS)
     with transaction.atomic():
-        updated = _update_metrics_and_tiers(as_of, thresholds)
-        if updated:
-            customers_changed.send(sender=Customer, customer_ids=None)
-    logger.info("Recomputed value metrics as of %s: %d customers changed", as_of, updated)
-    return updated
+        day = _locked_metrics_day()
+        written = _recompute(as_of, None, thresholds)
+        day.as_of = day.full_as_of = as_of
+        day.save()
+    logger.info("Recomputed value metrics of every customer as of %s: %d customers changed", as_of, written)
+    return written
 
 
-def _invoice_totals(as_of: date) -> QuerySet:
-    """Per customer with invoices in the window: revenue, on-time rate and average days
-    late, in one pass over the invoices (a GROUP BY)."""
-    decided = Q(paid_on__isnull=False) | Q(due_on__lt=as_of)
-    days_late = Greatest(DaysBetween(Coalesce("paid_on", Value(as_of)), F("due_on")), Value(0))
-    decided_count = NullIf(Count("pk", filter=decided), Value(0))
-    return (
-        Invoice.objects.filter(issued_on__gt=trailing_year_start(as_of), issued_on__lte=as_of)
-        .values("customer")
-        .annotate(
-            revenue=Sum("amount"),
-            on_time_rate=Cast(Count("pk", filter=decided & Q(paid_on__lte=F("due_on"))), FloatField())
-            / Cast(decided_count, FloatField()),
-            avg_days_late=Cast(Sum(days_late, filter=decided), FloatField()) / decided_count,
-        )
-        .order_by()
-    )
+def recompute_value_metrics_nightly(
+    *, as_of: date | None = None, thresholds: Sequence[int] | None = None
+) -> NightlyRecompute:
+    """The night's recompute (Celery beat, `manage.py recompute_tiers`): the customers
+    whose figures the calendar alone can have moved since the day they were last true
+    for (customers.value.moved_by_calendar: an invoice entering or leaving the 12
+    months, or falling due unpaid; after a missed night, every day since), and any never
+    measured; then every tier ranked again from the stored revenues. A customer whose
+    invoices were written in between was recomputed then (recompute_customers_value_metrics).
 
-
-def _update_metrics_and_tiers(as_of: date, thresholds: Sequence[int]) -> int:
-    """Metrics from the invoice totals, then Pareto tiers over active customers (the
-    rule tests/customers/test_tiers.py spells out in Python): `before` is the revenue of
-    the active customers ranked strictly above (ties share a rank), the sum over every
-    group of equal revenues ahead in one descending sort (a GROUPS frame ending one
-    group back; inactive customers are ranked too but count for nothing). Inactive
-    customers have no tier. One statement, writing only the customers whose figures
-    changed.
+    Every customer is read instead (recompute_value_metrics) on the first night, when
+    the stored day is after `as_of`, or when the last full recompute is
+    FULL_RECOMPUTE_EVERY old.
     """
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    totals, totals_params = _invoice_totals(as_of).query.sql_with_params()
-    # NULL-safe "differs": PostgreSQL's spelling, and SQLite's.
-    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    changed = " OR ".join(
-        f"{table}.{column} {differs} figures.{column}"
-        for column in ("revenue_12m", "net_value", "on_time_rate", "avg_days_late", "tier")
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        day = _locked_metrics_day()
+        if day.as_of is None or day.as_of > as_of or as_of - day.full_as_of >= FULL_RECOMPUTE_EVERY:
+            since, customer_ids = None, None
+            day.full_as_of = as_of
+        else:
+            since, customer_ids = day.as_of, _moved_customers(day.as_of, as_of)
+        written = _recompute(as_of, customer_ids, thresholds)
+        day.as_of = as_of
+        day.save()
+    night = NightlyRecompute(
+        as_of=as_of, since=since, read=None if customer_ids is None else len(customer_ids), written=written
     )
-    first, second, third = thresholds
-    # The only text put into the SQL is the model's own quoted table name and the SQL
-    # Django compiled for the totals; every value is a parameter (hence the nosec B608).
+    logger.info("Nightly recompute of value metrics: %s", night)
+    return night
+
+
+def recompute_customers_value_metrics(*, customer_ids: Collection[int], thresholds: Sequence[int] | None = None) -> int:
+    """After these customers' invoices or the customers themselves were written: their
+    value metrics as of today (or as of the stored day, when a recompute ran ahead of
+    today), then every tier ranked again from the stored revenues, since one customer's
+    revenue moves the others' shares. Returns how many customers were written."""
+    with transaction.atomic():
+        day = _locked_metrics_day()
+        as_of = max(timezone.localdate(), day.as_of or date.min)
+        return _recompute(as_of, sorted(set(customer_ids)), thresholds)
+
+
+def _locked_metrics_day() -> MetricsDay:
+    day = MetricsDay.objects.select_for_update().filter(pk=1).first()
+    if day is None:  # the first recompute
+        MetricsDay.objects.bulk_create([MetricsDay(pk=1)], ignore_conflicts=True)
+        day = MetricsDay.objects.select_for_update().get(pk=1)
+    return day
+
+
+def _moved_customers(since: date, as_of: date) -> list[int]:
+    """The customers with an invoice that the days from `since` to `as_of` can have
+    moved, and those never measured (added in SQL, or whose task was lost)."""
+    moved = Invoice.objects.filter(moved_by_calendar(since, as_of)).values_list("customer_id").order_by()
+    unmeasured = Customer.objects.filter(metrics_updated_at__isnull=True).values_list("pk").order_by()
+    return [customer_id for (customer_id,) in moved.union(unmeasured)]
+
+
+def _recompute(as_of: date, customer_ids: Sequence[int] | None, thresholds: Sequence[int] | None) -> int:
+    """The figures of these customers (None: all), then every tier; announces the
+    customers written (customers_changed) and returns how many they were."""
+    thresholds = tuple(thresholds or settings.VALUEPULSE_TIER_THRESHOLDS)
+    written = _update_metrics(as_of, customer_ids) | _update_tiers(thresholds)
+    if written:
+        # None: any customer may have changed (a full recompute may write every one).
+        customers_changed.send(sender=Customer, customer_ids=None if customer_ids is None else sorted(written))
+    return len(written)
+
+
+def _update_metrics(as_of: date, customer_ids: Sequence[int] | None) -> set[int]:
+    """customers.value.invoice_figures of these customers (None: all) in one statement:
+    one GROUP BY over their invoices of the 12 months, joined to the customers, writing
+    only those whose figures changed. Returns their ids."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    invoices = Invoice.objects.filter(in_trailing_year(as_of))
+    narrowed, also, ids = "", "", []
+    if customer_ids is not None:
+        if not customer_ids:
+            return set()
+        invoices = invoices.filter(customer_id__in=customer_ids)
+        # On both sides of the join, so the customers are found by their key.
+        within = f"IN ({', '.join(['%s'] * len(customer_ids))})"
+        narrowed, ids = f"WHERE customer.id {within}", list(customer_ids)
+        also = f"AND {table}.id {within}"
+    totals, totals_params = invoices.values("customer").annotate(**invoice_figures(as_of)).order_by().query.sql_with_params()
+    changed = " OR ".join(f"{table}.{column} {_differs()} figures.{column}" for column in _MEASURED)
+    assigned = ", ".join(f"{column} = figures.{column}" for column in _MEASURED)
+    parts = ", ".join(f"COALESCE(totals.{part}, 0) AS {part}" for part in _LATENESS_PARTS)
+    # The only text put into the SQL is the model's own quoted table and column names and
+    # the SQL Django compiled for the totals; every value is a parameter (hence the nosec B608).
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {table} SET revenue_12m = figures.revenue_12m, net_value = figures.net_value,
-                on_time_rate = figures.on_time_rate, avg_days_late = figures.avg_days_late,
-                tier = figures.tier, metrics_updated_at = %s
+            UPDATE {table} SET {assigned}, metrics_updated_at = %s
             FROM (
-                SELECT id, revenue_12m, net_value, on_time_rate, avg_days_late, CASE
+                SELECT customer.id, COALESCE(totals.revenue, 0) AS revenue_12m,
+                    COALESCE(totals.revenue, 0) - COALESCE(customer.cost_to_serve, 0) AS net_value,
+                    totals.on_time_rate, {parts}
+                FROM {table} AS customer LEFT JOIN ({totals}) AS totals ON totals.customer = customer.id
+                {narrowed}
+            ) AS figures
+            WHERE {table}.id = figures.id {also} AND ({changed} OR {table}.metrics_updated_at IS NULL)
+            RETURNING {table}.id
+            """,  # nosec B608
+            [timezone.now(), *totals_params, *ids, *ids],
+        )
+        return {customer_id for (customer_id,) in cursor.fetchall()}
+
+
+def _update_tiers(thresholds: Sequence[int]) -> set[int]:
+    """Every customer's Pareto tier from the stored revenues (the rule
+    tests/customers/test_tiers.py spells out in Python), writing only the tiers that
+    change; returns those customers' ids. `before` is the revenue of the active
+    customers ranked strictly above (ties share a rank), the sum over every group of
+    equal revenues ahead in one descending sort (a GROUPS frame ending one group back;
+    inactive customers are ranked too but count for nothing), read in revenue order from
+    customer_ranking_idx. Inactive customers have no tier.
+
+    The tiers that change are read first and then written by their keys: a night moves
+    a few dozen, which a join of the ranking back to every customer would cost far more."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    active_revenue = "CASE WHEN is_active THEN revenue_12m ELSE 0 END"
+    # Each share compared as before * 100 < threshold * total, in exact decimals.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT id, tier FROM (
+                SELECT id, tier AS stored, CASE
                     WHEN NOT is_active THEN NULL
                     WHEN total <= 0 OR revenue_12m <= 0 THEN 4
-                    WHEN before * 100 < %s * total THEN 1
-                    WHEN before * 100 < %s * total THEN 2
-                    WHEN before * 100 < %s * total THEN 3
+                    WHEN before < first THEN 1
+                    WHEN before < second THEN 2
+                    WHEN before < third THEN 3
                     ELSE 4 END AS tier
                 FROM (
-                    SELECT id, is_active, revenue_12m, net_value, on_time_rate, avg_days_late,
-                        COALESCE(SUM(counted) OVER (
-                            ORDER BY revenue_12m DESC GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                        ), 0) AS before,
-                        SUM(counted) OVER () AS total
-                    FROM (
-                        SELECT customer.id, customer.is_active,
-                            COALESCE(totals.revenue, 0) AS revenue_12m,
-                            COALESCE(totals.revenue, 0) - COALESCE(customer.cost_to_serve, 0) AS net_value,
-                            totals.on_time_rate, totals.avg_days_late,
-                            CASE WHEN customer.is_active THEN COALESCE(totals.revenue, 0) ELSE 0 END AS counted
-                        FROM {table} AS customer LEFT JOIN ({totals}) AS totals ON totals.customer = customer.id
-                    ) AS measured
+                    SELECT id, tier, is_active, revenue_12m, 100 * COALESCE(SUM({active_revenue}) OVER (
+                        ORDER BY revenue_12m DESC GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                    ), 0) AS before
+                    FROM {table}
+                ) AS ranked CROSS JOIN (
+                    SELECT SUM({active_revenue}) AS total, %s * SUM({active_revenue}) AS first,
+                        %s * SUM({active_revenue}) AS second, %s * SUM({active_revenue}) AS third
+                    FROM {table}
                 ) AS shares
-            ) AS figures
-            WHERE {table}.id = figures.id AND ({changed} OR {table}.metrics_updated_at IS NULL)
+            ) AS tiers
+            WHERE stored {_differs()} tier
             """,  # nosec B608
-            [timezone.now(), first, second, third, *totals_params],
+            list(thresholds),
         )
-        return cursor.rowcount
+        moved = cursor.fetchall()
+        now = timezone.now()
+        for start in range(0, len(moved), 1000):
+            batch = moved[start:start + 1000]
+            cursor.execute(
+                f"""
+                WITH moved (id, tier) AS (VALUES {", ".join(["(%s, %s)"] * len(batch))})
+                UPDATE {table} SET tier = CAST(moved.tier AS smallint), metrics_updated_at = %s
+                FROM moved WHERE {table}.id = moved.id
+                """,  # nosec B608
+                [*(value for row in batch for value in row), now],
+            )
+    return {customer_id for customer_id, _ in moved}
+
+
+def _differs() -> str:
+    """NULL-safe "differs": PostgreSQL's spelling, and SQLite's."""
+    return "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+
+
+_LATENESS_PARTS = ("decided_invoices", "days_late_paid", "overdue_invoices", "overdue_due_days")
+# What the recompute writes from the invoices (the tier is ranked after).
+_MEASURED = ("revenue_12m", "net_value", "on_time_rate", *_LATENESS_PARTS)
 
 
 def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
@@ -189,7 +309,7 @@ def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
             update_fields=["amount", "issued_on", "due_on", "paid_on"],
             batch_size=1000,
         )
-        request_value_metrics_recompute()
+        request_customers_recompute({customer_id for customer_id, _ in keys})
     updated = len(keys & existing)
     return UpsertResult(created=len(keys) - updated, updated=updated)
 
@@ -199,40 +319,53 @@ def upsert_invoices(*, invoices: Sequence[InvoiceData]) -> UpsertResult:
 _METRIC_INPUTS = {"cost_to_serve", "is_active"}
 
 
-def customer_changed(*, created: bool, fields: Collection[str]) -> None:
+def customer_changed(*, customer: Customer, created: bool, fields: Collection[str]) -> None:
     """What follows a customer written by the API, an import or the admin: a new customer,
-    or one whose cost to serve or activity changed, moves value metrics and tiers, which
-    are recomputed once the transaction commits."""
+    or one whose cost to serve or activity changed, moves its value metrics and the
+    tiers, which are recomputed once the transaction commits."""
     if created or set(fields) & _METRIC_INPUTS:
-        request_value_metrics_recompute()
+        request_customers_recompute([customer.pk])
 
 
 def request_value_metrics_recompute() -> None:
     """Recomputes every customer's value metrics and tiers in the background, once the
-    transaction commits: tiers rank each customer against all others, which takes a
-    while over a large portfolio."""
+    transaction commits (the admin's action): over a large portfolio it takes a while."""
     enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
+
+
+def request_customers_recompute(customer_ids: Collection[int]) -> None:
+    """Recomputes these customers' value metrics, and every tier, in the background once
+    the transaction commits (recompute_customers_value_metrics): what every write of
+    invoices or of a customer's cost or activity asks for, so that the nightly recompute
+    need only follow the calendar."""
+    if customer_ids:
+        enqueue_on_commit(RECOMPUTE_CUSTOMERS_VALUE_METRICS, sorted(customer_ids))
 
 
 def save_customer(*, customer: Customer, created: bool, fields: Collection[str]) -> None:
     """Saves a customer edited as a whole (the admin's form), with what follows."""
     with transaction.atomic():
         customer.save()
-        customer_changed(created=created, fields=fields)
+        customer_changed(customer=customer, created=created, fields=fields)
 
 
 def save_invoice(*, invoice: Invoice) -> None:
     """Saves an invoice edited as a whole (the admin's form); value metrics and tiers
     follow in the background."""
     with transaction.atomic():
+        # An invoice moved to another customer moves both.
+        before = list(Invoice.objects.filter(pk=invoice.pk).values_list("customer_id", flat=True))
         invoice.save()
-        request_value_metrics_recompute()
+        request_customers_recompute({invoice.customer_id, *before})
 
 
 def delete_invoices(*, invoices: QuerySet[Invoice]) -> int:
+    """Deletes the invoices; their customers' value metrics and the tiers follow in the
+    background."""
     with transaction.atomic():
+        customer_ids = set(invoices.values_list("customer_id", flat=True))
         deleted, _ = invoices.delete()
-        request_value_metrics_recompute()
+        request_customers_recompute(customer_ids)
     return deleted
 
 
@@ -267,7 +400,7 @@ def upsert_customer(
             for field in changed:
                 setattr(customer, field, fields[field])
             customer.save(update_fields=[*changed, "updated_at"])
-        customer_changed(created=created, fields=changed)
+        customer_changed(customer=customer, created=created, fields=changed)
     # Callers show the manager's username; this spares them a query.
     customer.account_manager = account_manager
     return customer, created
@@ -300,16 +433,17 @@ def upsert_customers(*, customers: Sequence[CustomerData]) -> UpsertResult:
             update_fields=[*_CUSTOMER_FIELDS, "updated_at"],
             batch_size=1000,
         )
+        after = _audited_customers(external_ids)
         audit.record_many(
             (
                 customer,
                 audit.changes(before.get(customer.external_id), customer, _CUSTOMER_FIELDS),
                 audit.Action.UPDATE if customer.external_id in before else audit.Action.CREATE,
             )
-            for customer in _audited_customers(external_ids)
+            for customer in after
         )
         customers_changed.send(sender=Customer, customer_ids=[customer.pk for customer in before.values()])
-        enqueue_on_commit(RECOMPUTE_VALUE_METRICS)
+        request_customers_recompute([customer.pk for customer in after])
     return UpsertResult(created=len(external_ids) - len(before), updated=len(before))
 
 

@@ -10,7 +10,20 @@ from . import deliverability, services
 
 @shared_task(acks_late=True, ignore_result=True)
 def recompute_value_metrics() -> None:
+    """Every customer (the admin's action)."""
     services.recompute_value_metrics()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def recompute_value_metrics_nightly() -> None:
+    """Celery beat's nightly run: incremental, every customer on the first night and once a week."""
+    services.recompute_value_metrics_nightly()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def recompute_customers_value_metrics(customer_ids: list[int]) -> None:
+    """After these customers' invoices or cost or activity were written."""
+    services.recompute_customers_value_metrics(customer_ids=customer_ids)
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True, ignore_result=True)

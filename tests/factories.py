@@ -4,6 +4,7 @@ import struct
 import zlib
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import factory
 from django.contrib.auth import get_user_model
@@ -34,8 +35,23 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
 
+    class Params:
+        # An average days late as pages show it (any day), kept as the customer keeps it:
+        # days late of paid invoices over their count.
+        avg_days_late = None
+
     external_id = factory.Sequence(lambda n: f"CRM-{n:05d}")
     name = factory.Sequence(lambda n: f"Customer {n}")
+    decided_invoices = factory.LazyAttribute(lambda customer: paid_lateness(customer.avg_days_late)[0])
+    days_late_paid = factory.LazyAttribute(lambda customer: paid_lateness(customer.avg_days_late)[1])
+
+
+def paid_lateness(average: float | None) -> tuple[int, int]:
+    """(invoices, days late added up) of paid invoices averaging `average` days late."""
+    if average is None:
+        return 0, 0
+    fraction = Fraction(average).limit_denominator(1000)
+    return fraction.denominator, fraction.numerator
 
 
 class ContactFactory(factory.django.DjangoModelFactory):

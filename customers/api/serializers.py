@@ -58,6 +58,8 @@ class CustomerSerializer(ApiModelSerializer):
         help_text="Username of the account manager, or null for none.",
         error_messages={"does_not_exist": 'No active user with username "{value}".'},
     )
+    # As of today: a property of the customer, from the parts the recompute keeps.
+    avg_days_late = serializers.FloatField(read_only=True, allow_null=True, label="Average days late")
     latest_band = serializers.SerializerMethodField()
 
     class Meta:

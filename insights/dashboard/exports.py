@@ -31,6 +31,7 @@ from django.utils.http import content_disposition_header
 
 from core.numbers import currency_code, round_half_up
 from customers.models import Customer
+from customers.value import avg_days_late_on
 
 from . import figures
 from .figures import InsightFilters
@@ -244,6 +245,8 @@ def customer_rows(filters: InsightFilters) -> Iterator[list]:
     yield list(CUSTOMER_COLUMNS)
     fields = [field for field in CUSTOMER_COLUMNS.values() if field]
     customers = figures.within(filters, Customer.objects.all(), customer="", survey=None)
+    # The average days late as of today, from the parts the customer keeps.
+    customers = customers.annotate(avg_days_late=avg_days_late_on(timezone.localdate()))
     customers = customers.order_by("-revenue_12m", "pk").values(*fields)
     currency = currency_code()
     for customer in customers.iterator(chunk_size=CHUNK_SIZE):

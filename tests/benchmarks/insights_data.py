@@ -83,12 +83,13 @@ WITH drawn AS (
     WHERE is_active
 )
 INSERT INTO customers_customer (external_id, name, account_manager_id, cost_to_serve, is_active,
-                                created_at, updated_at, revenue_12m, on_time_rate, avg_days_late,
+                                created_at, updated_at, revenue_12m, on_time_rate, decided_invoices, days_late_paid,
                                 net_value, tier, metrics_updated_at, latest_score, latest_band,
                                 latest_answer_at, time_zone)
 SELECT 'BENCH-' || lpad(n::text, GREATEST(6, length(n::text)), '0'), 'Bench customer ' || n,
        manager_id, cost, is_active, now(), now(), revenue, on_time_rate,
-       CASE WHEN on_time_rate IS NOT NULL THEN round(((1 - on_time_rate) * 45 * lateness)::numeric, 1)::float8 END,
+       CASE WHEN on_time_rate IS NOT NULL THEN 10 ELSE 0 END,
+       CASE WHEN on_time_rate IS NOT NULL THEN round((1 - on_time_rate) * 450 * lateness)::int ELSE 0 END,
        revenue - COALESCE(cost, 0),
        CASE WHEN NOT is_active THEN NULL
             WHEN total <= 0 OR revenue <= 0 THEN 4

@@ -179,7 +179,7 @@ class TestRecomputeTiersCommand:
         customer.refresh_from_db()
         assert customer.tier == 1
         assert customer.revenue_12m == Decimal("100")
-        assert "Recomputed value metrics: 1 customers changed." in out.getvalue()
+        assert "Nightly recompute (every customer read): 1 customers changed." in out.getvalue()
         assert "Tier 1: 1" in out.getvalue()
 
     def test_it_rejects_a_malformed_date_naming_the_option(self):

@@ -4,10 +4,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from customers.models import Customer
+from customers.models import Customer, Invoice
 from customers.services import recompute_value_metrics
-from customers.value import trailing_year_start
+from customers.value import avg_days_late_on, trailing_year_start
 from tests.factories import CustomerFactory, InvoiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +68,7 @@ class TestRevenue:
         assert customer.revenue_12m == Decimal("0")
         assert customer.net_value == Decimal("-50.00")
         assert customer.on_time_rate is None
-        assert customer.avg_days_late is None
+        assert customer.avg_days_late_on(AS_OF) is None
         assert customer.metrics_updated_at is not None
 
     def test_old_invoices_no_longer_count_after_they_leave_the_window(self):
@@ -94,14 +97,14 @@ class TestPunctuality:
         invoice(customer, paid_after=0)
         customer = recomputed(customer)
         assert customer.on_time_rate == 1.0
-        assert customer.avg_days_late == 0.0
+        assert customer.avg_days_late_on(AS_OF) == 0.0
 
     def test_paid_early_is_on_time_and_not_negative_lateness(self):
         customer = CustomerFactory()
         invoice(customer, paid_after=-10)
         customer = recomputed(customer)
         assert customer.on_time_rate == 1.0
-        assert customer.avg_days_late == 0.0
+        assert customer.avg_days_late_on(AS_OF) == 0.0
 
     def test_late_payments_lower_the_rate_and_raise_the_average(self):
         customer = CustomerFactory()
@@ -111,14 +114,14 @@ class TestPunctuality:
         invoice(customer, paid_after=-3)
         customer = recomputed(customer)
         assert customer.on_time_rate == pytest.approx(0.5)
-        assert customer.avg_days_late == pytest.approx(7.5)
+        assert customer.avg_days_late_on(AS_OF) == pytest.approx(7.5)
 
     def test_an_unpaid_invoice_past_due_is_late_by_the_days_so_far(self):
         customer = CustomerFactory()
         invoice(customer, issued_on=AS_OF - timedelta(days=40), due_in=30)  # due 10 days ago
         customer = recomputed(customer)
         assert customer.on_time_rate == 0.0
-        assert customer.avg_days_late == 10.0
+        assert customer.avg_days_late_on(AS_OF) == 10.0
 
     def test_an_unpaid_invoice_not_yet_due_does_not_count_either_way(self):
         customer = CustomerFactory()
@@ -126,7 +129,7 @@ class TestPunctuality:
         invoice(customer, paid_after=4)
         customer = recomputed(customer)
         assert customer.on_time_rate == 0.0
-        assert customer.avg_days_late == 4.0
+        assert customer.avg_days_late_on(AS_OF) == 4.0
 
     def test_an_unpaid_invoice_due_today_is_not_late_yet(self):
         customer = CustomerFactory()
@@ -138,7 +141,7 @@ class TestPunctuality:
         customer = CustomerFactory()
         unpaid = invoice(customer, issued_on=AS_OF - timedelta(days=45), due_in=30)
         assert unpaid.days_late(AS_OF) == 15
-        assert recomputed(customer).avg_days_late == 15.0
+        assert recomputed(customer).avg_days_late_on(AS_OF) == 15.0
 
 
 class TestRecompute:
@@ -146,7 +149,9 @@ class TestRecompute:
         customers = CustomerFactory.create_batch(20)
         for customer in customers:
             invoice(customer, paid_after=1)
-        with django_assert_max_num_queries(6):
+        # The stored day made and locked, the metrics, the tiers read and written, the
+        # day saved, and insights' counts following the customers.
+        with django_assert_max_num_queries(11):
             assert recompute_value_metrics(as_of=AS_OF) == 20
 
     def test_a_second_recompute_with_nothing_changed_writes_no_customer(self):
@@ -176,3 +181,106 @@ class TestRecompute:
         recompute_value_metrics(as_of=AS_OF)
         assert Customer.objects.get(pk=big.pk).tier is None
         assert Customer.objects.get(pk=small.pk).tier == 1
+
+
+# The average days late as it was defined before it was kept in parts: one figure over
+# the invoices of the window whose outcome is known, as of the day it was computed.
+def reference_on_time_rate_and_days_late(invoices: list[Invoice], as_of: date) -> tuple[float | None, float | None]:
+    start = trailing_year_start(as_of)
+    decided = [
+        invoice for invoice in invoices
+        if start < invoice.issued_on <= as_of and (invoice.paid_on is not None or invoice.due_on < as_of)
+    ]
+    if not decided:
+        return None, None
+    on_time = sum(1 for invoice in decided if invoice.paid_on is not None and invoice.paid_on <= invoice.due_on)
+    return on_time / len(decided), sum(invoice.days_late(as_of) for invoice in decided) / len(decided)
+
+
+def reference_parts(invoices: list[Invoice], as_of: date) -> tuple:
+    """What the recompute stores for a customer's invoices as of a day, lateness aside:
+    revenue, on-time rate, and which invoices count and which are overdue."""
+    start = trailing_year_start(as_of)
+    window = [invoice for invoice in invoices if start < invoice.issued_on <= as_of]
+    overdue = {invoice.pk for invoice in window if invoice.paid_on is None and invoice.due_on < as_of}
+    paid = {invoice.pk for invoice in window if invoice.paid_on is not None}
+    return sum(invoice.amount for invoice in window), paid, overdue
+
+
+invoice_drawn = st.fixed_dictionaries({
+    "issued_days_ago": st.integers(min_value=-10, max_value=420),
+    "due_in": st.integers(min_value=0, max_value=60),
+    # None: unpaid; else paid this many days after the due date (negative: early).
+    "paid_after": st.none() | st.integers(min_value=-20, max_value=90),
+    "amount": st.integers(min_value=0, max_value=5000),
+})
+
+
+class TestLatenessKeptInParts:
+    def test_an_overdue_invoice_grows_later_each_day_without_being_written(self):
+        customer = CustomerFactory()
+        invoice(customer, issued_on=AS_OF - timedelta(days=40), due_in=30)  # due 10 days before AS_OF
+        customer = recomputed(customer)
+        assert recompute_value_metrics(as_of=AS_OF + timedelta(days=1)) == 0
+        assert customer.avg_days_late_on(AS_OF) == 10.0
+        assert customer.avg_days_late_on(AS_OF + timedelta(days=5)) == 15.0
+
+    def test_an_invoice_falling_due_is_written_the_night_after_its_due_date(self):
+        customer = CustomerFactory()
+        invoice(customer, issued_on=AS_OF - timedelta(days=30), due_in=30)  # due on AS_OF: not late yet
+        assert recomputed(customer).on_time_rate is None
+        assert recompute_value_metrics(as_of=AS_OF + timedelta(days=1)) == 1
+        customer = Customer.objects.get(pk=customer.pk)
+        assert (customer.on_time_rate, customer.avg_days_late_on(AS_OF + timedelta(days=1))) == (0.0, 1.0)
+
+    def test_a_payment_moves_the_parts_and_stops_the_lateness_growing(self):
+        customer = CustomerFactory()
+        unpaid = invoice(customer, issued_on=AS_OF - timedelta(days=40), due_in=30)
+        recomputed(customer)
+        unpaid.paid_on = AS_OF - timedelta(days=2)  # 8 days late
+        unpaid.save()
+        assert recompute_value_metrics(as_of=AS_OF + timedelta(days=1)) == 1
+        customer = Customer.objects.get(pk=customer.pk)
+        assert customer.avg_days_late_on(AS_OF + timedelta(days=30)) == 8.0
+
+    def test_the_customer_and_the_sql_read_the_average_as_of_today(self):
+        today = timezone.localdate()
+        customer = CustomerFactory()
+        invoice(customer, issued_on=today - timedelta(days=50), due_in=30)  # 20 days late today
+        invoice(customer, issued_on=today - timedelta(days=60), due_in=30, paid_after=5)
+        recompute_value_metrics(as_of=today - timedelta(days=7))  # a week without a recompute
+        customer = Customer.objects.get(pk=customer.pk)
+        in_sql = Customer.objects.annotate(days_late=avg_days_late_on(today)).get(pk=customer.pk).days_late
+        assert customer.avg_days_late == in_sql == 12.5
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        portfolios=st.lists(st.lists(invoice_drawn, max_size=6), min_size=1, max_size=4),
+        nights=st.integers(min_value=0, max_value=40),
+    )
+    def test_the_parts_give_what_the_old_nightly_figure_said_and_only_moved_customers_are_written(
+        self, portfolios, nights
+    ):
+        Customer.objects.all().delete()
+        invoices = {}
+        for drawn in portfolios:
+            customer = CustomerFactory()
+            invoices[customer.pk] = [
+                invoice(
+                    customer, amount=str(row["amount"]), issued_on=AS_OF - timedelta(days=row["issued_days_ago"]),
+                    due_in=row["due_in"], paid_after=row["paid_after"],
+                )
+                for row in drawn
+            ]
+        later = AS_OF + timedelta(days=nights)
+        recompute_value_metrics(as_of=AS_OF)
+        before = {customer.pk: customer for customer in Customer.objects.all()}
+        recompute_value_metrics(as_of=later)
+        for customer in Customer.objects.annotate(days_late=avg_days_late_on(later)):
+            on_time_rate, days_late = reference_on_time_rate_and_days_late(invoices[customer.pk], later)
+            assert (customer.on_time_rate, customer.avg_days_late_on(later), customer.days_late) == (
+                on_time_rate, days_late, days_late
+            )
+            unmoved = reference_parts(invoices[customer.pk], AS_OF) == reference_parts(invoices[customer.pk], later)
+            if unmoved and customer.tier == before[customer.pk].tier:
+                assert customer.metrics_updated_at == before[customer.pk].metrics_updated_at

@@ -156,7 +156,7 @@ class TestDemoShape:
 
     def test_some_large_customer_pays_late_and_some_small_one_pays_on_time(self):
         large = Customer.objects.filter(tier__in=[1, 2])
-        assert large.filter(on_time_rate__lte=0.5, avg_days_late__gte=20).exists()
+        assert any(customer.avg_days_late >= 20 for customer in large.filter(on_time_rate__lte=0.5))
         assert Customer.objects.filter(tier=4, on_time_rate=1.0).exists()
 
     def test_invoices_not_yet_due_are_unpaid(self):

@@ -20,6 +20,7 @@ from tests.factories import (
     ResponseFactory,
     StaffFactory,
     UserFactory,
+    paid_lateness,
 )
 
 pytestmark = pytest.mark.django_db
@@ -313,7 +314,7 @@ class TestAlertPage:
     def test_it_shows_what_the_customer_is_worth(self, as_ana, alert):
         customer = alert.customer
         customer.net_value = Decimal("-1200")
-        customer.avg_days_late = 4.25
+        customer.decided_invoices, customer.days_late_paid = paid_lateness(4.25)
         customer.save()
         html = as_ana.get(url(alert)).content.decode()
         for text in ("€250,000", "badge-tier-2", '<dd class="text-danger">-€1,200</dd>', "75%", "4.3"):

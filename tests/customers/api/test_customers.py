@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
+from django.utils import timezone
 
 from customers.models import Band, Customer
 from customers.services import recompute_value_metrics
@@ -166,6 +168,16 @@ class TestReadCustomers:
         data = api.get(detail("C")).json()
         assert (data["latest_score"], data["latest_band"]) == (4, "at_risk")
         assert (data["revenue_12m"], data["net_value"], data["cost_to_serve"]) == ("1234.50", "-10.00", "1244.50")
+
+    def test_it_shows_the_average_days_late_as_of_today(self, api):
+        today = timezone.localdate()
+        customer = CustomerFactory(external_id="C")
+        # 20 days late today, computed a week ago when it was 13.
+        InvoiceFactory(customer=customer, issued_on=today - timedelta(days=50), due_on=today - timedelta(days=20),
+                       paid_on=None)
+        recompute_value_metrics(as_of=today - timedelta(days=7))
+        data = api.get(detail("C")).json()
+        assert (data["on_time_rate"], data["avg_days_late"]) == (0.0, 20.0)
 
     def test_it_lists_customers_a_page_at_a_time(self, api):
         CustomerFactory.create_batch(3)
