@@ -46,7 +46,7 @@ def build_span_counts(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('insights', '0010_latest_answer_counts'),
+        ('insights', '0011_answer_write_indexes'),
         ('surveys', '0010_timeline_and_review_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

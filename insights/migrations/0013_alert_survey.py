@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0006_customer_fillfactor_70'),
-        ('insights', '0011_span_invitation_counts'),
+        ('insights', '0012_span_invitation_counts'),
         ('surveys', '0010_timeline_and_review_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -35,7 +35,7 @@ def fill_avg_days_late(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0006_customer_fillfactor_70")]
+    dependencies = [("customers", "0007_customer_latest_answer_not_indexed")]
 
     operations = [
         migrations.AddField(

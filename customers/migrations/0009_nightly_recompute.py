@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0007_customer_lateness_parts'),
+        ('customers', '0008_customer_lateness_parts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
