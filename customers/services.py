@@ -337,8 +337,11 @@ def request_customers_recompute(customer_ids: Collection[int]) -> None:
     """Recomputes these customers' value metrics, and every tier, in the background once
     the transaction commits (recompute_customers_value_metrics): what every write of
     invoices or of a customer's cost or activity asks for, so that the nightly recompute
-    need only follow the calendar."""
+    need only follow the calendar. They are marked unmeasured in the write's transaction,
+    so that the next night reads them should the task never run (the broker down when
+    the write committed: core.queue leaves it to a sweep, and the night is that sweep)."""
     if customer_ids:
+        Customer.objects.filter(pk__in=customer_ids, metrics_updated_at__isnull=False).update(metrics_updated_at=None)
         enqueue_on_commit(RECOMPUTE_CUSTOMERS_VALUE_METRICS, sorted(customer_ids))
 
 

@@ -115,6 +115,20 @@ class TestNights:
         assert recompute_value_metrics_nightly(as_of=AS_OF + timedelta(days=1)).read == 1
         assert figures(customer)[0] == Decimal("100.00")
 
+    def test_a_write_whose_recompute_was_never_run_is_read_by_the_next_night(self):
+        # The broker was down when the import committed: its task was never published
+        # (core.queue logs it and leaves it to a sweep), and nothing else moves this
+        # customer before the weekly full recompute.
+        today = timezone.localdate()
+        customer = CustomerFactory()
+        recompute_value_metrics(as_of=today)
+        upsert_invoices(invoices=[InvoiceData(
+            customer_id=customer.pk, number="N-1", amount=Decimal("700.00"), issued_on=today - timedelta(days=3),
+            due_on=today + timedelta(days=27), paid_on=today,
+        )])  # its on-commit task never runs: the test's transaction never commits
+        assert recompute_value_metrics_nightly(as_of=today + timedelta(days=1)).read == 1
+        assert figures(customer)[0] == Decimal("700.00")
+
     def test_the_night_ranks_every_tier_again_from_the_stored_revenues(self):
         big, small = CustomerFactory.create_batch(2)
         invoice(big, amount="900.00", issued_on=AS_OF - timedelta(days=10), paid_on=AS_OF)

@@ -192,7 +192,8 @@ class TestBulkInvoices:
         CustomerFactory(external_id="CRM-2")
         payload = [row | {"customer": ("CRM-1", "CRM-2")[n % 2]} for n, row in enumerate(rows(count))]
         # Token and the owner's other tokens; customers; savepoint; existing invoices;
-        # the inserts; savepoint release.
-        with django_assert_max_num_queries(6 + insert_statements(Invoice, count)):
+        # the inserts; their customers marked unmeasured until their recompute runs;
+        # savepoint release.
+        with django_assert_max_num_queries(7 + insert_statements(Invoice, count)):
             response = api.post(BULK_URL, payload, format="json")
         assert response.json() == {"created": count, "updated": 0}
