@@ -546,3 +546,27 @@ class TestSmallAndBadInput:
     def test_it_rejects_zero_customers(self):
         with pytest.raises(CommandError, match="at least 1"):
             call_command("seed_demo", "--customers", "0", stdout=io.StringIO())
+
+
+OUR_APPS = ("core", "customers", "surveys", "insights")
+
+
+def rows_in_our_tables() -> dict[str, int]:
+    from django.apps import apps
+
+    return {
+        model._meta.label: model.objects.count()
+        for app in OUR_APPS
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_removing_the_demo_leaves_each_of_our_tables_as_it_found_it(fast_password_hashing):
+    # A class of tests shares one committed demo; whatever its removal left behind (the
+    # insights' counts, the day the value metrics stand for) a later test would read.
+    before = rows_in_our_tables()
+    seed_demo(customers=60, seed=3)
+    remove_demo()
+    after = rows_in_our_tables()
+    assert {label: (before[label], count) for label, count in after.items() if count != before[label]} == {}
