@@ -1,6 +1,8 @@
-"""What a customer is worth: the trailing 12-month window, whole days between two
-dates in SQL, and the average days late as of a day from the parts a customer keeps. The Pareto tiers are cut in SQL for every customer at once
-(customers.services._update_metrics_and_tiers); their rule is spelled out there.
+"""What a customer is worth: the trailing 12-month window, the invoices the calendar
+moves, a customer's figures as aggregates of its invoices, whole days between two dates
+in SQL, and the average days late as of a day from the parts a customer keeps. The
+Pareto tiers are cut in SQL for every customer at once (customers.services._update_tiers);
+their rule is spelled out there.
 """
 
 from __future__ import annotations
