@@ -72,3 +72,18 @@ def test_the_workers_share_a_port_range_without_overlap(monkeypatch):
         shares.append(set(ports_of_this_worker(18100, 18199)))
     assert shares[0].isdisjoint(shares[1])
     assert shares[0] | shares[1] == set(range(18100, 18200))
+
+
+def test_a_child_given_a_redis_url_keeps_it_when_the_run_had_none(monkeypatch, tmp_path):
+    """`make test` without REDIS_URL: require_redis gives gw1 the default URL's next
+    database, and a process that worker starts must count, queue and cache in that one
+    (a rate limit reached in one process held in another only on gw0)."""
+    from tests.support.processes import child_environment
+
+    monkeypatch.delenv("TESTS_REDIS_URL_MOVED_FOR", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    as_worker(monkeypatch, "gw1")
+    env = child_environment(var_dir=tmp_path, redis_url="redis://127.0.0.1:6379/1")
+    monkeypatch.setattr(os, "environ", env)
+    give_this_worker_its_redis_database()  # what the child's test settings do
+    assert env["REDIS_URL"] == "redis://127.0.0.1:6379/1"

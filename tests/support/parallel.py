@@ -45,6 +45,15 @@ def give_this_worker_its_redis_database() -> None:
 _MOVED_FOR = "TESTS_REDIS_URL_MOVED_FOR"
 
 
+def keep_redis_url_as_given(env: dict[str, str]) -> None:
+    """Marks `env`'s REDIS_URL, chosen by a test of this worker, as the one the process
+    started with `env` must use: without REDIS_URL in the run, this worker never moved
+    one, and the child would move the URL it was given one database further."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker:
+        env[_MOVED_FOR] = worker
+
+
 def ports_of_this_worker(first: int, last: int) -> range:
     """This process's equal share of the ports first..last."""
     share = (last - first + 1) // worker_count()

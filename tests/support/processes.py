@@ -21,7 +21,7 @@ import psutil
 from celery.exceptions import AlwaysEagerIgnored
 from django.db import connection
 
-from tests.support.parallel import ports_of_this_worker
+from tests.support.parallel import keep_redis_url_as_given, ports_of_this_worker
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -48,6 +48,7 @@ def child_environment(*, var_dir: Path, redis_url: str | None, **extra: str) -> 
     env.update(DATABASE_URL=test_database_url(), VALUEPULSE_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **extra)
     if redis_url:
         env["REDIS_URL"] = redis_url
+        keep_redis_url_as_given(env)
     return env
 
 
