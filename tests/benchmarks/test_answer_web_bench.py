@@ -116,7 +116,17 @@ def fresh_invitations(count: int) -> list[str]:
                     token_hash=hash_token(token)) for delivery, token in zip(deliveries, tokens, strict=True)],
         batch_size=2000,
     )
+    analyse("customers_customer", "customers_contact", "surveys_delivery", "surveys_invitation")
     return tokens
+
+
+def analyse(*tables: str) -> None:
+    """What autovacuum does as a table grows. Without it, the web processes' prepared
+    statements are planned for the tables as first seen, nearly empty: the token lookup
+    then read every invitation (a sequential scan), and an answer's claim found its
+    invitation through the status index instead of its primary key."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
 
 
 def valuepulse_posts(count: int) -> list[tuple[str, str]]:
@@ -168,6 +178,7 @@ class BareData:
             with cursor.copy(f'COPY "{self.schema}".bare_invitation (token, question, customer) FROM STDIN') as copy:
                 for token in tokens:
                     copy.write_row((token, "How satisfied are you with the warehouse move?", "Web bench customer"))
+        analyse(f'"{self.schema}".bare_invitation')
         return tokens
 
     def posts(self, count: int) -> list[tuple[str, str]]:
