@@ -165,13 +165,16 @@ class Alert(models.Model):
                 condition=models.Q(kind="unreachable", status__in=["open", "acknowledged"]),
                 name="alert_one_unresolved_unreachable_per_customer",
             ),
-            # An answer's alert has its answer and score; an unreachable alert has neither.
+            # An answer's alert has its answer, score and survey; an unreachable alert has none.
             models.CheckConstraint(
                 condition=(
-                    models.Q(kind="unreachable", response__isnull=True, score__isnull=True)
-                    | (~models.Q(kind="unreachable") & models.Q(response__isnull=False, score__isnull=False))
+                    models.Q(kind="unreachable", response__isnull=True, score__isnull=True, survey__isnull=True)
+                    | (
+                        ~models.Q(kind="unreachable")
+                        & models.Q(response__isnull=False, score__isnull=False, survey__isnull=False)
+                    )
                 ),
-                name="alert_answer_unless_unreachable",
+                name="alert_answer_with_its_survey_unless_unreachable",
             ),
         ]
 

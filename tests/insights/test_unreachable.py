@@ -213,6 +213,17 @@ class TestTheDatabaseHoldsIt:
         with pytest.raises(IntegrityError), transaction.atomic():
             Alert.objects.filter(pk=answered.pk).update(response=None, score=None)
 
+    def test_an_answers_alert_must_carry_its_answers_survey_and_an_unreachable_one_none(self, events):
+        # The insights count alerts by their survey (alert_unresolved_survey_idx): an
+        # answer's alert written without it would be missing from every survey's figures.
+        big_customer()
+        events("bounced")
+        answered = AlertFactory(customer=CustomerFactory(tier=3))
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Alert.objects.filter(pk=answered.pk).update(survey=None)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Alert.objects.filter(kind=AlertKind.UNREACHABLE).update(survey=answered.survey)
+
 
 class TestThroughTheProvidersWebhook:
     def test_a_postmark_hard_bounce_posted_to_anymail_raises_the_alert(

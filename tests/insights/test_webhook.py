@@ -67,6 +67,7 @@ def make_alert(customer, *, now=None, **fields) -> Alert:
     )
     values = {
         "response": response,
+        "survey": response.survey,
         "customer": customer,
         "kind": AlertKind.AT_RISK,
         "priority": 1,
