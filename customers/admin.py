@@ -132,6 +132,12 @@ class CustomerAdmin(AuditTrailAdmin):
         # the tiers, and its surveys are suppressed when they are due to go.
         services.save_customer(customer=obj, created=not change, fields=form.changed_data)
 
+    def delete_model(self, request: HttpRequest, obj: Customer) -> None:
+        services.delete_customers(customers=Customer.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        services.delete_customers(customers=queryset)
+
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset, change: bool) -> None:
         if formset.model is not Contact:
             super().save_formset(request, form, formset, change)

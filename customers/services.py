@@ -372,6 +372,18 @@ def delete_invoices(*, invoices: QuerySet[Invoice]) -> int:
     return deleted
 
 
+def delete_customers(*, customers: QuerySet[Customer]) -> int:
+    """Deletes the customers with everything of theirs (contacts, invoices, deliveries,
+    answers, alerts). The tiers of the customers left are ranked again in the background,
+    since each tier ranks a customer's revenue among all the others' (the next night
+    does it, should that task never run). Returns how many rows were deleted."""
+    with transaction.atomic():
+        deleted, _ = customers.delete()
+        if deleted:
+            enqueue_on_commit(RECOMPUTE_CUSTOMERS_VALUE_METRICS, [])
+    return deleted
+
+
 def upsert_customer(
     *,
     external_id: str,

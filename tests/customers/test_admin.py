@@ -272,6 +272,41 @@ class TestCustomerAdminGoesThroughTheServices:
         assert (customer.is_active, customer.tier) == (False, None)
 
 
+class TestDeletingCustomersInTheAdmin:
+    def test_ranks_the_other_customers_tiers_again(self, admin_client, django_capture_on_commit_callbacks):
+        # Tiers rank each customer's revenue among all the others': the ones left move up.
+        customers = [CustomerFactory() for _ in range(4)]
+        for customer, amount in zip(customers, ("400", "300", "200", "100"), strict=True):
+            InvoiceFactory(customer=customer, amount=Decimal(amount))
+        services.recompute_value_metrics()
+        smallest = customers[-1]
+        smallest.refresh_from_db()
+        tier_among_four = smallest.tier
+
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = admin_client.post(
+                changelist("customer"),
+                {"action": "delete_selected", "_selected_action": [c.pk for c in customers[:3]], "post": "yes"},
+            )
+
+        assert answer.status_code == 302
+        smallest.refresh_from_db()
+        assert smallest.tier != tier_among_four
+        assert services.recompute_value_metrics() == 0  # a full recompute finds nothing left to change
+
+    def test_one_customer_deleted_from_its_page_does_the_same(self, admin_client, django_capture_on_commit_callbacks):
+        big, small = CustomerFactory(), CustomerFactory()
+        InvoiceFactory(customer=big, amount=Decimal("900"))
+        InvoiceFactory(customer=small, amount=Decimal("100"))
+        services.recompute_value_metrics()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(reverse("admin:customers_customer_delete", args=[big.pk]), {"post": "yes"})
+
+        assert not Customer.objects.filter(pk=big.pk).exists()
+        assert services.recompute_value_metrics() == 0
+
+
 class TestInvoiceAdminGoesThroughTheServices:
     def test_changing_an_invoice_recomputes_the_customers_value(self, admin_client, django_capture_on_commit_callbacks):
         invoice = InvoiceFactory(amount=Decimal("100.00"))
