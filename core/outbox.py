@@ -41,7 +41,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import make_msgid, sanitize_address
 from django.core.mail.utils import DNS_NAME
-from django.db import DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db import connection as database
 from django.db.models import F
 from django.utils import timezone
@@ -635,29 +635,44 @@ def _finish(
 
 def _update_if_ours(message: OutgoingMessage, **values) -> bool:
     """UPDATE … WHERE id = … AND status = 'sending' AND claimed_at = …, in SQL: it runs
-    once a message, and the ORM's building of it cost more than the statement."""
-    ops = database.ops
-    datetimes = {"sent_at", "next_attempt_at", "claimed_at", "updated_at"}
-    columns = ", ".join(f"{database.ops.quote_name(name)} = %s" for name in values)
-    params = [ops.adapt_datetimefield_value(value) if name in datetimes else value for name, value in values.items()]
-    sql = (
-        f"UPDATE {ops.quote_name(OutgoingMessage._meta.db_table)} SET {columns} "  # nosec B608
+    once a message, and the ORM's building of it cost more than the statement. Its SQL
+    is written once per set of columns, and the connection looked up once (each
+    attribute read through django.db.connection looks the connection up again)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(value) if name in _DATETIME_COLUMNS else value for name, value in values.items()]
+    sql = _update_sql(tuple(values), connection.vendor)
+    params += [message.pk, Status.SENDING, adapt(message.claimed_at)]
+    return _execute_prepared(sql, params, connection=connection) == 1
+
+
+_DATETIME_COLUMNS = frozenset({"sent_at", "next_attempt_at", "claimed_at", "updated_at"})
+
+
+@lru_cache(maxsize=16)
+def _update_sql(columns: tuple[str, ...], vendor: str) -> str:
+    """_update_if_ours's statement for `columns` (`vendor` keys the cache: the quoting is
+    the database's)."""
+    ops = connections[DEFAULT_DB_ALIAS].ops
+    assignments = ", ".join(f"{ops.quote_name(name)} = %s" for name in columns)
+    return (
+        f"UPDATE {ops.quote_name(OutgoingMessage._meta.db_table)} SET {assignments} "  # nosec B608
         "WHERE id = %s AND status = %s AND claimed_at = %s"
     )
-    return _execute_prepared(sql, [*params, message.pk, Status.SENDING, ops.adapt_datetimefield_value(message.claimed_at)]) == 1
 
 
-def _execute_prepared(sql: str, params: list) -> int:
+def _execute_prepared(sql: str, params: list, *, connection=None) -> int:
     """Runs one statement the outbox runs once a message; returns its row count. On
     PostgreSQL as a prepared statement of the connection's (psycopg prepares it the first
     time): the server parses and plans it once, and psycopg sends the values apart from
     it instead of writing them into the SQL each time (as Django's cursor does)."""
-    if database.vendor != "postgresql":
-        with database.cursor() as cursor:
+    connection = connection or connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
-    database.ensure_connection()
-    with database.wrap_database_errors, psycopg.Cursor(database.connection) as cursor:
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.rowcount
 

@@ -20,7 +20,7 @@ from customers.models import Contact
 from .models import Delivery, Invitation, Response, Survey
 
 
-def _in_field_order(model: type[Model], names: tuple[str, ...]) -> tuple[str, ...]:
+def in_field_order(model: type[Model], names: tuple[str, ...]) -> tuple[str, ...]:
     """`names` in the order of the model's fields: Model.from_db pairs a partial row's
     values with the fields in that order, whatever order the names are given in."""
     order = [field.attname for field in model._meta.concrete_fields]
@@ -28,8 +28,8 @@ def _in_field_order(model: type[Model], names: tuple[str, ...]) -> tuple[str, ..
 
 
 # What the survey pages and record_response read, table by table, in the statement's order.
-READ: tuple[tuple[type[Model], str, tuple[str, ...]], ...] = tuple(
-    (model, alias, _in_field_order(model, names))
+READ = tuple(
+    (model, alias, in_field_order(model, names))
     for model, alias, names in (
         (Invitation, "i", ("id", "delivery_id", "contact_id", "status", "expires_at", "sent_at", "remind_at",
                            "reminded_at")),
@@ -39,6 +39,14 @@ READ: tuple[tuple[type[Model], str, tuple[str, ...]], ...] = tuple(
         (Response, "r", ("id", "invitation_id", "score", "band", "comment", "submitted_at")),
     )
 )
+
+
+Read = tuple[tuple[type[Model], str, tuple[str, ...]], ...]
+
+
+def columns(read: Read) -> str:
+    """The SELECT list of `read`'s columns, each as alias.column."""
+    return ", ".join(f"{alias}.{model._meta.get_field(name).column}" for model, alias, names in read for name in names)
 
 
 def _table(model: type[Model]) -> str:
@@ -54,11 +62,7 @@ LOOKUP = (
     f" LEFT OUTER JOIN {_table(Response)} r ON r.invitation_id = i.id"
     # A token opens one invitation at most: no ORDER BY to plan.
     " WHERE i.token_hash = %s OR i.reminder_token_hash = %s LIMIT 1"
-).format(
-    columns=", ".join(
-        f"{alias}.{model._meta.get_field(name).column}" for model, alias, names in READ for name in names
-    )
-)
+).format(columns=columns(READ))
 
 
 def invitation_with_digest(digest: str, *, using: str = DEFAULT_DB_ALIAS) -> Invitation | None:
@@ -81,11 +85,17 @@ def invitation_with_digest(digest: str, *, using: str = DEFAULT_DB_ALIAS) -> Inv
 
 
 def _instances(row: tuple, *, using: str) -> list[Model | None]:
-    """One instance per table of READ from `row`; None for a table the row has nothing of
-    (the answer's, through the outer join)."""
+    return instances(row, READ, using=using)
+
+
+def instances(row: tuple, read: Read, *, using: str) -> list[Model | None]:
+    """One instance per table of `read` (READ's shape: model, alias, columns in field
+    order) from `row`, as the ORM makes them; None for a table the row has nothing of
+    (through an outer join)."""
     instances: list[Model | None] = []
     start = 0
-    for (model, _, names), converters in zip(READ, _converters(connections[using].vendor, using)):
+    connection = connections[using]
+    for (model, _, names), converters in zip(read, _converters(read, connection.vendor, using)):
         values = list(row[start : start + len(names)])
         start += len(names)
         if values[0] is None:
@@ -93,18 +103,18 @@ def _instances(row: tuple, *, using: str) -> list[Model | None]:
             continue
         for position, (expression, field_converters) in converters.items():
             for converter in field_converters:
-                values[position] = converter(values[position], expression, connections[using])
+                values[position] = converter(values[position], expression, connection)
         instances.append(model.from_db(using, names, values))
     return instances
 
 
 @cache
-def _converters(vendor: str, using: str) -> list[dict[int, tuple]]:
-    """Per table of READ, the columns whose database value the ORM converts (a date in
+def _converters(read: Read, vendor: str, using: str) -> list[dict[int, tuple]]:
+    """Per table of `read`, the columns whose database value the ORM converts (a date in
     SQLite's text, say), with their converters: what the ORM's compiler applies."""
     connection = connections[using]
     found = []
-    for model, alias, names in READ:
+    for model, alias, names in read:
         table: dict[int, tuple] = {}
         for position, name in enumerate(names):
             expression = model._meta.get_field(name).get_col(alias)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from datetime import datetime, timedelta
+from functools import lru_cache
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
@@ -35,8 +37,17 @@ def link_token(*, invitation_id: int, purpose: str) -> str:
     """The token of one of an invitation's links: an HMAC of its id under SECRET_KEY,
     256 bits in URL-safe base64. The same every time it is made, so an email sent again
     carries the link the customer may already hold; only its digest is stored."""
-    digest = salted_hmac("valuepulse.invitation-link", f"{purpose}:{invitation_id}", algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    mac = _link_mac(settings.SECRET_KEY).copy()
+    mac.update(f"{purpose}:{invitation_id}".encode())
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+@lru_cache(maxsize=4)
+def _link_mac(secret: str) -> hmac.HMAC:
+    """salted_hmac("valuepulse.invitation-link", …, algorithm="sha256") before its
+    message: its key derived once per SECRET_KEY (`secret` keys the cache), not once a
+    link (the outbox makes four links an email)."""
+    return salted_hmac("valuepulse.invitation-link", b"", secret=secret, algorithm="sha256")
 
 
 def validate_weekdays(value: str) -> None:

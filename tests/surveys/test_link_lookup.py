@@ -1,10 +1,14 @@
 """The survey pages' written-out token lookup (surveys/link_lookup.py) reads what the ORM
 would read, each value into its own field."""
 
-import pytest
+import base64
 
-from surveys.link_lookup import READ, _in_field_order
-from surveys.models import Invitation
+import pytest
+from django.utils.crypto import salted_hmac
+
+from surveys.link_lookup import READ, in_field_order
+from surveys.models import Invitation, link_token
+from surveys.outbox import BATCH_READ, _read_invitations
 from surveys.services import invitation_for_token
 from tests.factories import sent_invitation
 
@@ -12,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_columns_read_are_put_in_the_order_of_the_model_fields():
-    assert _in_field_order(Invitation, ("status", "id", "delivery_id")) == ("id", "delivery_id", "status")
+    assert in_field_order(Invitation, ("status", "id", "delivery_id")) == ("id", "delivery_id", "status")
     for model, _, names in READ:
-        assert names == _in_field_order(model, names), model
+        assert names == in_field_order(model, names), model
 
 
 def test_the_lookup_gives_each_field_the_value_the_orm_reads():
@@ -34,3 +38,29 @@ def test_the_lookup_gives_each_field_the_value_the_orm_reads():
 
 def test_an_unknown_token_opens_nothing():
     assert invitation_for_token("no-such-token-of-enough-length") is None
+
+
+def test_the_outbox_reads_a_batch_of_invitations_in_one_query_with_what_the_orm_reads(django_assert_num_queries):
+    made = [sent_invitation(token=f"a-batch-token-{number}-of-enough-length") for number in range(3)]
+    with django_assert_num_queries(1):
+        found = _read_invitations([invitation.pk for invitation in made])
+        read = {pk: (invitation, invitation.delivery, invitation.delivery.customer, invitation.contact)
+                for pk, invitation in found.items()}
+    assert set(found) == {invitation.pk for invitation in made}
+    for invitation in made:
+        stored = Invitation.objects.select_related("delivery__customer", "contact").get(pk=invitation.pk)
+        theirs = (stored, stored.delivery, stored.delivery.customer, stored.contact)
+        for (model, _, names), mine, expected in zip(BATCH_READ, read[invitation.pk], theirs, strict=True):
+            assert type(mine) is model
+            assert {name: getattr(mine, name) for name in names} == {name: getattr(expected, name) for name in names}
+
+
+def test_a_batch_read_finds_nothing_for_no_ids():
+    assert _read_invitations([]) == {}
+
+
+def test_a_link_token_is_the_salted_hmac_of_its_purpose_and_invitation_under_the_secret_key(settings):
+    for secret in ("one-secret-key-for-this-test", "another-secret-key-for-this-test"):
+        settings.SECRET_KEY = secret
+        digest = salted_hmac("valuepulse.invitation-link", "survey:42", algorithm="sha256").digest()
+        assert link_token(invitation_id=42, purpose="survey") == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
