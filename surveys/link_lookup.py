@@ -13,7 +13,8 @@ from __future__ import annotations
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model
+from django.db.models import Model, signals
+from django.db.models.base import ModelState
 
 from customers.models import Contact
 
@@ -104,8 +105,27 @@ def instances(row: tuple, read: Read, *, using: str) -> list[Model | None]:
         for position, (expression, field_converters) in converters.items():
             for converter in field_converters:
                 values[position] = converter(values[position], expression, connection)
-        instances.append(model.from_db(using, names, values))
+        instances.append(_made(model, using, names, values))
     return instances
+
+
+def _made(model: type[Model], using: str, names: tuple[str, ...], values: list) -> Model:
+    """model.from_db(using, names, values), written out for a model that leaves its making
+    to Django (no __init__ or from_db of its own, no pre_init or post_init receiver): its
+    columns set as Model.__init__ sets them, without the walk through all of the model's
+    fields, deferred ones included, that from_db and __init__ make for a partial row."""
+    if not _plainly_made(model) or signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return model.from_db(using, names, values)
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    instance._state.adding, instance._state.db = False, using
+    instance.__dict__.update(zip(names, values))
+    return instance
+
+
+@cache
+def _plainly_made(model: type[Model]) -> bool:
+    return model.__init__ is Model.__init__ and model.from_db.__func__ is Model.from_db.__func__
 
 
 @cache

@@ -170,6 +170,24 @@ class TestWhatIsRecorded:
         assert row(1).provider_message_id == received["Message-ID"]
 
 
+class TestOneConnectionASweep:
+    def test_the_batches_of_one_sweep_share_one_smtp_connection(self, notes, smtp_server):
+        queue(1, 2, 3, 4, 5)
+
+        assert outbox.send_due(batch_size=2) == 5
+
+        assert subjects(smtp_server) == ["Note 1", "Note 2", "Note 3", "Note 4", "Note 5"]
+        assert smtp_server.connections == 1
+
+    def test_each_sweep_opens_its_own(self, notes, smtp_server):
+        queue(1, 2)
+        assert outbox.send_due(batch_size=1) == 2
+        queue(3)
+        assert outbox.send_due(batch_size=1) == 1
+
+        assert smtp_server.connections == 2
+
+
 class TestBuildingABatchAtOnce:
     def test_a_kind_that_can_reads_each_batch_once(self, bulk_notes, smtp_server):
         queue(1, 2, 3)

@@ -4,6 +4,7 @@ would read, each value into its own field."""
 import base64
 
 import pytest
+from django.db.models.signals import post_init
 from django.utils.crypto import salted_hmac
 
 from surveys.link_lookup import READ, in_field_order
@@ -64,3 +65,18 @@ def test_a_link_token_is_the_salted_hmac_of_its_purpose_and_invitation_under_the
         settings.SECRET_KEY = secret
         digest = salted_hmac("valuepulse.invitation-link", "survey:42", algorithm="sha256").digest()
         assert link_token(invitation_id=42, purpose="survey") == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def test_a_model_with_an_init_receiver_is_still_made_by_django():
+    made = sent_invitation(token="a-receiver-token-of-enough-length")
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Invitation)
+    try:
+        found = invitation_for_token("a-receiver-token-of-enough-length")
+    finally:
+        post_init.disconnect(receiver, sender=Invitation)
+    assert found.pk == made.pk and seen == [found]
