@@ -488,7 +488,7 @@ def _ready_emails(batch: list[OutgoingMessage], builds: dict[str, Build], *, as_
 
 
 def _ready(index: int, message: OutgoingMessage, email: EmailMessage, *, as_bytes: bool) -> _Ready:
-    to = getaddresses(email.to)
+    to = _addresses(email.to)
     # Bare addresses, lower-cased: delivery events find their message by address.
     message.recipient = ", ".join(address.lower() for _, address in to)[:1000]
     # Our own Message-ID, kept as the message's id when the provider gives none (SMTP).
@@ -499,11 +499,11 @@ def _ready(index: int, message: OutgoingMessage, email: EmailMessage, *, as_byte
     wire = email.wire_bytes() if hasattr(email, "wire_bytes") else None
     # The envelope's addresses as Django's backend writes them, from the addresses parsed
     # once above: sanitize_address would parse each again, at several times the cost.
-    recipients = to + getaddresses([*email.cc, *email.bcc])
+    recipients = to + _addresses([*email.cc, *email.bcc])
     return _Ready(
         index, message, email,
         sender=_sender_address(email.from_email, encoding),
-        recipients=tuple(sanitize_address(("", address), encoding) for _, address in recipients if address),
+        recipients=tuple(_envelope_address(address, encoding) for _, address in recipients if address),
         data=wire or email.message().as_bytes(linesep="\r\n"),
     )
 
@@ -524,6 +524,25 @@ def _hand_over(
         return
     smtp.sendmail(connection.connection, ready.sender, ready.recipients, ready.data,
                   after_mail_from=record_previous, after_data=build_next)
+
+
+def _addresses(fields: list[str]) -> list[tuple[str, str]]:
+    """getaddresses(fields), read directly where every field is a plain address or a plain
+    name and address (core.smtp.PLAIN_ADDRESS), as a survey email's To is."""
+    parsed = []
+    for field in fields:
+        if smtp.PLAIN_ADDRESS.fullmatch(field):
+            parsed.append(("", field))
+        elif named := smtp.PLAIN_NAMED_ADDRESS.fullmatch(field):
+            parsed.append((named[1], named[2]))
+        else:
+            return getaddresses(fields)
+    return parsed
+
+
+def _envelope_address(address: str, encoding: str) -> str:
+    """sanitize_address(("", address), encoding), which leaves a plain address as it is."""
+    return address if smtp.PLAIN_ADDRESS.fullmatch(address) else sanitize_address(("", address), encoding)
 
 
 @lru_cache(maxsize=64)

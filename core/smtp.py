@@ -29,6 +29,13 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
+# A bare address of plain ASCII letters, digits and _+- (dot-separated, each domain label
+# of 1 to 63), and the same after a plain name ("Ann Lee <ann@example.com>"): what the
+# email module's parsers, Django's sanitize_address and smtplib's quoteaddr each give
+# back unchanged, so they need not run for it (they cost tens of microseconds a call).
+_PLAIN_SPEC = r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}"
+PLAIN_ADDRESS = re.compile(_PLAIN_SPEC)
+PLAIN_NAMED_ADDRESS = re.compile(rf"([A-Za-z0-9]+(?: [A-Za-z0-9]+)*) <({_PLAIN_SPEC})>")
 
 
 def _nothing() -> None:
@@ -58,7 +65,11 @@ def sendmail(
         raise smtplib.SMTPSenderRefused(code, answer, sender)
     refused = {}
     for recipient in recipients:
-        code, answer = smtp.rcpt(recipient)
+        if PLAIN_ADDRESS.fullmatch(recipient):  # smtp.rcpt(recipient), without quoteaddr's parsing
+            smtp.putcmd("rcpt", f"TO:<{recipient}>")
+            code, answer = smtp.getreply()
+        else:
+            code, answer = smtp.rcpt(recipient)
         if code not in (250, 251):
             refused[recipient] = (code, answer)
         if code == 421:

@@ -4,10 +4,13 @@ reads. Real SMTP over TCP on 127.0.0.1 (aiosmtpd)."""
 from __future__ import annotations
 
 import smtplib
+from email.utils import getaddresses
 
 import pytest
+from django.core.mail.message import sanitize_address
 
 from core import smtp
+from core.outbox import _addresses
 from tests.support.smtp import REFUSED_DOMAIN, smtp_sink
 
 MESSAGE = b"Subject: Hello\r\nFrom: us@example.com\r\nTo: ana@example.com\r\n\r\nFirst line\r\n.a line that starts with a period\r\n"
@@ -66,3 +69,26 @@ class TestSendmail:
                           after_mail_from=lambda: done.append("after MAIL FROM"))
 
         assert done == ["after MAIL FROM"]
+
+
+class TestPlainAddresses:
+    """The outbox reads plain addresses itself (core.smtp.PLAIN_ADDRESS): the same as the
+    email module's parser, Django's sanitize_address and smtplib's quoteaddr give."""
+
+    ADDRESSES = ["ann@example.com", "Ann Lee <ann.lee+survey@mail.example.co.uk>", "Contact 12 <p0-12@example.com>",
+                 "Ann  Lee <ann@example.com>", "Lee, Ann <ann@example.com>", "Zoë <zoe@example.com>",
+                 "a..b@example.com", "ann@" + "x" * 64 + ".com", "<ann@example.com>", "ann@example.com "]
+
+    def test_it_reads_each_address_as_getaddresses_does(self):
+        for address in self.ADDRESSES:
+            assert _addresses([address]) == getaddresses([address]), address
+        assert _addresses(self.ADDRESSES[:3]) == getaddresses(self.ADDRESSES[:3])
+        assert _addresses(self.ADDRESSES) == getaddresses(self.ADDRESSES)
+
+    def test_a_plain_address_is_what_sanitize_address_and_quoteaddr_make_of_it(self):
+        plain = [address for address in self.ADDRESSES if smtp.PLAIN_ADDRESS.fullmatch(address)]
+        assert plain == ["ann@example.com"]
+        for address in plain + ["ann.lee+survey@mail.example.co.uk", "p0-12@example.com"]:
+            assert smtp.PLAIN_ADDRESS.fullmatch(address)
+            assert sanitize_address(("", address), "utf-8") == address
+            assert smtplib.quoteaddr(address) == f"<{address}>"
