@@ -16,7 +16,9 @@ from core.models import OutgoingMessage
 from customers.models import Contact, Customer
 from surveys import services
 from surveys.models import Invitation, InvitationStatus, hash_token
-from tests.factories import ContactFactory, DeliveryFactory, InvitationFactory, sent_invitation
+from tests.factories import ContactFactory, DeliveryFactory, InvitationFactory, due_invitations, sent_invitation
+from tests.support.concurrency import run_at_once
+from tests.support.services import require_postgresql
 from tests.support.smtp import TRANSIENT_RECIPIENT
 
 pytestmark = pytest.mark.django_db
@@ -344,3 +346,18 @@ class TestExpiry:
         now = timezone.now()
         InvitationFactory(scheduled_for=now - timedelta(days=14), expires_at=now)
         assert services.expire_invitations(now=now) == 1
+
+
+class TestQueueingInTwoWorkers:
+    @pytest.mark.django_db(transaction=True)
+    def test_two_workers_queueing_at_once_never_take_the_same_invitation(self, monkeypatch):
+        require_postgresql()
+        monkeypatch.setattr("core.outbox.enqueue_on_commit", lambda *args, **kwargs: None)
+        due_invitations(40)
+        now = timezone.now()
+
+        first, second = run_at_once(*[lambda: services.queue_due_invitations(now=now, batch_size=10)] * 2)
+
+        assert first + second == 40
+        assert OutgoingMessage.objects.filter(kind=services.INVITATION_MESSAGE).count() == 40
+        assert not Invitation.objects.filter(status=InvitationStatus.SCHEDULED).exists()
