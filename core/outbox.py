@@ -181,7 +181,7 @@ def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> in
     emails and closed once the sweep ends."""
     sent = 0
     deadline = time.monotonic() + SEND_SECONDS
-    with _outcomes_not_waiting_for_disk(), _sweep_connection() as connection:
+    with _outcomes_not_waiting_for_disk(), _mail_connection() as connection:
         while time.monotonic() < deadline:
             batch = _claim(now or timezone.now(), batch_size)
             if not batch:
@@ -194,21 +194,17 @@ def send_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> in
 
 
 @contextmanager
-def _sweep_connection() -> Iterator[object]:
-    """A mail connection for a whole sweep (Django's backend opens it when first asked,
-    in _send_emails), closed when the sweep ends."""
+def _mail_connection() -> Iterator[object]:
+    """A mail connection for a sweep or a send_now (Django's backend opens it when first
+    asked, in _send_emails), closed when it ends."""
     connection = mail.get_connection()
     try:
         yield connection
     finally:
-        _close(connection)
-
-
-def _close(connection) -> None:
-    try:
-        connection.close()
-    except Exception:
-        logger.warning("Closing the mail connection failed", exc_info=True)
+        try:
+            connection.close()
+        except Exception:
+            logger.warning("Closing the mail connection failed", exc_info=True)
 
 
 def send_now(keys: list[str]) -> int:
@@ -217,11 +213,11 @@ def send_now(keys: list[str]) -> int:
     its queueing published, which would take every due message in turn (a batch of survey
     emails first). One another worker holds, or has sent, is left to it. Returns how
     many went."""
-    with _outcomes_not_waiting_for_disk():
+    with _outcomes_not_waiting_for_disk(), _mail_connection() as connection:
         batch = _claim(timezone.now(), len(keys), keys=keys)
         if not batch:
             return 0
-        sent, _ = _send_batch(batch, deadline=time.monotonic() + SEND_SECONDS)
+        sent, _ = _send_batch(batch, deadline=time.monotonic() + SEND_SECONDS, connection=connection)
     return sent
 
 
@@ -317,7 +313,7 @@ def _claim_in_one_statement(now: datetime, batch_size: int, *, keys: list[str] |
     return sorted(batch, key=lambda message: (message.next_attempt_at, message.pk))
 
 
-def _send_batch(batch: list[OutgoingMessage], *, deadline: float, connection=None) -> tuple[int, bool]:
+def _send_batch(batch: list[OutgoingMessage], *, deadline: float, connection) -> tuple[int, bool]:
     """Sends `batch`: its emails over one connection, other messages each its own way.
     Returns how many went, and whether sending stopped early (the connection was lost,
     or the time ran out): the rest of the batch is queued again for the next sweep."""
@@ -357,20 +353,14 @@ def _deliver_one(message: OutgoingMessage, deliver: Callable[[OutgoingMessage], 
     return "sent"
 
 
-def _send_emails(batch: list[OutgoingMessage], *, deadline: float, connection=None) -> tuple[int, bool]:
+def _send_emails(batch: list[OutgoingMessage], *, deadline: float, connection) -> tuple[int, bool]:
     """Sends `batch`'s emails over one connection. Each one's outcome is recorded before
     the mail service can accept the next, so a worker that dies leaves one message at
     most sent and not recorded. Over SMTP that work hides in the server's waits
     (core.smtp): a message's outcome is recorded while the next one's MAIL FROM is on its
     way, and the next one is built while the server takes this one in. The apps of kinds
     with sent_many hear of the batch's sent messages once it is done (even when it
-    stops early).
-
-    Over `connection` when given (a sweep's, left open: the caller closes it), else over
-    a connection of its own, closed when the batch is done."""
-    own_connection = connection is None
-    if own_connection:
-        connection = mail.get_connection()
+    stops early). `connection` is the caller's (_mail_connection), left open."""
     try:
         connection.open()  # Django's backends do nothing when it is open already
     except Exception as exc:  # an unreachable server: nobody's fault in the batch
@@ -415,8 +405,6 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float, connection=No
             upcoming = built_ahead[0] if built_ahead else next(emails, None)
         record_accepted()
     finally:
-        if own_connection:
-            _close(connection)
         if app_hears_later:
             _tell_sent(app_hears_later)
     return sent, False
