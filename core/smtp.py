@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 import smtplib
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
 # A bare address of plain ASCII letters, digits and _+- (dot-separated, each domain label
@@ -65,11 +64,8 @@ def sendmail(
         raise smtplib.SMTPSenderRefused(code, answer, sender)
     refused = {}
     for recipient in recipients:
-        if PLAIN_ADDRESS.fullmatch(recipient):  # smtp.rcpt(recipient), without quoteaddr's parsing
-            smtp.putcmd("rcpt", f"TO:<{recipient}>")
-            code, answer = smtp.getreply()
-        else:
-            code, answer = smtp.rcpt(recipient)
+        smtp.putcmd("rcpt", f"TO:{_quoted(recipient)}")  # smtp.rcpt(recipient)
+        code, answer = smtp.getreply()
         if code not in (250, 251):
             refused[recipient] = (code, answer)
         if code == 421:
@@ -92,10 +88,10 @@ def sendmail(
     return refused
 
 
-@lru_cache(maxsize=64)
-def _quoted(sender: str) -> str:
-    """smtplib.quoteaddr, kept: a batch has one sender."""
-    return smtplib.quoteaddr(sender)
+def _quoted(address: str) -> str:
+    """smtplib.quoteaddr(address); a plain address (PLAIN_ADDRESS), which it would parse
+    only to give back in angle brackets, is put in them directly."""
+    return f"<{address}>" if PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
 
 
 def _give_up(smtp: smtplib.SMTP, code: int) -> None:
