@@ -28,21 +28,24 @@ def in_field_order(model: type[Model], names: tuple[str, ...]) -> tuple[str, ...
     return tuple(sorted(names, key=order.index))
 
 
-# What the survey pages and record_response read, table by table, in the statement's order.
-READ = tuple(
-    (model, alias, in_field_order(model, names))
-    for model, alias, names in (
-        (Invitation, "i", ("id", "delivery_id", "contact_id", "status", "expires_at", "sent_at", "remind_at",
-                           "reminded_at")),
-        (Delivery, "d", ("id", "customer_id", "reference", "delivered_at", "description", "survey_id")),
-        (Survey, "s", ("id", "sender_id", "question", "scale_min", "scale_max", "promoter_min", "satisfied_min")),
-        (Contact, "c", ("id", "name", "language")),
-        (Response, "r", ("id", "invitation_id", "score", "band", "comment", "submitted_at")),
-    )
-)
-
-
 Read = tuple[tuple[type[Model], str, tuple[str, ...]], ...]
+
+
+def reading(*tables: tuple[type[Model], str, tuple[str, ...]]) -> Read:
+    """What a written-out statement reads: (model, table alias, column names) per table,
+    in the statement's order, each table's names put in field order (in_field_order)."""
+    return tuple((model, alias, in_field_order(model, names)) for model, alias, names in tables)
+
+
+# What the survey pages and record_response read, table by table, in the statement's order.
+READ = reading(
+    (Invitation, "i", ("id", "delivery_id", "contact_id", "status", "expires_at", "sent_at", "remind_at",
+                       "reminded_at")),
+    (Delivery, "d", ("id", "customer_id", "reference", "delivered_at", "description", "survey_id")),
+    (Survey, "s", ("id", "sender_id", "question", "scale_min", "scale_max", "promoter_min", "satisfied_min")),
+    (Contact, "c", ("id", "name", "language")),
+    (Response, "r", ("id", "invitation_id", "score", "band", "comment", "submitted_at")),
+)
 
 
 def columns(read: Read) -> str:
@@ -75,7 +78,7 @@ def invitation_with_digest(digest: str, *, using: str = DEFAULT_DB_ALIAS) -> Inv
         row = cursor.fetchone()
     if row is None:
         return None
-    invitation, delivery, survey, contact, response = _instances(row, using=using)
+    invitation, delivery, survey, contact, response = instances(row, READ, using=using)
     Delivery.survey.field.set_cached_value(delivery, survey)
     Invitation.delivery.field.set_cached_value(invitation, delivery)
     Invitation.contact.field.set_cached_value(invitation, contact)
@@ -83,10 +86,6 @@ def invitation_with_digest(digest: str, *, using: str = DEFAULT_DB_ALIAS) -> Inv
     if response is not None:
         Response.invitation.field.set_cached_value(response, invitation)
     return invitation
-
-
-def _instances(row: tuple, *, using: str) -> list[Model | None]:
-    return instances(row, READ, using=using)
 
 
 def instances(row: tuple, read: Read, *, using: str) -> list[Model | None]:

@@ -15,19 +15,16 @@ from core.models import OutgoingMessage
 from customers.models import Contact, Customer
 
 from . import emails, services
-from .link_lookup import columns, in_field_order, instances
+from .link_lookup import columns, instances, reading
 from .models import Delivery, Invitation, InvitationStatus, LinkPurpose, Sender, Survey, link_token
 
 # What building a survey email reads of its invitation, table by table (any other column
 # is deferred, read when asked for, as with `.only()`).
-BATCH_READ = tuple(
-    (model, alias, in_field_order(model, names))
-    for model, alias, names in (
-        (Invitation, "i", ("id", "delivery_id", "contact_id", "status", "expires_at")),
-        (Delivery, "d", ("id", "customer_id", "reference", "description", "survey_id")),
-        (Customer, "cu", ("id", "name", "is_active")),
-        (Contact, "c", ("id", "email", "name", "language", "opted_out", "opt_out_reason", "undeliverable_at")),
-    )
+BATCH_READ = reading(
+    (Invitation, "i", ("id", "delivery_id", "contact_id", "status", "expires_at")),
+    (Delivery, "d", ("id", "customer_id", "reference", "description", "survey_id")),
+    (Customer, "cu", ("id", "name", "is_active")),
+    (Contact, "c", ("id", "email", "name", "language", "opted_out", "opt_out_reason", "undeliverable_at")),
 )
 BATCH_SQL = (
     f"SELECT {columns(BATCH_READ)}"  # nosec B608: table and column names from the models, the ids as a parameter

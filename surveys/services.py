@@ -257,14 +257,11 @@ def queue_due_invitations(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -
 
 # What queueing reads of a due invitation, table by table: its survey's sending window
 # and its customer's time zone.
-_CLAIM_READ = tuple(
-    (model, alias, link_lookup.in_field_order(model, names))
-    for model, alias, names in (
-        (Invitation, "i", ("id", "delivery_id")),
-        (Delivery, "d", ("id", "customer_id", "survey_id")),
-        (Survey, "s", ("id", "send_days", "send_from", "send_until")),
-        (Customer, "cu", ("id", "time_zone")),
-    )
+_CLAIM_READ = link_lookup.reading(
+    (Invitation, "i", ("id", "delivery_id")),
+    (Delivery, "d", ("id", "customer_id", "survey_id")),
+    (Survey, "s", ("id", "send_days", "send_from", "send_until")),
+    (Customer, "cu", ("id", "time_zone")),
 )
 _CLAIM_SQL = (
     f"SELECT {link_lookup.columns(_CLAIM_READ)}"  # nosec B608: names from the models, every value a parameter
