@@ -206,14 +206,15 @@ MIDDLEWARE = [
 
 # The respondent's pages under /s/ (the survey link's page, its answer, the thanks page)
 # are the hot public path (issue 15), and config/wsgi.py serves them through this shorter
-# chain: the same security headers, CSP, permissions policy, CSRF protection, htmx and
-# metrics, without what only the rest of the site uses. No static file is under /s/, no
-# one signs in there, nothing there reads the session, the user or messages, and
-# nothing it saves is in the audit trail.
+# chain: the same security headers, CSP, permissions policy, htmx and metrics, without
+# what only the rest of the site uses. No static file is under /s/, no one signs in
+# there, nothing there reads the session, the user or messages, nothing it saves is in
+# the audit trail, and its pages need no CSRF token (surveys.views.public_page).
 SURVEY_PAGES_PATH = "/s/"
 NOT_ON_SURVEY_PAGES = {
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

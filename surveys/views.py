@@ -30,8 +30,11 @@ PublicView = Callable[..., HttpResponse]
 
 def public_page(view: PublicView) -> PublicView:
     """Rate limited per client address; the token in the URL never leaves in a
-    Referer header to another site, and no cache keeps the page."""
-    return rate_limited("survey-pages")(_public(view))
+    Referer header to another site, and no cache keeps the page. No CSRF token and no
+    cookie: cross-site request forgery rides on credentials a browser sends by itself,
+    and these pages have none. Their one key is the token in their address, which a
+    forged form cannot know and whoever holds it may use from anywhere."""
+    return rate_limited("survey-pages")(csrf_exempt(_public(view)))
 
 
 def _is_one_click_unsubscribe(request: HttpRequest) -> bool:
@@ -64,7 +67,8 @@ def _public(view: PublicView) -> PublicView:
             except Http404:
                 response = _link_not_found(request)
         # same-origin, not no-referrer: with no-referrer Chromium posts forms with
-        # `Origin: null`, which fails Django's CSRF origin check.
+        # `Origin: null`, which fails Django's CSRF origin check (the unsubscribe page's
+        # form is checked: it is served by the full middleware, sessions included).
         response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         add_never_cache_headers(response)

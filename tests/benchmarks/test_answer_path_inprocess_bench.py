@@ -9,15 +9,14 @@ SQL of a request with no web server around it (figure P1-inproc).
   middleware, what any request of this project pays before a view does any work.
 
 Each goes through the WSGI application gunicorn serves (config/wsgi.py: the survey
-pages' own short middleware chain, the floor the full one), CSRF checked as in
-production, on distinct tokens (each answer is a first answer), interleaved round by
+pages' own short middleware chain, the floor the full one), as in production, on
+distinct tokens (each answer is a first answer), interleaved round by
 round (GET, POST, floor, the order turned each round). Queries per request are counted in a pass of their own,
 since counting them slows every query a little.
 """
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -46,8 +45,9 @@ CHANGED = (
     "the token lookup reads one narrow row (no ORDER BY, only the columns the pages use, the customer and the "
     "sender only when a text names them) with SQL written once per process instead of compiled by the ORM each "
     "time (surveys/link_lookup.py); `/s/` goes through a middleware chain of its own (config/wsgi.py: no "
-    "whitenoise, sessions, auth, audit, messages, webhooks' guard or axes, every security header, CSP, CSRF and "
-    "the metrics kept); who is asking and the texts in the contact's language are kept a few seconds per web "
+    "whitenoise, sessions, auth, audit, messages, webhooks' guard or axes, every security header, CSP and "
+    "the metrics kept); the survey pages set no cookie and need no CSRF token (their link's token is their "
+    "only key; a forged form cannot know it), so a page no longer makes and masks a CSRF secret; who is asking and the texts in the contact's language are kept a few seconds per web "
     "process (surveys/page_setup.py); a first answer is claimed with one UPDATE instead of a locked SELECT and a "
     "look for an earlier answer, and becomes the customer's latest answer from the answer in hand instead of "
     "correlated subqueries, the three in one statement on PostgreSQL (writable CTEs written once per process, "
@@ -87,24 +87,17 @@ def ms_per_request(requests) -> tuple[float, float]:
 
 
 class Browser:
-    """Requests to the WSGI application, carrying the CSRF cookie and form token the
-    first survey page handed out, as a browser would."""
+    """Requests to the WSGI application, as a browser sends them: the survey pages set
+    no cookie and their forms carry no CSRF token (surveys.views.public_page)."""
 
     def __init__(self) -> None:
         self.factory = RequestFactory()
-        self.csrf_cookie = self.csrf_token = ""
 
     def get(self, path: str) -> Answer:
-        answer = call(wsgi.application, self.factory.get(path))
-        if not self.csrf_cookie and answer.status == 200:
-            self.csrf_cookie = re.search(r"csrftoken=([^;]+)", answer.headers["Set-Cookie"]).group(1)
-            self.csrf_token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', answer.body).group(1).decode()
-        return answer
+        return call(wsgi.application, self.factory.get(path))
 
     def post(self, path: str, data: dict[str, str]) -> Answer:
-        request = self.factory.post(path, {**data, "csrfmiddlewaretoken": self.csrf_token})
-        request.environ["HTTP_COOKIE"] = f"csrftoken={self.csrf_cookie}"
-        return call(wsgi.application, request)
+        return call(wsgi.application, self.factory.post(path, data))
 
 
 def get_page(client: Browser, token: str):

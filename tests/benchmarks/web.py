@@ -13,8 +13,9 @@ falls on all alike, and each figure is the median of the rounds with its min–m
 
 POSTs of first answers need a fresh token each: a contender's `fresh_posts(count)` makes
 that many requests, written one a line to a file the wrk script (wrk/bench.lua) sends
-once each. All contenders get the same CSRF handling: the csrftoken cookie and the
-form's csrfmiddlewaretoken carry one secret, as a browser sends them."""
+once each. Every contender gets the same requests: the csrftoken cookie and the form's
+csrfmiddlewaretoken carry one secret, as a browser sends them to a page that asks for
+them (ValuePulse's survey pages ask for none, and read neither)."""
 
 from __future__ import annotations
 

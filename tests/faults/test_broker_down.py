@@ -14,7 +14,6 @@ sets them up); elsewhere the tests are skipped, saying how to enable them."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -89,13 +88,12 @@ def staff_api_token() -> tuple[str, str]:
 
 
 def answer(url: str, token: str, *, score: int) -> int:
-    """A respondent opens the survey link and sends a score, as a browser does (the
-    form's CSRF token included); each request must answer within REQUEST_TIMEOUT."""
+    """A respondent opens the survey link and sends a score, as a browser does; each
+    request must answer within REQUEST_TIMEOUT."""
     browser = requests.Session()
     page = browser.get(f"{url}/s/{token}/", timeout=REQUEST_TIMEOUT)
     assert page.status_code == 200, page.text[:500]
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
-    sent = browser.post(f"{url}/s/{token}/", data={"csrfmiddlewaretoken": csrf, "score": score},
+    sent = browser.post(f"{url}/s/{token}/", data={"score": score},
                         headers={"Referer": f"{url}/s/{token}/"}, allow_redirects=False, timeout=REQUEST_TIMEOUT)
     return sent.status_code
 

@@ -169,11 +169,25 @@ class TestSafety:
         assert page["Referrer-Policy"] == "same-origin"
         assert "no-store" in page["Cache-Control"]
 
-    def test_the_answer_form_needs_its_csrf_token(self, invitation):
+    def test_the_survey_pages_leave_no_cookie(self, client, invitation):
+        for url in (f"/s/{TOKEN}/", f"/s/{TOKEN}/?score=4", "/s/no-such-token/"):
+            assert not client.get(url).cookies, url
+        assert not client.post(f"/s/{TOKEN}/", {"score": "9"}).cookies
+        assert not client.get(f"/s/{TOKEN}/thanks/").cookies
+
+    def test_an_answer_needs_the_links_token_and_nothing_else(self, invitation):
+        """Cross-site request forgery rides on credentials a browser sends by itself (a
+        session cookie); the survey pages have none, only the token in their address,
+        which no forged form can know. So no CSRF token: whoever holds the link answers."""
         from django.test import Client
 
-        assert Client(enforce_csrf_checks=True).post(f"/s/{TOKEN}/", {"score": "9"}).status_code == 403
-        assert Response.objects.count() == 0
+        client = Client(enforce_csrf_checks=True)
+        answer = client.post(f"/s/{TOKEN}/", {"score": "9"}, HTTP_ORIGIN="https://elsewhere.example")
+        assert answer.status_code == 303
+        comment = client.post(f"/s/{TOKEN}/", {"score": "9", "comment": "Fine.", "step": "comment"})
+        assert comment.status_code == 303
+        assert (Response.objects.get().score, Response.objects.get().comment) == (9, "Fine.")
+        assert Client(enforce_csrf_checks=True).post("/s/no-such-token/", {"score": "9"}).status_code == 404
 
     def test_after_sending_the_url_carries_no_score(self, client, invitation):
         answer = client.post(f"/s/{TOKEN}/?score=2", {"score": "9"})

@@ -1,7 +1,6 @@
 """config/wsgi.py: the respondent's pages are served through their own, shorter
 middleware chain, and answer exactly as the full chain would: same status, same
-headers (security, CSP, permissions policy), same CSRF protection, counted in the
-metrics. Requests go through the WSGI application itself, as gunicorn calls it."""
+headers (security, CSP, permissions policy), no cookie, counted in the metrics. Requests go through the WSGI application itself, as gunicorn calls it."""
 
 from __future__ import annotations
 
@@ -50,7 +49,6 @@ class TestSurveyPagesChain:
             "django_permissions_policy.PermissionsPolicyMiddleware",
             "core.csp.CSPMiddleware",
             "django.middleware.common.CommonMiddleware",
-            "django.middleware.csrf.CsrfViewMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "django_htmx.middleware.HtmxMiddleware",
         ):
@@ -68,19 +66,11 @@ class TestSurveyPagesChain:
         assert "Content-Security-Policy" in short.headers and "Permissions-Policy" in short.headers
         assert short.headers["X-Content-Type-Options"] == "nosniff"
 
-    def test_an_answer_without_the_csrf_token_is_refused(self):
-        sent_invitation(token=TOKEN)
-        assert call(wsgi.application, RequestFactory().post(f"/s/{TOKEN}/", {"score": "3"})).status == 403
-        assert Response.objects.count() == 0
-
-    def test_an_answer_with_the_pages_csrf_token_is_recorded(self):
+    def test_an_answer_needs_no_cookie_or_csrf_token(self):
         sent_invitation(token=TOKEN)
         page = call(wsgi.application, RequestFactory().get(f"/s/{TOKEN}/"))
-        cookie = re.search(r"csrftoken=([^;]+)", page.headers["Set-Cookie"]).group(1)
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body).group(1).decode()
-        request = RequestFactory().post(f"/s/{TOKEN}/", {"score": "3", "csrfmiddlewaretoken": token})
-        request.environ["HTTP_COOKIE"] = f"csrftoken={cookie}"
-        answer = call(wsgi.application, request)
+        assert "Set-Cookie" not in page.headers and b"csrfmiddlewaretoken" not in page.body
+        answer = call(wsgi.application, RequestFactory().post(f"/s/{TOKEN}/", {"score": "3"}))
         assert answer.status == 303 and answer.headers["Location"] == f"/s/{TOKEN}/thanks/"
         assert Response.objects.get().score == 3
 
