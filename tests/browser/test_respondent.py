@@ -100,3 +100,25 @@ def test_a_page_left_open_records_nothing(page, survey_url):
     page.goto(f"{survey_url}?score=1")
     page.wait_for_timeout(10_000)
     assert Response.objects.count() == 0
+
+
+def test_a_browser_that_keeps_no_cookies_can_answer_and_comment(browser, survey_url):
+    """A mail app's built-in browser, or one set to refuse cookies: the survey link
+    alone must do. (With a CSRF cookie, Django refused such an answer with its 403 page.)"""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{survey_url}?score=4")
+        assert context.cookies() == []  # none offered; one would be dropped here:
+        context.clear_cookies()
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("status")).to_contain_text("We received your answer: 4")
+        context.clear_cookies()
+        page.get_by_label("Would you like to tell us more?").fill("Only the delivery was late.")
+        page.get_by_role("button", name="Add comment").click()
+        expect(page.get_by_text("Your comment is saved.")).to_be_visible()
+        assert context.cookies() == []
+    finally:
+        context.close()
+    response = Response.objects.get()
+    assert (response.score, response.comment) == (4, "Only the delivery was late.")
