@@ -46,7 +46,7 @@ from django.db import connection as database
 from django.db.models import F
 from django.utils import timezone
 
-from . import retry, smtp
+from . import retry, smtp, unawaited
 from .models import OutgoingMessage
 from .queue import enqueue_on_commit
 
@@ -370,29 +370,39 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float, connection) -
     sent = 0
     app_hears_later: list[OutgoingMessage] = []
     accepted: list[_Ready] = []  # taken by the mail service, the outcome not yet recorded: one at most
+    recording: list[Callable[[], None]] = []  # an outcome's UPDATE sent, its answer not yet read: one at most
 
     def record_accepted() -> None:
         while accepted:
             ready = accepted.pop()
-            _record_sent(ready.message, provider_message_id=_provider_message_id(ready.email),
-                         app_hears_later=app_hears_later)
+            recording.append(_record_sent(ready.message, provider_message_id=_provider_message_id(ready.email),
+                                          app_hears_later=app_hears_later))
+
+    def recorded() -> None:
+        while recording:
+            recording.pop()()
+
+    def settle() -> None:
+        record_accepted()
+        recorded()
 
     try:
         emails = _ready_emails(batch, _builds(batch), as_bytes=isinstance(connection, SMTPBackend))
         upcoming = next(emails, None)
         while upcoming is not None:
             if time.monotonic() > deadline:
-                record_accepted()
+                settle()
                 _release(batch[upcoming.index :])
                 return sent, True
             built_ahead: list[_Ready | None] = []
             try:
                 _hand_over(upcoming, connection, record_previous=_meanwhile(record_accepted),
+                           recorded=_meanwhile(recorded),
                            build_next=_meanwhile(lambda: built_ahead.append(next(emails, None))))
             except _WorkMeanwhileFailed as failed:
                 raise failed.__cause__ from None
             except Exception as exc:
-                record_accepted()
+                settle()
                 permanent = is_permanent(exc)
                 _record_failure(upcoming.message, repr(exc), permanent=permanent)
                 # A refused recipient leaves the connection usable; anything else may not have.
@@ -403,10 +413,13 @@ def _send_emails(batch: list[OutgoingMessage], *, deadline: float, connection) -
                 accepted.append(upcoming)
                 sent += 1
             upcoming = built_ahead[0] if built_ahead else next(emails, None)
-        record_accepted()
+        settle()
     finally:
-        if app_hears_later:
-            _tell_sent(app_hears_later)
+        try:
+            recorded()  # an UPDATE sent when an error stopped the batch: its answer frees the connection
+        finally:
+            if app_hears_later:
+                _tell_sent(app_hears_later)
     return sent, False
 
 
@@ -497,21 +510,24 @@ def _ready(index: int, message: OutgoingMessage, email: EmailMessage, *, as_byte
 
 
 def _hand_over(
-    ready: _Ready, connection, *, record_previous: Callable[[], None], build_next: Callable[[], None]
+    ready: _Ready, connection, *, record_previous: Callable[[], None], recorded: Callable[[], None],
+    build_next: Callable[[], None],
 ) -> None:
     """Gives `ready`'s email to the mail service over the batch's connection, after
-    `record_previous` (the outcome of the message before) and before it can be
-    accepted. An SMTP connection gets what Django's backend would send (an email that
-    writes its own bytes, core.emails.FilledEmail, as those bytes), with that work done
-    while the server reads, and `build_next` while it takes the message in
-    (core.smtp.sendmail); any other backend its send_messages."""
+    `record_previous` (the outcome of the message before: its UPDATE sent) and `recorded`
+    (its answer read), before it can be accepted. An SMTP connection gets what Django's
+    backend would send (an email that writes its own bytes, core.emails.FilledEmail, as
+    those bytes), with that work done while the server reads the commands before the
+    data, and `build_next` while it takes the message in (core.smtp.sendmail); any other
+    backend its send_messages."""
     if ready.data is None or not ready.recipients:  # Django's SMTP backend sends no email to nobody
         record_previous()
+        recorded()
         if ready.data is None:
             connection.send_messages([ready.email])
         return
     smtp.sendmail(connection.connection, ready.sender, ready.recipients, ready.data,
-                  after_mail_from=record_previous, after_data=build_next)
+                  after_mail_from=record_previous, before_data=recorded, after_data=build_next)
 
 
 def _addresses(fields: list[str]) -> list[tuple[str, str]]:
@@ -571,22 +587,62 @@ def _provider_message_id(email: EmailMessage) -> str:
 
 def _record_sent(
     message: OutgoingMessage, *, provider_message_id: str, app_hears_later: list[OutgoingMessage] | None = None
-) -> None:
-    """With `app_hears_later`, a kind that tells its app of a batch at once (sent_many)
-    has its outcome recorded by one UPDATE, in autocommit, and the message appended."""
+) -> Callable[[], None]:
+    """Records that `message` went. With `app_hears_later`, a kind that tells its app of a
+    batch at once (sent_many) has its outcome recorded by one UPDATE, in autocommit, sent
+    now (_start_recording_sent); the function returned reads its answer and appends the
+    message, and must be called before anything else uses the database connection.
+    Otherwise the outcome is recorded before this returns (the function returned does
+    nothing)."""
     message.sent_at = timezone.now()
     message.provider_message_id = provider_message_id[:255]
     kind = _KINDS[message.kind]
     if kind.sent_many is None or app_hears_later is None:
         _finish(message, status=Status.SENT, error="", hook=kind.sent)
-        return
-    recorded = _update_if_ours(
-        message, status=Status.SENT, last_error="", recipient=message.recipient, sent_at=message.sent_at,
-        provider_message_id=message.provider_message_id, next_attempt_at=None, updated_at=message.sent_at,
-    )
-    if recorded:
-        message.status, message.last_error, message.next_attempt_at = Status.SENT, "", None
-        app_hears_later.append(message)
+        return _nothing_more
+    answer = _start_recording_sent(message)
+
+    def recorded() -> None:
+        if answer():
+            message.status, message.last_error, message.next_attempt_at = Status.SENT, "", None
+            app_hears_later.append(message)
+
+    return recorded
+
+
+def _nothing_more() -> None:
+    pass
+
+
+# The outcome of a message that went (a kind with sent_many), as _update_if_ours writes
+# it, in PostgreSQL's placeholders: what core.unawaited sends.
+_SENT_SQL = (
+    f"UPDATE {OutgoingMessage._meta.db_table} SET status = '{Status.SENT}', last_error = '', "  # nosec B608
+    "recipient = $1, sent_at = $2, provider_message_id = $3, next_attempt_at = NULL, updated_at = $2 "
+    f"WHERE id = $4 AND status = '{Status.SENDING}' AND claimed_at = $5"
+)
+
+
+def _start_recording_sent(message: OutgoingMessage) -> Callable[[], bool]:
+    """Sends the UPDATE recording that `message` went (if the row is still ours, as
+    _update_if_ours), and returns what reads its answer: whether it was recorded. On
+    PostgreSQL, in autocommit, the statement is sent without waiting for its answer
+    (core.unawaited), so that it runs while the mail server answers the next message's
+    first commands; elsewhere (inside a test's transaction, say) it has run when this
+    returns."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not unawaited.possible(connection):
+        recorded = _update_if_ours(
+            message, status=Status.SENT, last_error="", recipient=message.recipient, sent_at=message.sent_at,
+            provider_message_id=message.provider_message_id, next_attempt_at=None, updated_at=message.sent_at,
+        )
+        return lambda: recorded
+    text = unawaited.text
+    result = unawaited.send(connection, "valuepulse_outbox_sent", _SENT_SQL, [
+        text(message.recipient), text(message.sent_at), text(message.provider_message_id), text(message.pk),
+        text(message.claimed_at),
+    ])
+    return lambda: result() == 1
 
 
 def _tell_sent(messages: list[OutgoingMessage]) -> None:

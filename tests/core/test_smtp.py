@@ -29,10 +29,11 @@ class TestSendmail:
 
         refused = smtp.sendmail(connection, "us@example.com", ["ana@example.com"], MESSAGE,
                                 after_mail_from=lambda: done.append("after MAIL FROM"),
+                                before_data=lambda: done.append(("before the data", len(sink.received()))),
                                 after_data=lambda: done.append("after the data"))
 
         assert refused == {}
-        assert done == ["after MAIL FROM", "after the data"]
+        assert done == ["after MAIL FROM", ("before the data", 0), "after the data"]
         (received,) = sink.received()
         assert received.get_content().splitlines() == ["First line", ".a line that starts with a period"]
 
@@ -51,6 +52,7 @@ class TestSendmail:
         with pytest.raises(smtplib.SMTPRecipientsRefused):
             smtp.sendmail(connection, "us@example.com", [f"nobody@{REFUSED_DOMAIN}"], MESSAGE,
                           after_mail_from=lambda: done.append("after MAIL FROM"),
+                          before_data=lambda: done.append("before the data"),
                           after_data=lambda: done.append("after the data"))
 
         assert done == ["after MAIL FROM"]
@@ -69,6 +71,16 @@ class TestSendmail:
                           after_mail_from=lambda: done.append("after MAIL FROM"))
 
         assert done == ["after MAIL FROM"]
+
+
+class TestPeriodsDoubled:
+    """A line starting with a period is sent with it doubled, as smtplib does (RFC 5321's
+    transparency); a message with none is sent as it is."""
+
+    @pytest.mark.parametrize("data", [MESSAGE, b".first\r\nsecond\r\n", b"no period\r\nat a line's start.\r\n",
+                                      b"a\n.b\r\n..c\r\n", b""])
+    def test_it_doubles_them_as_smtplib_does(self, data):
+        assert smtp._stuffed(data) == smtplib._quote_periods(data)
 
 
 class TestPlainAddresses:
