@@ -460,7 +460,13 @@ def unreachable_reason(invitation: Invitation) -> str:
 def record_invitations_sent(*, sent_at: dict[int, datetime]) -> None:
     """The emails of these invitations left (invitation id: when): their times, and when
     each one's reminder is due (for an invitation still open and not yet reminded).
-    Two statements whatever their number: the outbox tells this once a batch."""
+    Two statements whatever their number, one on PostgreSQL: the outbox tells this once
+    a batch."""
+    if not sent_at:
+        return
+    if connection.vendor == "postgresql":
+        _record_sent_in_one_statement(sent_at)
+        return
     reminders = Invitation.objects.filter(pk__in=sent_at).values_list(
         "pk", "delivery__survey__reminder_delay", "expires_at"
     )
@@ -477,6 +483,27 @@ def record_invitations_sent(*, sent_at: dict[int, datetime]) -> None:
             for pk, delay, expires_at in reminders
         },
     )
+
+
+_SENT_SQL = (
+    # The reminder as scheduling.reminder_due_at computes it: sent_at + the survey's delay,
+    # unless the link has closed by then. The session's time zone is UTC (Django's), so
+    # adding an interval of days adds as many times 24 hours, as a timedelta does.
+    "UPDATE {invitation} SET sent_at = given.sent_at, send_attempts = 0, last_error = '', "  # nosec B608
+    "remind_at = CASE WHEN {invitation}.status = %s AND {invitation}.reminded_at IS NULL THEN "
+    "(CASE WHEN given.sent_at + s.reminder_delay < {invitation}.expires_at THEN given.sent_at + s.reminder_delay END) "
+    "ELSE {invitation}.remind_at END "
+    "FROM unnest(%s::bigint[], %s::timestamptz[]) AS given(id, sent_at), {delivery} d, {survey} s "
+    "WHERE {invitation}.id = given.id AND d.id = {invitation}.delivery_id AND s.id = d.survey_id"
+).format(invitation=Invitation._meta.db_table, delivery=Delivery._meta.db_table, survey=Survey._meta.db_table)
+
+
+def _record_sent_in_one_statement(sent_at: dict[int, datetime]) -> None:
+    """record_invitations_sent as one UPDATE on PostgreSQL, each reminder computed in it
+    from the survey's delay, where reading the delays first (the ORM compiling a join)
+    cost a statement and more Python than the UPDATE."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT_SQL, [InvitationStatus.SENT, list(sent_at), _adapted(sent_at.values())])
 
 
 def record_reminders_sent(*, sent_at: dict[int, datetime]) -> None:
