@@ -77,7 +77,7 @@ CHANGED = (
     "invitation's update, its status being indexed, still writes an entry in each of its 13 indexes) and the "
     "Celery publish (kombu's producer and Redis); on both, the rate limit's round trip to Redis, which the bare view does not make, and "
     "Django's template machinery. Measured by taking parts out for a run each, back to back (not landed; each run against "
-    "the bare project beside it): as it is, 0.32–0.36 of bare; without the Celery publish 0.41; without the publish, the rate "
+    "the bare project beside it, before the survey pages dropped their CSRF token): as it is, 0.32–0.36 of bare; without the Celery publish 0.41; without the publish, the rate "
     "limit's count and insights' counting statement together 0.56. Per answer over HTTP, once its tables were "
     "analysed: about 4.4 ms of the web process's CPU and 1.3 ms of PostgreSQL's, against 1.6 ms and 0.3 ms for the bare view "
     "(before the benchmark analysed its tables, PostgreSQL's was 4.7 ms: its prepared statements had been planned for nearly "
