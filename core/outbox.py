@@ -614,35 +614,32 @@ def _nothing_more() -> None:
     pass
 
 
-# The outcome of a message that went (a kind with sent_many), as _update_if_ours writes
-# it, in PostgreSQL's placeholders: what core.unawaited sends.
-_SENT_SQL = (
-    f"UPDATE {OutgoingMessage._meta.db_table} SET status = '{Status.SENT}', last_error = '', "  # nosec B608
-    "recipient = $1, sent_at = $2, provider_message_id = $3, next_attempt_at = NULL, updated_at = $2 "
-    f"WHERE id = $4 AND status = '{Status.SENDING}' AND claimed_at = $5"
-)
-
-
 def _start_recording_sent(message: OutgoingMessage) -> Callable[[], bool]:
-    """Sends the UPDATE recording that `message` went (if the row is still ours, as
-    _update_if_ours), and returns what reads its answer: whether it was recorded. On
-    PostgreSQL, in autocommit, the statement is sent without waiting for its answer
-    (core.unawaited), so that it runs while the mail server answers the next message's
-    first commands; elsewhere (inside a test's transaction, say) it has run when this
-    returns."""
+    """Sends the UPDATE recording that `message` went (if the row is still ours:
+    _update_if_ours's statement), and returns what reads its answer: whether it was
+    recorded. On PostgreSQL, in autocommit, the statement is sent without waiting for its
+    answer (core.unawaited), so that it runs while the mail server answers the next
+    message's first commands; elsewhere (inside a test's transaction, say) it has run
+    when this returns."""
     connection = connections[DEFAULT_DB_ALIAS]
+    values = dict(
+        status=Status.SENT, last_error="", recipient=message.recipient, sent_at=message.sent_at,
+        provider_message_id=message.provider_message_id, next_attempt_at=None, updated_at=message.sent_at,
+    )
     if not unawaited.possible(connection):
-        recorded = _update_if_ours(
-            message, status=Status.SENT, last_error="", recipient=message.recipient, sent_at=message.sent_at,
-            provider_message_id=message.provider_message_id, next_attempt_at=None, updated_at=message.sent_at,
-        )
+        recorded = _update_if_ours(message, **values)
         return lambda: recorded
-    text = unawaited.text
-    result = unawaited.send(connection, "valuepulse_outbox_sent", _SENT_SQL, [
-        text(message.recipient), text(message.sent_at), text(message.provider_message_id), text(message.pk),
-        text(message.claimed_at),
-    ])
+    sql, params = _if_ours_statement(message, values, connection=connection)
+    result = unawaited.send(connection, "valuepulse_outbox_sent", _numbered(sql), [unawaited.text(p) for p in params])
     return lambda: result() == 1
+
+
+@lru_cache(maxsize=4)
+def _numbered(sql: str) -> str:
+    """`sql` with PostgreSQL's numbered placeholders ($1, $2, …) for its %s, as
+    core.unawaited sends it (the outbox's statements hold no other percent sign)."""
+    parts = sql.split("%s")
+    return "".join(part + (f"${number}" if number < len(parts) else "") for number, part in enumerate(parts, 1))
 
 
 def _tell_sent(messages: list[OutgoingMessage]) -> None:
@@ -726,11 +723,15 @@ def _update_if_ours(message: OutgoingMessage, **values) -> bool:
     is written once per set of columns, and the connection looked up once (each
     attribute read through django.db.connection looks the connection up again)."""
     connection = connections[DEFAULT_DB_ALIAS]
+    sql, params = _if_ours_statement(message, values, connection=connection)
+    return _execute_prepared(sql, params, connection=connection) == 1
+
+
+def _if_ours_statement(message: OutgoingMessage, values: dict, *, connection) -> tuple[str, list]:
+    """_update_if_ours's SQL and its parameters."""
     adapt = connection.ops.adapt_datetimefield_value
     params = [adapt(value) if name in _DATETIME_COLUMNS else value for name, value in values.items()]
-    sql = _update_sql(tuple(values), connection.vendor)
-    params += [message.pk, Status.SENDING, adapt(message.claimed_at)]
-    return _execute_prepared(sql, params, connection=connection) == 1
+    return _update_sql(tuple(values), connection.vendor), [*params, message.pk, Status.SENDING, adapt(message.claimed_at)]
 
 
 _DATETIME_COLUMNS = frozenset({"sent_at", "next_attempt_at", "claimed_at", "updated_at"})
